@@ -1,0 +1,34 @@
+/**
+ * Associated-data contexts: where a ciphertext lives, encoded unambiguously.
+ *
+ * Each part is written as a 4-byte big-endian byte length followed by its UTF-8
+ * bytes, so ("ab", "c") and ("a", "bc") never encode alike. The first part is a
+ * label saying what kind of thing is bound ("secret", "field", "data-key").
+ */
+export function encodeContext(parts: readonly string[]): Buffer {
+  const encoded = parts.map((part) => Buffer.from(part, 'utf8'));
+  let length = 0;
+  for (const part of encoded) length += 4 + part.length;
+  const out = Buffer.allocUnsafe(length);
+  let offset = 0;
+  for (const part of encoded) {
+    offset = out.writeUInt32BE(part.length, offset);
+    offset += part.copy(out, offset);
+  }
+  return out;
+}
+
+/** A secret is bound to its scope and name. */
+export function secretContext(scope: string, name: string): Buffer {
+  return encodeContext(['secret', scope, name]);
+}
+
+/** A field value is bound to its table, column and row id. */
+export function fieldContext(table: string, column: string, rowId: string): Buffer {
+  return encodeContext(['field', table, column, rowId]);
+}
+
+/** A wrapped data key is bound to its scope and its own id. */
+export function dataKeyContext(scope: string, dataKeyId: string): Buffer {
+  return encodeContext(['data-key', scope, dataKeyId]);
+}

@@ -1,0 +1,110 @@
+/**
+ * The one catalogue of Lockbox error codes.
+ *
+ * Every failure Lockbox reports is a `LockboxError` whose `code` comes from this
+ * table. Codes are stable: scripts, the HTTP layer (one mapping table in the
+ * server) and docs/errors.md depend on them. Messages name scopes, names, tables,
+ * rows and key fingerprints — never a key, a plaintext or a ciphertext.
+ */
+export const ERROR_CODES = {
+  // Keys and keyring
+  KEY_INVALID_ENCODING: 'A key is not valid hex, base64 or base64url.',
+  KEY_INVALID_LENGTH: 'A key decoded to the wrong number of bytes (a master key is 32 bytes).',
+  KEY_MISSING: 'No master key is configured.',
+  KEY_FILE_NOT_FOUND: 'A key or identity file does not exist.',
+  KEY_FILE_INSECURE: 'A key file is readable by group or others; chmod 600 it.',
+  KEY_FILE_EXISTS: 'Refused to overwrite an existing key file without force.',
+  KEY_WRONG: 'The configured keyring opens none of the stored data keys.',
+  KEY_NOT_IN_KEYRING: 'A ciphertext or wrapped key names a key that the keyring does not hold.',
+  KEY_SAME_AS_OLD: 'The new key is the same as the old key.',
+  KEY_STILL_NEEDED: 'A key cannot be dropped while stored data still needs it.',
+  KEY_DUPLICATE: 'The same key appears twice in the keyring.',
+  PASSPHRASE_PARAMS_INVALID: 'Stored passphrase (scrypt) parameters are malformed.',
+  // Formats and decryption
+  CIPHERTEXT_MALFORMED: 'A ciphertext is truncated, too long or badly encoded.',
+  CIPHERTEXT_UNKNOWN_FORMAT: 'A ciphertext starts with a format tag this version does not know.',
+  DECRYPT_FAILED: 'Authentication failed: wrong key, wrong context, or tampered data.',
+  WRAPPED_KEY_MALFORMED: 'A wrapped data key is truncated, too long or badly encoded.',
+  LEGACY_MALFORMED: 'A legacy (Fernet or v2:) value is malformed.',
+  LEGACY_DECRYPT_FAILED: 'A legacy value failed to authenticate under the legacy key.',
+  // Store
+  STORE_URL_UNSUPPORTED: 'The database URL names a dialect Lockbox does not support.',
+  STORE_SCHEMA_TOO_NEW: 'The database was written by a newer Lockbox; upgrade before opening it.',
+  STORE_NOT_INITIALIZED: 'The database holds no Lockbox store; run `lockbox init`.',
+  STORE_ALREADY_INITIALIZED: 'The database already holds a Lockbox store.',
+  STORE_FAILED: 'The database reported an error.',
+  // Vault
+  NAME_INVALID: 'A secret name is empty, too long or contains control characters.',
+  SCOPE_INVALID: 'A scope is empty, too long or contains control characters.',
+  VALUE_TOO_LARGE: 'A secret value is larger than the limit.',
+  SECRET_NOT_FOUND: 'No secret exists at that scope and name.',
+  SECRET_UNDECRYPTABLE: 'A stored secret cannot be decrypted with the configured keys.',
+  DATA_KEY_NOT_FOUND: 'A ciphertext names a data key that the store does not hold.',
+  DATA_KEY_UNDECRYPTABLE: 'A stored data key cannot be unwrapped with the configured keyring.',
+  FIELD_NOT_REGISTERED: 'The table and column are not a registered field.',
+  FIELD_INVALID: 'A field registration names an invalid table or column.',
+  VERSION_CONFLICT: 'The value changed since it was read (compare-and-swap failed).',
+  // Rotation
+  ROTATION_IN_PROGRESS: 'Another rotation holds the rotation lock.',
+  ROTATION_NOT_FOUND: 'There is no rotation job to resume.',
+  ROTATION_OLD_KEY_MISMATCH: 'The old key does not match the stored fingerprint.',
+  ROTATION_FIRST_ROW_FAILED: 'The first row could not be decrypted with the old key; nothing was changed.',
+  // Backup and recovery
+  BUNDLE_MALFORMED: 'A bundle is not a well-formed Lockbox bundle.',
+  BUNDLE_TOO_LARGE: 'A bundle is larger than the configured limit.',
+  BUNDLE_VERSION_UNSUPPORTED: 'A bundle or snapshot has a schema version this Lockbox does not read.',
+  BUNDLE_DECRYPT_FAILED: 'A bundle could not be decrypted with the given identity or passphrase.',
+  BUNDLE_DUPLICATE_RECORD: 'A bundle holds the same scope and name twice.',
+  IMPORT_CONFLICT: 'The import found conflicts and the policy is to fail.',
+  RECOVERY_NOT_CONFIGURED: 'No recovery recipient is configured.',
+  RECOVERY_IDENTITY_INVALID: 'The recovery identity is malformed.',
+  RECOVERY_IDENTITY_MISMATCH: 'The recovery identity does not match the stored recovery recipient.',
+  RECIPIENT_INVALID: 'An age recipient is malformed.',
+  // Audit
+  AUDIT_CHAIN_BROKEN: 'The audit chain does not verify.',
+  // API and tokens
+  AUTH_MISSING: 'The request has no bearer token.',
+  AUTH_INVALID: 'The bearer token is unknown, revoked or malformed.',
+  PERMISSION_DENIED: 'The token lacks the permission this action needs.',
+  RATE_LIMITED: 'Too many failed authentication attempts; try again later.',
+  REQUEST_INVALID: 'The request does not match the schema.',
+  REQUEST_TOO_LARGE: 'The request body is larger than the limit.',
+  NOT_FOUND: 'The resource does not exist.',
+  NOT_READY: 'The instance has not passed its startup key check.',
+  TOKEN_NOT_FOUND: 'No token with that id exists.',
+  // Processes and files
+  ENV_NAME_INVALID: 'A secret name cannot become an environment variable name.',
+  ENV_COLLISION: 'Two secrets, or a secret and an existing variable, map to the same variable.',
+  FILE_EXISTS: 'Refused to overwrite an existing file.',
+  PATH_INVALID: 'A file path argument is not acceptable.',
+  INVALID_ARGUMENT: 'An argument is invalid.',
+  INTERNAL: 'An internal error; please report it.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface LockboxErrorOptions {
+  cause?: unknown;
+  /** Public, non-secret facts (scope, name, fingerprint, table, row) for tools and APIs. */
+  details?: Record<string, unknown>;
+}
+
+export class LockboxError extends Error {
+  override readonly name = 'LockboxError';
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string = ERROR_CODES[code], options: LockboxErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.details = options.details ?? {};
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details: Record<string, unknown> } {
+    return { code: this.code, message: this.message, details: this.details };
+  }
+}
+
+export function isLockboxError(err: unknown, code?: ErrorCode): err is LockboxError {
+  return err instanceof LockboxError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,101 @@
+/**
+ * The keyring: the master keys an instance is configured with.
+ *
+ * Exactly one primary key wraps new data keys; any number of previous keys can
+ * only unwrap. A wrapped key names the master key that opens it (its fingerprint
+ * is the key id), so the keyring looks the key up instead of trying keys in turn.
+ * Raw key bytes live only inside KeyObjects and are never exposed again.
+ */
+import { createSecretKey, type KeyObject } from 'node:crypto';
+import { fingerprintBytes } from '../crypto/fingerprint.js';
+import { MASTER_KEY_BYTES } from '../crypto/master-key.js';
+import { parseWrappedKey, unwrapParsed, wrapKey } from '../crypto/wrapped-key.js';
+import { LockboxError } from '../errors.js';
+
+export interface MasterKey {
+  /** The 8-byte key id (the fingerprint's bytes). */
+  readonly id: Buffer;
+  /** 16 lowercase hex characters; safe to show and to store. */
+  readonly fingerprint: string;
+  readonly key: KeyObject;
+}
+
+export function masterKeyFrom(bytes: Uint8Array): MasterKey {
+  if (bytes.length !== MASTER_KEY_BYTES) {
+    throw new LockboxError('KEY_INVALID_LENGTH', `a master key is ${MASTER_KEY_BYTES} bytes, got ${bytes.length}`);
+  }
+  const id = fingerprintBytes(bytes);
+  return { id, fingerprint: id.toString('hex'), key: createSecretKey(bytes) };
+}
+
+export class Keyring {
+  readonly primary: MasterKey;
+  readonly previous: readonly MasterKey[];
+  readonly #byFingerprint = new Map<string, MasterKey>();
+
+  constructor(primary: MasterKey, previous: readonly MasterKey[] = []) {
+    this.primary = primary;
+    this.previous = previous;
+    for (const key of [primary, ...previous]) {
+      if (this.#byFingerprint.has(key.fingerprint)) {
+        throw new LockboxError('KEY_DUPLICATE', `key ${key.fingerprint} appears twice in the keyring`, {
+          details: { fingerprint: key.fingerprint },
+        });
+      }
+      this.#byFingerprint.set(key.fingerprint, key);
+    }
+  }
+
+  /** Builds a keyring from raw 32-byte keys. */
+  static fromBytes(primary: Uint8Array, previous: readonly Uint8Array[] = []): Keyring {
+    return new Keyring(masterKeyFrom(primary), previous.map(masterKeyFrom));
+  }
+
+  all(): readonly MasterKey[] {
+    return [this.primary, ...this.previous];
+  }
+
+  fingerprints(): string[] {
+    return this.all().map((k) => k.fingerprint);
+  }
+
+  get(fingerprint: string): MasterKey | undefined {
+    return this.#byFingerprint.get(fingerprint);
+  }
+
+  has(fingerprint: string): boolean {
+    return this.#byFingerprint.has(fingerprint);
+  }
+
+  /** A keyring with `key` as primary and this keyring's keys (minus `key`) as previous. */
+  withPrimary(key: MasterKey): Keyring {
+    const rest = this.all().filter((k) => k.fingerprint !== key.fingerprint);
+    return new Keyring(key, rest);
+  }
+
+  /** Wraps a data key under the primary master key. */
+  wrap(dataKey: Uint8Array, context: Uint8Array): string {
+    return wrapKey(this.primary.id, this.primary.key, dataKey, context);
+  }
+
+  /**
+   * Unwraps a data key with the master key its envelope names. Throws
+   * `KEY_NOT_IN_KEYRING` (details.fingerprint = the key it needs) when that key
+   * is not configured, and `DECRYPT_FAILED` when the envelope does not verify.
+   */
+  unwrap(wrapped: string, context: Uint8Array): Buffer {
+    const parsed = parseWrappedKey(wrapped);
+    const key = this.#byFingerprint.get(parsed.keyId);
+    if (key === undefined) {
+      throw new LockboxError('KEY_NOT_IN_KEYRING', `the master key ${parsed.keyId} is not in the keyring`, {
+        details: { fingerprint: parsed.keyId },
+      });
+    }
+    return unwrapParsed(parsed, key.key, context);
+  }
+}
+
+/** The fingerprint of the master key that wrapped `wrapped`, without unwrapping it. */
+export function wrappingFingerprint(wrapped: string): string {
+  return parseWrappedKey(wrapped).keyId;
+}
