@@ -48,11 +48,13 @@ export const ERROR_CODES = {
   ROTATION_IN_PROGRESS: 'Another rotation holds the rotation lock.',
   ROTATION_NOT_FOUND: 'There is no rotation job to resume.',
   ROTATION_OLD_KEY_MISMATCH: 'The old key does not match the stored fingerprint.',
-  ROTATION_FIRST_ROW_FAILED: 'The first row could not be decrypted with the old key; nothing was changed.',
+  ROTATION_FIRST_ROW_FAILED:
+    'The first row could not be decrypted with the old key; nothing was changed.',
   // Backup and recovery
   BUNDLE_MALFORMED: 'A bundle is not a well-formed Lockbox bundle.',
   BUNDLE_TOO_LARGE: 'A bundle is larger than the configured limit.',
-  BUNDLE_VERSION_UNSUPPORTED: 'A bundle or snapshot has a schema version this Lockbox does not read.',
+  BUNDLE_VERSION_UNSUPPORTED:
+    'A bundle or snapshot has a schema version this Lockbox does not read.',
   BUNDLE_DECRYPT_FAILED: 'A bundle could not be decrypted with the given identity or passphrase.',
   BUNDLE_DUPLICATE_RECORD: 'A bundle holds the same scope and name twice.',
   IMPORT_CONFLICT: 'The import found conflicts and the policy is to fail.',
@@ -94,7 +96,11 @@ export class LockboxError extends Error {
   readonly code: ErrorCode;
   readonly details: Record<string, unknown>;
 
-  constructor(code: ErrorCode, message: string = ERROR_CODES[code], options: LockboxErrorOptions = {}) {
+  constructor(
+    code: ErrorCode,
+    message: string = ERROR_CODES[code],
+    options: LockboxErrorOptions = {},
+  ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.details = options.details ?? {};

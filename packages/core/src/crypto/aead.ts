@@ -5,7 +5,7 @@
  * keys (AES-256-GCM); 16- and 24-byte keys are accepted here only so that the
  * Wycheproof vectors can exercise the same code path. Tags are always 16 bytes.
  */
-import { createCipheriv, createDecipheriv, type CipherGCMTypes, type KeyObject } from 'node:crypto';
+import { type CipherGCMTypes, createCipheriv, createDecipheriv, type KeyObject } from 'node:crypto';
 import { LockboxError } from '../errors.js';
 
 export const TAG_BYTES = 16;
@@ -22,7 +22,10 @@ function algorithm(key: AeadKey): CipherGCMTypes {
     case 24:
       return 'aes-192-gcm';
     default:
-      throw new LockboxError('KEY_INVALID_LENGTH', `AES-GCM key must be 16, 24 or 32 bytes, got ${length}`);
+      throw new LockboxError(
+        'KEY_INVALID_LENGTH',
+        `AES-GCM key must be 16, 24 or 32 bytes, got ${length}`,
+      );
   }
 }
 
@@ -51,7 +54,12 @@ export function sealInto(
 }
 
 /** Encrypts and returns ciphertext ‖ tag. */
-export function seal(key: AeadKey, nonce: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Buffer {
+export function seal(
+  key: AeadKey,
+  nonce: Uint8Array,
+  plaintext: Uint8Array,
+  aad: Uint8Array,
+): Buffer {
   const out = Buffer.allocUnsafe(plaintext.length + TAG_BYTES);
   sealInto(key, nonce, plaintext, aad, out, 0);
   return out;
@@ -64,7 +72,10 @@ export function seal(key: AeadKey, nonce: Uint8Array, plaintext: Uint8Array, aad
  */
 export function open(key: AeadKey, nonce: Uint8Array, sealed: Uint8Array, aad: Uint8Array): Buffer {
   if (sealed.length < TAG_BYTES) {
-    throw new LockboxError('CIPHERTEXT_MALFORMED', 'ciphertext is shorter than its authentication tag');
+    throw new LockboxError(
+      'CIPHERTEXT_MALFORMED',
+      'ciphertext is shorter than its authentication tag',
+    );
   }
   const split = sealed.length - TAG_BYTES;
   const decipher = createDecipheriv(algorithm(key), key, nonce, { authTagLength: TAG_BYTES });

@@ -6,7 +6,13 @@
  * lives (see context.ts).
  */
 import type { AeadKey } from './aead.js';
-import { type EnvelopeFormat, openEnvelope, type ParsedEnvelope, parseEnvelope, sealEnvelope } from './envelope.js';
+import {
+  type EnvelopeFormat,
+  openEnvelope,
+  type ParsedEnvelope,
+  parseEnvelope,
+  sealEnvelope,
+} from './envelope.js';
 
 export const CIPHERTEXT_TAG = 'lb1:';
 const FORMAT: EnvelopeFormat = { tag: CIPHERTEXT_TAG, malformed: 'CIPHERTEXT_MALFORMED' };
@@ -17,7 +23,12 @@ export function isCiphertext(text: string): boolean {
   return text.startsWith(CIPHERTEXT_TAG);
 }
 
-export function encryptToText(keyId: Uint8Array, key: AeadKey, plaintext: Uint8Array, context: Uint8Array): string {
+export function encryptToText(
+  keyId: Uint8Array,
+  key: AeadKey,
+  plaintext: Uint8Array,
+  context: Uint8Array,
+): string {
   return sealEnvelope(FORMAT, keyId, key, plaintext, context);
 }
 

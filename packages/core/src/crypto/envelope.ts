@@ -11,9 +11,10 @@
  * the envelope, so a reader never tries keys in turn. Header and context are both
  * authenticated, so a changed key id or an envelope moved to another row fails.
  */
+
+import { LockboxError } from '../errors.js';
 import type { AeadKey } from './aead.js';
 import { open, sealInto, TAG_BYTES } from './aead.js';
-import { LockboxError } from '../errors.js';
 import { KEY_ID_BYTES } from './fingerprint.js';
 import { NONCE_BYTES, nextNonce } from './nonce-pool.js';
 
@@ -70,7 +71,10 @@ export function sealEnvelope(
  */
 export function parseEnvelope(format: EnvelopeFormat, text: string): ParsedEnvelope {
   if (!text.startsWith(format.tag)) {
-    throw new LockboxError('CIPHERTEXT_UNKNOWN_FORMAT', `expected a value starting with "${format.tag}"`);
+    throw new LockboxError(
+      'CIPHERTEXT_UNKNOWN_FORMAT',
+      `expected a value starting with "${format.tag}"`,
+    );
   }
   const body = text.slice(format.tag.length);
   if (!BASE64URL.test(body) || body.length % 4 === 1) {
@@ -79,9 +83,14 @@ export function parseEnvelope(format: EnvelopeFormat, text: string): ParsedEnvel
   const payload = Buffer.from(body, 'base64url');
   const fixed = format.plaintextBytes;
   const badLength =
-    fixed === undefined ? payload.length < OVERHEAD_BYTES : payload.length !== OVERHEAD_BYTES + fixed;
+    fixed === undefined
+      ? payload.length < OVERHEAD_BYTES
+      : payload.length !== OVERHEAD_BYTES + fixed;
   if (badLength) {
-    throw new LockboxError(format.malformed, `${format.tag} value has the wrong length (${payload.length} bytes)`);
+    throw new LockboxError(
+      format.malformed,
+      `${format.tag} value has the wrong length (${payload.length} bytes)`,
+    );
   }
   return { keyId: payload.toString('hex', 0, KEY_ID_BYTES), payload };
 }

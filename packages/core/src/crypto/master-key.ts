@@ -29,7 +29,10 @@ function decode(text: string): { bytes: Buffer; encoding: string } {
     if (canonical(bytes, 'base64url')) return { bytes, encoding: 'base64url' };
   }
   if (HEX.test(text)) {
-    return { bytes: Buffer.from(text.length % 2 === 0 ? text : `${text}0`, 'hex'), encoding: 'hex' };
+    return {
+      bytes: Buffer.from(text.length % 2 === 0 ? text : `${text}0`, 'hex'),
+      encoding: 'hex',
+    };
   }
   throw new LockboxError(
     'KEY_INVALID_ENCODING',
@@ -45,7 +48,10 @@ export function parseMasterKey(input: string, what = 'master key'): Buffer {
   const text = input.trim();
   if (text.length === 0) throw new LockboxError('KEY_INVALID_ENCODING', `${what} is empty`);
   const { bytes, encoding } = decode(text);
-  if (bytes.length !== MASTER_KEY_BYTES || (encoding === 'hex' && text.length !== MASTER_KEY_BYTES * 2)) {
+  if (
+    bytes.length !== MASTER_KEY_BYTES ||
+    (encoding === 'hex' && text.length !== MASTER_KEY_BYTES * 2)
+  ) {
     const length = encoding === 'hex' ? text.length / 2 : bytes.length;
     bytes.fill(0);
     throw new LockboxError(

@@ -6,7 +6,13 @@
  * data-key id, so two scopes' wrapped keys cannot be swapped.
  */
 import type { AeadKey } from './aead.js';
-import { type EnvelopeFormat, openEnvelope, type ParsedEnvelope, parseEnvelope, sealEnvelope } from './envelope.js';
+import {
+  type EnvelopeFormat,
+  openEnvelope,
+  type ParsedEnvelope,
+  parseEnvelope,
+  sealEnvelope,
+} from './envelope.js';
 
 export const WRAPPED_KEY_TAG = 'lbk1:';
 export const DATA_KEY_BYTES = 32;
@@ -18,7 +24,12 @@ const FORMAT: EnvelopeFormat = {
 
 export type ParsedWrappedKey = ParsedEnvelope;
 
-export function wrapKey(masterKeyId: Uint8Array, masterKey: AeadKey, dataKey: Uint8Array, context: Uint8Array): string {
+export function wrapKey(
+  masterKeyId: Uint8Array,
+  masterKey: AeadKey,
+  dataKey: Uint8Array,
+  context: Uint8Array,
+): string {
   return sealEnvelope(FORMAT, masterKeyId, masterKey, dataKey, context);
 }
 
@@ -26,6 +37,10 @@ export function parseWrappedKey(text: string): ParsedWrappedKey {
   return parseEnvelope(FORMAT, text);
 }
 
-export function unwrapParsed(parsed: ParsedWrappedKey, masterKey: AeadKey, context: Uint8Array): Buffer {
+export function unwrapParsed(
+  parsed: ParsedWrappedKey,
+  masterKey: AeadKey,
+  context: Uint8Array,
+): Buffer {
   return openEnvelope(FORMAT, parsed, masterKey, context);
 }

@@ -22,7 +22,10 @@ export interface MasterKey {
 
 export function masterKeyFrom(bytes: Uint8Array): MasterKey {
   if (bytes.length !== MASTER_KEY_BYTES) {
-    throw new LockboxError('KEY_INVALID_LENGTH', `a master key is ${MASTER_KEY_BYTES} bytes, got ${bytes.length}`);
+    throw new LockboxError(
+      'KEY_INVALID_LENGTH',
+      `a master key is ${MASTER_KEY_BYTES} bytes, got ${bytes.length}`,
+    );
   }
   const id = fingerprintBytes(bytes);
   return { id, fingerprint: id.toString('hex'), key: createSecretKey(bytes) };
@@ -38,9 +41,13 @@ export class Keyring {
     this.previous = previous;
     for (const key of [primary, ...previous]) {
       if (this.#byFingerprint.has(key.fingerprint)) {
-        throw new LockboxError('KEY_DUPLICATE', `key ${key.fingerprint} appears twice in the keyring`, {
-          details: { fingerprint: key.fingerprint },
-        });
+        throw new LockboxError(
+          'KEY_DUPLICATE',
+          `key ${key.fingerprint} appears twice in the keyring`,
+          {
+            details: { fingerprint: key.fingerprint },
+          },
+        );
       }
       this.#byFingerprint.set(key.fingerprint, key);
     }
@@ -87,9 +94,13 @@ export class Keyring {
     const parsed = parseWrappedKey(wrapped);
     const key = this.#byFingerprint.get(parsed.keyId);
     if (key === undefined) {
-      throw new LockboxError('KEY_NOT_IN_KEYRING', `the master key ${parsed.keyId} is not in the keyring`, {
-        details: { fingerprint: parsed.keyId },
-      });
+      throw new LockboxError(
+        'KEY_NOT_IN_KEYRING',
+        `the master key ${parsed.keyId} is not in the keyring`,
+        {
+          details: { fingerprint: parsed.keyId },
+        },
+      );
     }
     return unwrapParsed(parsed, key.key, context);
   }

@@ -1,0 +1,101 @@
+/**
+ * Opening a store from a URL, with the database driver injected.
+ *
+ * Core never imports better-sqlite3 or pg: the caller passes factories that
+ * satisfy Kysely's own minimal driver interfaces (the CLI and server pass the real
+ * modules; see node-drivers in the cli package). Accepted URLs:
+ *   - a file path, `sqlite:PATH` or `sqlite://PATH` → SQLite (WAL), default ./lockbox.db
+ *   - `postgres://…` or `postgresql://…` → PostgreSQL
+ */
+import {
+  Kysely,
+  PostgresDialect,
+  type PostgresPool,
+  type SqliteDatabase,
+  SqliteDialect,
+  sql,
+} from 'kysely';
+import { LockboxError } from '../errors.js';
+import type { LockboxSchema } from './schema.js';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+export interface DatabaseDrivers {
+  /** Opens a SQLite database file (better-sqlite3's constructor fits). */
+  sqlite?: (path: string) => SqliteDatabase;
+  /** Creates a PostgreSQL pool (pg's Pool fits). */
+  postgres?: (connectionString: string) => PostgresPool;
+}
+
+export interface Store {
+  readonly db: Kysely<LockboxSchema>;
+  readonly dialect: DialectName;
+  /** The URL with any password removed, safe to log and show. */
+  readonly location: string;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_DATABASE = './lockbox.db';
+
+export interface ParsedDatabaseUrl {
+  dialect: DialectName;
+  /** File path (SQLite) or connection string (PostgreSQL). */
+  target: string;
+}
+
+export function parseDatabaseUrl(url: string = DEFAULT_DATABASE): ParsedDatabaseUrl {
+  const text = url.trim();
+  if (text.length === 0) return { dialect: 'sqlite', target: DEFAULT_DATABASE };
+  if (/^postgres(ql)?:\/\//i.test(text)) return { dialect: 'postgres', target: text };
+  if (/^sqlite:/i.test(text)) {
+    const path = text.replace(/^sqlite:(\/\/)?/i, '');
+    if (path.length === 0)
+      throw new LockboxError('STORE_URL_UNSUPPORTED', 'sqlite: URL has no path');
+    return { dialect: 'sqlite', target: path };
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) {
+    const scheme = text.slice(0, text.indexOf(':'));
+    throw new LockboxError(
+      'STORE_URL_UNSUPPORTED',
+      `database URL scheme "${scheme}" is not supported (use a file path, sqlite: or postgres://)`,
+    );
+  }
+  if (text.includes('\0'))
+    throw new LockboxError('PATH_INVALID', 'database path contains a NUL byte');
+  return { dialect: 'sqlite', target: text };
+}
+
+/** The URL with its password replaced, for logs and status output. */
+export function redactDatabaseUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
+}
+
+export function connectStore(url: string | undefined, drivers: DatabaseDrivers): Store {
+  const parsed = parseDatabaseUrl(url);
+  const location = redactDatabaseUrl(parsed.target);
+  if (parsed.dialect === 'postgres') {
+    if (drivers.postgres === undefined) {
+      throw new LockboxError('STORE_URL_UNSUPPORTED', 'no PostgreSQL driver was given');
+    }
+    const db = new Kysely<LockboxSchema>({
+      dialect: new PostgresDialect({ pool: drivers.postgres(parsed.target) }),
+    });
+    return { db, dialect: 'postgres', location, close: () => db.destroy() };
+  }
+  if (drivers.sqlite === undefined)
+    throw new LockboxError('STORE_URL_UNSUPPORTED', 'no SQLite driver was given');
+  const open = drivers.sqlite;
+  const db = new Kysely<LockboxSchema>({
+    dialect: new SqliteDialect({
+      database: () => Promise.resolve(open(parsed.target)),
+      async onCreateConnection(connection) {
+        // WAL lets readers proceed while a writer (a rotation batch) commits; the
+        // busy timeout makes a second process wait for the writer instead of failing.
+        await connection.executeQuery(sql`pragma journal_mode = wal`.compile(db));
+        await connection.executeQuery(sql`pragma busy_timeout = 10000`.compile(db));
+        await connection.executeQuery(sql`pragma synchronous = normal`.compile(db));
+      },
+    }),
+  });
+  return { db, dialect: 'sqlite', location, close: () => db.destroy() };
+}

@@ -1,0 +1,130 @@
+/**
+ * Schema migrations, in order. Append only: a released migration never changes,
+ * because a database remembers which ones it has run. SCHEMA_VERSION is the number
+ * of migrations; a database that has run one this code does not know is newer
+ * than the code and is refused (see migrate.ts).
+ */
+import type { Kysely, Migration } from 'kysely';
+
+// biome-ignore lint/suspicious/noExplicitAny: migrations run before the typed schema exists
+type AnyDb = Kysely<any>;
+
+const initial: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .createTable('lockbox_meta')
+      .addColumn('key', 'text', (c) => c.primaryKey())
+      .addColumn('value', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('lockbox_master_keys')
+      .addColumn('fingerprint', 'text', (c) => c.primaryKey())
+      .addColumn('state', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('retired_at', 'text')
+      .execute();
+    await db.schema
+      .createTable('lockbox_data_keys')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('scope', 'text', (c) => c.notNull())
+      .addColumn('version', 'integer', (c) => c.notNull())
+      .addColumn('wrapped', 'text')
+      .addColumn('master_fingerprint', 'text')
+      .addColumn('wrapped_recovery', 'text')
+      .addColumn('state', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .addUniqueConstraint('lockbox_data_keys_scope_version', ['scope', 'version'])
+      .execute();
+    await db.schema
+      .createIndex('lockbox_data_keys_master')
+      .on('lockbox_data_keys')
+      .columns(['master_fingerprint', 'id'])
+      .execute();
+    await db.schema
+      .createTable('lockbox_secrets')
+      .addColumn('scope', 'text', (c) => c.notNull())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('version', 'integer', (c) => c.notNull())
+      .addColumn('value_type', 'text', (c) => c.notNull())
+      .addColumn('ciphertext', 'text', (c) => c.notNull())
+      .addColumn('data_key_id', 'text', (c) => c.notNull())
+      .addColumn('metadata', 'text')
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .addColumn('updated_by', 'text')
+      .addPrimaryKeyConstraint('lockbox_secrets_pk', ['scope', 'name'])
+      .execute();
+    await db.schema
+      .createIndex('lockbox_secrets_data_key')
+      .on('lockbox_secrets')
+      .columns(['data_key_id', 'scope', 'name'])
+      .execute();
+    await db.schema
+      .createTable('lockbox_fields')
+      .addColumn('table_name', 'text', (c) => c.notNull())
+      .addColumn('column_name', 'text', (c) => c.notNull())
+      .addColumn('primary_key', 'text', (c) => c.notNull())
+      .addColumn('scope', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('lockbox_fields_pk', ['table_name', 'column_name'])
+      .execute();
+    await db.schema
+      .createTable('lockbox_rotation_jobs')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('kind', 'text', (c) => c.notNull())
+      .addColumn('mode', 'text', (c) => c.notNull())
+      .addColumn('state', 'text', (c) => c.notNull())
+      .addColumn('from_fingerprint', 'text')
+      .addColumn('to_fingerprint', 'text')
+      .addColumn('checkpoint', 'text')
+      .addColumn('totals', 'text')
+      .addColumn('started_by', 'text')
+      .addColumn('started_at', 'text', (c) => c.notNull())
+      .addColumn('updated_at', 'text', (c) => c.notNull())
+      .addColumn('finished_at', 'text')
+      .addColumn('error', 'text')
+      .execute();
+    await db.schema
+      .createTable('lockbox_locks')
+      .addColumn('name', 'text', (c) => c.primaryKey())
+      .addColumn('holder', 'text', (c) => c.notNull())
+      .addColumn('acquired_at', 'text', (c) => c.notNull())
+      .addColumn('heartbeat_at', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('lockbox_audit')
+      // Assigned by the appender (previous + 1) inside its lock, not by the database,
+      // so a concurrent append collides on the key instead of forking the chain.
+      .addColumn('seq', 'integer', (c) => c.primaryKey())
+      .addColumn('at', 'text', (c) => c.notNull())
+      .addColumn('actor_id', 'text')
+      .addColumn('actor_name', 'text')
+      .addColumn('action', 'text', (c) => c.notNull())
+      .addColumn('scope', 'text')
+      .addColumn('name', 'text')
+      .addColumn('outcome', 'text', (c) => c.notNull())
+      .addColumn('request_id', 'text')
+      .addColumn('details', 'text')
+      .addColumn('prev_hash', 'text', (c) => c.notNull())
+      .addColumn('hash', 'text', (c) => c.notNull())
+      .execute();
+    await db.schema
+      .createTable('lockbox_tokens')
+      .addColumn('id', 'text', (c) => c.primaryKey())
+      .addColumn('name', 'text', (c) => c.notNull())
+      .addColumn('hash', 'text', (c) => c.notNull())
+      .addColumn('permissions', 'text', (c) => c.notNull())
+      .addColumn('created_at', 'text', (c) => c.notNull())
+      .addColumn('created_by', 'text')
+      .addColumn('last_used_at', 'text')
+      .addColumn('revoked_at', 'text')
+      .execute();
+  },
+};
+
+export const MIGRATIONS: Readonly<Record<string, Migration>> = {
+  '0001_initial': initial,
+};
+
+export const SCHEMA_VERSION = Object.keys(MIGRATIONS).length;

@@ -1,0 +1,192 @@
+/**
+ * Data keys: one per scope (per version), created on first write, stored only
+ * wrapped, unwrapped on demand into a bounded cache.
+ *
+ * Contracts:
+ * - `activeFor(scope)` always asks the database which data key is active, so a
+ *   writer never keeps encrypting with a key that a re-key has retired.
+ * - `open(id)` returns the unwrapped key for a ciphertext's key id from the cache
+ *   or unwraps it with the keyring; a key's bytes never change, so a cached key is
+ *   valid for as long as the key exists (master rotation only rewraps).
+ */
+import { createSecretKey, type KeyObject, randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { nowIso } from '../clock.js';
+import { dataKeyContext } from '../crypto/context.js';
+import { DATA_KEY_BYTES } from '../crypto/wrapped-key.js';
+import { LockboxError } from '../errors.js';
+import type { Keyring } from '../keys/keyring.js';
+import type { LockboxSchema } from '../store/schema.js';
+import { LruCache } from './lru-cache.js';
+
+export interface OpenDataKey {
+  /** 16 hex characters. */
+  readonly id: string;
+  readonly idBytes: Buffer;
+  readonly key: KeyObject;
+}
+
+/** Wraps a data key for a recovery recipient; set when recovery is configured. */
+export type RecoveryWrapper = (dataKey: Uint8Array) => Promise<string>;
+
+export const DEFAULT_DATA_KEY_CACHE = 4096;
+
+export class DataKeys {
+  readonly #db: Kysely<LockboxSchema>;
+  #keyring: Keyring;
+  readonly #cache: LruCache<string, OpenDataKey>;
+  #recovery: RecoveryWrapper | undefined;
+
+  constructor(db: Kysely<LockboxSchema>, keyring: Keyring, cacheSize = DEFAULT_DATA_KEY_CACHE) {
+    this.#db = db;
+    this.#keyring = keyring;
+    this.#cache = new LruCache(cacheSize);
+  }
+
+  get keyring(): Keyring {
+    return this.#keyring;
+  }
+
+  /** Replaces the keyring (after a master rotation). Cached data keys stay valid. */
+  setKeyring(keyring: Keyring): void {
+    this.#keyring = keyring;
+  }
+
+  setRecoveryWrapper(wrapper: RecoveryWrapper | undefined): void {
+    this.#recovery = wrapper;
+  }
+
+  /** Unwraps a stored data key row; errors name the scope, key id and fingerprint needed. */
+  unwrapRow(row: { id: string; scope: string; wrapped: string | null }): OpenDataKey {
+    if (row.wrapped === null) {
+      throw new LockboxError(
+        'DATA_KEY_UNDECRYPTABLE',
+        `data key ${row.id} of scope "${row.scope}" was destroyed`,
+        {
+          details: { scope: row.scope, dataKeyId: row.id },
+        },
+      );
+    }
+    try {
+      const bytes = this.#keyring.unwrap(row.wrapped, dataKeyContext(row.scope, row.id));
+      const key = createSecretKey(bytes);
+      bytes.fill(0);
+      return { id: row.id, idBytes: Buffer.from(row.id, 'hex'), key };
+    } catch (err) {
+      if (err instanceof LockboxError && err.code === 'KEY_NOT_IN_KEYRING') {
+        throw new LockboxError(
+          'KEY_NOT_IN_KEYRING',
+          `data key ${row.id} of scope "${row.scope}" needs master key ${String(err.details.fingerprint)}, which is not in the keyring`,
+          { cause: err, details: { ...err.details, scope: row.scope, dataKeyId: row.id } },
+        );
+      }
+      throw new LockboxError(
+        'DATA_KEY_UNDECRYPTABLE',
+        `data key ${row.id} of scope "${row.scope}" does not unwrap`,
+        {
+          cause: err,
+          details: { scope: row.scope, dataKeyId: row.id },
+        },
+      );
+    }
+  }
+
+  /** The data key with this id, from the cache or unwrapped from the store. */
+  async open(id: string, db: Kysely<LockboxSchema> = this.#db): Promise<OpenDataKey> {
+    const cached = this.#cache.get(id);
+    if (cached !== undefined) return cached;
+    const row = await db
+      .selectFrom('lockbox_data_keys')
+      .select(['id', 'scope', 'wrapped'])
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (row === undefined) {
+      throw new LockboxError('DATA_KEY_NOT_FOUND', `data key ${id} is not in the store`, {
+        details: { dataKeyId: id },
+      });
+    }
+    const open = this.unwrapRow(row);
+    this.#cache.set(id, open);
+    return open;
+  }
+
+  /** The scope's active data key, created (wrapped under the primary) when it has none. */
+  async activeFor(scope: string, db: Kysely<LockboxSchema> = this.#db): Promise<OpenDataKey> {
+    const row = await db
+      .selectFrom('lockbox_data_keys')
+      .select(['id', 'scope', 'wrapped'])
+      .where('scope', '=', scope)
+      .where('state', '=', 'active')
+      .orderBy('version', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (row !== undefined) {
+      const cached = this.#cache.get(row.id);
+      if (cached !== undefined) return cached;
+      const open = this.unwrapRow(row);
+      this.#cache.set(row.id, open);
+      return open;
+    }
+    return this.create(scope, db);
+  }
+
+  /**
+   * Creates a new active data key for `scope` at the next version. Two writers
+   * racing to create the first key collide on (scope, version); the loser reads
+   * the winner's key.
+   */
+  async create(scope: string, db: Kysely<LockboxSchema> = this.#db): Promise<OpenDataKey> {
+    const latest = await db
+      .selectFrom('lockbox_data_keys')
+      .select((eb) => eb.fn.max('version').as('version'))
+      .where('scope', '=', scope)
+      .executeTakeFirst();
+    const version = Number(latest?.version ?? 0) + 1;
+    const idBytes = randomBytes(8);
+    const id = idBytes.toString('hex');
+    const bytes = randomBytes(DATA_KEY_BYTES);
+    const now = nowIso();
+    const wrapped = this.#keyring.wrap(bytes, dataKeyContext(scope, id));
+    const wrappedRecovery = this.#recovery === undefined ? null : await this.#recovery(bytes);
+    const key = createSecretKey(bytes);
+    bytes.fill(0);
+    const inserted = await db
+      .insertInto('lockbox_data_keys')
+      .values({
+        id,
+        scope,
+        version,
+        wrapped,
+        master_fingerprint: this.#keyring.primary.fingerprint,
+        wrapped_recovery: wrappedRecovery,
+        state: 'active',
+        created_at: now,
+        updated_at: now,
+      })
+      .onConflict((oc) => oc.columns(['scope', 'version']).doNothing())
+      .executeTakeFirst();
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) {
+      return this.activeFor(scope, db);
+    }
+    await db
+      .insertInto('lockbox_master_keys')
+      .values({
+        fingerprint: this.#keyring.primary.fingerprint,
+        state: 'active',
+        created_at: now,
+        retired_at: null,
+      })
+      .onConflict((oc) =>
+        oc.column('fingerprint').doUpdateSet({ state: 'active', retired_at: null }),
+      )
+      .execute();
+    const open = { id, idBytes, key };
+    this.#cache.set(id, open);
+    return open;
+  }
+
+  /** Forgets a data key (after it is destroyed). */
+  evict(id: string): void {
+    this.#cache.delete(id);
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * Opening a Lockbox: connect, migrate, prove the keyring, and hand out the
+ * vault's services. Everything else (rotation, backup, audit, tokens) is built on
+ * the handle this returns.
+ */
+import { randomUUID } from 'node:crypto';
+import { nowIso } from '../clock.js';
+import { LockboxError } from '../errors.js';
+import type { Keyring } from '../keys/keyring.js';
+import { connectStore, type DatabaseDrivers, type Store } from '../store/connect.js';
+import { migrateToLatest, schemaVersion } from '../store/migrate.js';
+import type { Actor, AuditSink } from './audit-sink.js';
+import { DataKeys, DEFAULT_DATA_KEY_CACHE } from './data-keys.js';
+import { Fields } from './fields.js';
+import { checkKeyring, type KeyCheck } from './key-check.js';
+import { Secrets } from './secrets.js';
+import { type VaultStatus, vaultStatus } from './status.js';
+import { getMeta, META, setMeta } from './store-meta.js';
+
+export interface OpenVaultOptions {
+  /** A database URL (file path, sqlite:, postgres://) or an already connected store. */
+  database?: string | Store;
+  /** Driver factories, needed when `database` is a URL. */
+  drivers?: DatabaseDrivers;
+  keyring: Keyring;
+  /**
+   * 'open-or-create' (default): initialise an empty database. 'open': refuse an
+   * uninitialised one (STORE_NOT_INITIALIZED). 'create': refuse an initialised one
+   * (STORE_ALREADY_INITIALIZED).
+   */
+  mode?: 'open-or-create' | 'open' | 'create';
+  /** Who writes, for `updated_by` and audit entries (default: app). */
+  actor?: Actor;
+  audit?: AuditSink;
+  dataKeyCacheSize?: number;
+  maxValueBytes?: number;
+}
+
+export class Vault {
+  readonly store: Store;
+  readonly dataKeys: DataKeys;
+  readonly secrets: Secrets;
+  readonly fields: Fields;
+  readonly keyCheck: KeyCheck;
+  readonly schemaVersion: number;
+  readonly storeId: string;
+  #closed = false;
+
+  private constructor(
+    store: Store,
+    dataKeys: DataKeys,
+    options: OpenVaultOptions,
+    keyCheck: KeyCheck,
+    version: number,
+    storeId: string,
+  ) {
+    this.store = store;
+    this.dataKeys = dataKeys;
+    this.keyCheck = keyCheck;
+    this.schemaVersion = version;
+    this.storeId = storeId;
+    const actor = options.actor ?? { id: 'app' };
+    this.secrets = new Secrets(store.db, dataKeys, {
+      defaultActor: actor,
+      ...(options.audit === undefined ? {} : { audit: options.audit }),
+      ...(options.maxValueBytes === undefined ? {} : { maxValueBytes: options.maxValueBytes }),
+    });
+    this.fields = new Fields(store.db, dataKeys);
+  }
+
+  get keyring(): Keyring {
+    return this.dataKeys.keyring;
+  }
+
+  static async open(options: OpenVaultOptions): Promise<Vault> {
+    const store =
+      typeof options.database === 'object'
+        ? options.database
+        : connectStore(options.database, options.drivers ?? {});
+    const ownsStore = typeof options.database !== 'object';
+    try {
+      const mode = options.mode ?? 'open-or-create';
+      const current = await schemaVersion(store);
+      let storeId = current > 0 ? await getMeta(store.db, META.storeId) : undefined;
+      if (storeId !== undefined && mode === 'create') {
+        throw new LockboxError(
+          'STORE_ALREADY_INITIALIZED',
+          `${store.location} already holds a Lockbox store`,
+        );
+      }
+      if (storeId === undefined && mode === 'open') {
+        throw new LockboxError(
+          'STORE_NOT_INITIALIZED',
+          `${store.location} holds no Lockbox store; run lockbox init`,
+        );
+      }
+      const version = await migrateToLatest(store);
+      if (storeId === undefined) storeId = await initialise(store, options.keyring);
+      const dataKeys = new DataKeys(
+        store.db,
+        options.keyring,
+        options.dataKeyCacheSize ?? DEFAULT_DATA_KEY_CACHE,
+      );
+      const keyCheck = await checkKeyring(store.db, options.keyring, dataKeys);
+      return new Vault(store, dataKeys, options, keyCheck, version, storeId);
+    } catch (err) {
+      if (ownsStore) await store.close();
+      throw err;
+    }
+  }
+
+  async status(): Promise<VaultStatus> {
+    return vaultStatus(this.store.db, this.keyring, this.dataKeys, this.schemaVersion);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.store.close();
+  }
+}
+
+/** Marks an empty database as a Lockbox store and records the primary key's fingerprint. */
+async function initialise(store: Store, keyring: Keyring): Promise<string> {
+  return store.db.transaction().execute(async (trx) => {
+    const now = nowIso();
+    // A concurrent init may win the insert; then both return the winner's id.
+    await trx
+      .insertInto('lockbox_meta')
+      .values({ key: META.storeId, value: randomUUID() })
+      .onConflict((oc) => oc.column('key').doNothing())
+      .execute();
+    const storeId = (await getMeta(trx, META.storeId))!;
+    await setMeta(trx, META.createdAt, now);
+    await trx
+      .insertInto('lockbox_master_keys')
+      .values({
+        fingerprint: keyring.primary.fingerprint,
+        state: 'active',
+        created_at: now,
+        retired_at: null,
+      })
+      .onConflict((oc) => oc.column('fingerprint').doNothing())
+      .execute();
+    return storeId;
+  });
+}

@@ -1,0 +1,451 @@
+/**
+ * Secrets: (scope, name) → value, encrypted with the scope's active data key.
+ *
+ * Each ciphertext is bound by associated data to its scope, name and value type,
+ * so a ciphertext copied into another row, or relabelled from text to bytes,
+ * fails to decrypt. A value that cannot be decrypted raises a typed error naming
+ * the scope/name and the key it needs — never a silent fallback.
+ */
+import type { Kysely } from 'kysely';
+import { nowIso } from '../clock.js';
+import { decryptParsed, encryptToText, parseCiphertext } from '../crypto/ciphertext.js';
+import { encodeContext } from '../crypto/context.js';
+import { LockboxError } from '../errors.js';
+import type { LockboxSchema, ValueType } from '../store/schema.js';
+import type { Actor, AuditSink } from './audit-sink.js';
+import type { DataKeys } from './data-keys.js';
+import { validateName, validateScope } from './names.js';
+
+export const DEFAULT_MAX_VALUE_BYTES = 64 * 1024;
+const MAX_METADATA_BYTES = 4096;
+
+export function secretValueContext(scope: string, name: string, type: ValueType): Buffer {
+  return encodeContext(['secret', scope, name, type]);
+}
+
+export interface SecretInfo {
+  scope: string;
+  name: string;
+  version: number;
+  type: ValueType;
+  dataKeyId: string;
+  metadata: Record<string, unknown> | null;
+  createdAt: string;
+  updatedAt: string;
+  updatedBy: string | null;
+}
+
+export interface ListedSecret extends SecretInfo {
+  /** 'undecryptable' when the configured keys cannot open it (with the reason's code). */
+  status: 'ok' | 'undecryptable';
+  error?: { code: string; message: string };
+}
+
+export interface SetOptions {
+  metadata?: Record<string, unknown> | null;
+  /** Compare-and-swap: write only if the stored version equals this (0 = must not exist). */
+  ifVersion?: number;
+  actor?: Actor;
+  requestId?: string;
+}
+
+export interface ReadOptions {
+  actor?: Actor;
+  requestId?: string;
+}
+
+export interface SecretsOptions {
+  maxValueBytes?: number;
+  defaultActor?: Actor;
+  audit?: AuditSink;
+}
+
+type SecretRow = {
+  scope: string;
+  name: string;
+  version: number;
+  value_type: ValueType;
+  ciphertext: string;
+  data_key_id: string;
+  metadata: string | null;
+  created_at: string;
+  updated_at: string;
+  updated_by: string | null;
+};
+
+function toInfo(row: SecretRow): SecretInfo {
+  return {
+    scope: row.scope,
+    name: row.name,
+    version: Number(row.version),
+    type: row.value_type,
+    dataKeyId: row.data_key_id,
+    metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as Record<string, unknown>),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    updatedBy: row.updated_by,
+  };
+}
+
+function encodeMetadata(metadata: Record<string, unknown> | null | undefined): string | null {
+  if (metadata === undefined || metadata === null) return null;
+  const text = JSON.stringify(metadata);
+  if (Buffer.byteLength(text) > MAX_METADATA_BYTES) {
+    throw new LockboxError(
+      'VALUE_TOO_LARGE',
+      `metadata is larger than ${MAX_METADATA_BYTES} bytes`,
+    );
+  }
+  return text;
+}
+
+export class Secrets {
+  readonly #db: Kysely<LockboxSchema>;
+  readonly #keys: DataKeys;
+  readonly #maxValueBytes: number;
+  readonly #audit: AuditSink | undefined;
+  readonly #actor: Actor | undefined;
+
+  constructor(db: Kysely<LockboxSchema>, keys: DataKeys, options: SecretsOptions = {}) {
+    this.#db = db;
+    this.#keys = keys;
+    this.#maxValueBytes = options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES;
+    this.#audit = options.audit;
+    this.#actor = options.defaultActor;
+  }
+
+  async #audited(
+    event: {
+      action: string;
+      scope: string;
+      name?: string;
+      actor?: Actor | undefined;
+      requestId?: string | undefined;
+    },
+    run: () => Promise<void>,
+  ): Promise<void> {
+    if (this.#audit === undefined) return run();
+    const base = {
+      action: event.action,
+      scope: event.scope,
+      name: event.name ?? null,
+      actor: event.actor ?? this.#actor,
+      requestId: event.requestId ?? null,
+    };
+    try {
+      await run();
+    } catch (err) {
+      const code = err instanceof LockboxError ? err.code : 'INTERNAL';
+      await this.#audit.record({ ...base, outcome: 'error', details: { code } });
+      throw err;
+    }
+    await this.#audit.record({ ...base, outcome: 'ok' });
+  }
+
+  /** Stores a value (string as UTF-8 text, or bytes). Returns the new version. */
+  async set(
+    scope: string,
+    name: string,
+    value: string | Uint8Array,
+    options: SetOptions = {},
+  ): Promise<number> {
+    validateScope(scope);
+    validateName(name);
+    const type: ValueType = typeof value === 'string' ? 'utf8' : 'bytes';
+    const plaintext = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+    if (plaintext.length > this.#maxValueBytes) {
+      throw new LockboxError(
+        'VALUE_TOO_LARGE',
+        `value of "${scope}/${name}" is larger than ${this.#maxValueBytes} bytes`,
+        {
+          details: { scope, name, limit: this.#maxValueBytes },
+        },
+      );
+    }
+    const metadata = encodeMetadata(options.metadata);
+    let version = 0;
+    await this.#audited(
+      { action: 'secret.set', scope, name, actor: options.actor, requestId: options.requestId },
+      async () => {
+        const key = await this.#keys.activeFor(scope);
+        const ciphertext = encryptToText(
+          key.idBytes,
+          key.key,
+          plaintext,
+          secretValueContext(scope, name, type),
+        );
+        const now = nowIso();
+        const updatedBy = (options.actor ?? this.#actor)?.id ?? null;
+        if (options.ifVersion !== undefined) {
+          version = await this.#compareAndSet(scope, name, options.ifVersion, {
+            ciphertext,
+            type,
+            dataKeyId: key.id,
+            metadata,
+            now,
+            updatedBy,
+          });
+          return;
+        }
+        const row = await this.#db
+          .insertInto('lockbox_secrets')
+          .values({
+            scope,
+            name,
+            version: 1,
+            value_type: type,
+            ciphertext,
+            data_key_id: key.id,
+            metadata,
+            created_at: now,
+            updated_at: now,
+            updated_by: updatedBy,
+          })
+          .onConflict((oc) =>
+            oc.columns(['scope', 'name']).doUpdateSet((eb) => ({
+              version: eb('lockbox_secrets.version', '+', 1),
+              value_type: type,
+              ciphertext,
+              data_key_id: key.id,
+              metadata:
+                options.metadata === undefined ? eb.ref('lockbox_secrets.metadata') : metadata,
+              updated_at: now,
+              updated_by: updatedBy,
+            })),
+          )
+          .returning('version')
+          .executeTakeFirstOrThrow();
+        version = Number(row.version);
+      },
+    );
+    return version;
+  }
+
+  async #compareAndSet(
+    scope: string,
+    name: string,
+    expected: number,
+    next: {
+      ciphertext: string;
+      type: ValueType;
+      dataKeyId: string;
+      metadata: string | null;
+      now: string;
+      updatedBy: string | null;
+    },
+  ): Promise<number> {
+    const conflict = () =>
+      new LockboxError('VERSION_CONFLICT', `"${scope}/${name}" is not at version ${expected}`, {
+        details: { scope, name, expected },
+      });
+    if (expected === 0) {
+      const inserted = await this.#db
+        .insertInto('lockbox_secrets')
+        .values({
+          scope,
+          name,
+          version: 1,
+          value_type: next.type,
+          ciphertext: next.ciphertext,
+          data_key_id: next.dataKeyId,
+          metadata: next.metadata,
+          created_at: next.now,
+          updated_at: next.now,
+          updated_by: next.updatedBy,
+        })
+        .onConflict((oc) => oc.columns(['scope', 'name']).doNothing())
+        .executeTakeFirst();
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) throw conflict();
+      return 1;
+    }
+    const updated = await this.#db
+      .updateTable('lockbox_secrets')
+      .set({
+        version: expected + 1,
+        value_type: next.type,
+        ciphertext: next.ciphertext,
+        data_key_id: next.dataKeyId,
+        metadata: next.metadata,
+        updated_at: next.now,
+        updated_by: next.updatedBy,
+      })
+      .where('scope', '=', scope)
+      .where('name', '=', name)
+      .where('version', '=', expected)
+      .executeTakeFirst();
+    if (Number(updated.numUpdatedRows) === 0) throw conflict();
+    return expected + 1;
+  }
+
+  async #row(scope: string, name: string): Promise<SecretRow | undefined> {
+    return this.#db
+      .selectFrom('lockbox_secrets')
+      .select([
+        'scope',
+        'name',
+        'version',
+        'value_type',
+        'ciphertext',
+        'data_key_id',
+        'metadata',
+        'created_at',
+        'updated_at',
+        'updated_by',
+      ])
+      .where('scope', '=', scope)
+      .where('name', '=', name)
+      .executeTakeFirst();
+  }
+
+  /** Decrypts a stored row; errors name the scope/name and the key needed. */
+  async decryptRow(
+    row: Pick<SecretRow, 'scope' | 'name' | 'value_type' | 'ciphertext'>,
+  ): Promise<Buffer> {
+    try {
+      const parsed = parseCiphertext(row.ciphertext);
+      const key = await this.#keys.open(parsed.keyId);
+      return decryptParsed(
+        parsed,
+        key.key,
+        secretValueContext(row.scope, row.name, row.value_type),
+      );
+    } catch (err) {
+      if (!(err instanceof LockboxError)) throw err;
+      const needs =
+        err.details.fingerprint === undefined
+          ? ''
+          : `; it needs master key ${String(err.details.fingerprint)}`;
+      throw new LockboxError(
+        'SECRET_UNDECRYPTABLE',
+        `secret "${row.scope}/${row.name}" cannot be decrypted (${err.code})${needs}`,
+        {
+          cause: err,
+          details: { ...err.details, scope: row.scope, name: row.name, reason: err.code },
+        },
+      );
+    }
+  }
+
+  /** The value and its record. Throws SECRET_NOT_FOUND or SECRET_UNDECRYPTABLE. */
+  async read(
+    scope: string,
+    name: string,
+    options: ReadOptions = {},
+  ): Promise<SecretInfo & { value: string | Buffer }> {
+    validateScope(scope);
+    validateName(name);
+    let result: (SecretInfo & { value: string | Buffer }) | undefined;
+    await this.#audited(
+      { action: 'secret.read', scope, name, actor: options.actor, requestId: options.requestId },
+      async () => {
+        const row = await this.#row(scope, name);
+        if (row === undefined) {
+          throw new LockboxError('SECRET_NOT_FOUND', `no secret "${scope}/${name}"`, {
+            details: { scope, name },
+          });
+        }
+        const plaintext = await this.decryptRow(row);
+        const value = row.value_type === 'utf8' ? plaintext.toString('utf8') : plaintext;
+        result = { ...toInfo(row), value };
+      },
+    );
+    return result!;
+  }
+
+  /** The value as text (a bytes value is returned as its UTF-8 decoding; use getBytes for bytes). */
+  async get(scope: string, name: string, options: ReadOptions = {}): Promise<string> {
+    const { value } = await this.read(scope, name, options);
+    return typeof value === 'string' ? value : value.toString('utf8');
+  }
+
+  async getBytes(scope: string, name: string, options: ReadOptions = {}): Promise<Buffer> {
+    const { value } = await this.read(scope, name, options);
+    return typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
+  }
+
+  async has(scope: string, name: string): Promise<boolean> {
+    validateScope(scope);
+    validateName(name);
+    const row = await this.#db
+      .selectFrom('lockbox_secrets')
+      .select('version')
+      .where('scope', '=', scope)
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  /** Deletes a secret; returns false when there was none. */
+  async delete(scope: string, name: string, options: ReadOptions = {}): Promise<boolean> {
+    validateScope(scope);
+    validateName(name);
+    let deleted = false;
+    await this.#audited(
+      { action: 'secret.delete', scope, name, actor: options.actor, requestId: options.requestId },
+      async () => {
+        const result = await this.#db
+          .deleteFrom('lockbox_secrets')
+          .where('scope', '=', scope)
+          .where('name', '=', name)
+          .executeTakeFirst();
+        deleted = Number(result.numDeletedRows) > 0;
+      },
+    );
+    return deleted;
+  }
+
+  /**
+   * Lists secrets (all scopes, or one), without values. With `verify`, each is
+   * decrypted and reported 'undecryptable' (with its error code) instead of
+   * aborting the listing.
+   */
+  async list(options: { scope?: string; verify?: boolean } = {}): Promise<ListedSecret[]> {
+    let query = this.#db
+      .selectFrom('lockbox_secrets')
+      .select([
+        'scope',
+        'name',
+        'version',
+        'value_type',
+        'ciphertext',
+        'data_key_id',
+        'metadata',
+        'created_at',
+        'updated_at',
+        'updated_by',
+      ])
+      .orderBy('scope')
+      .orderBy('name');
+    if (options.scope !== undefined)
+      query = query.where('scope', '=', validateScope(options.scope));
+    const rows = await query.execute();
+    const listed: ListedSecret[] = [];
+    for (const row of rows) {
+      const info: ListedSecret = { ...toInfo(row), status: 'ok' };
+      try {
+        if (options.verify === true) {
+          (await this.decryptRow(row)).fill(0);
+        } else {
+          await this.#keys.open(row.data_key_id);
+        }
+      } catch (err) {
+        if (!(err instanceof LockboxError)) throw err;
+        info.status = 'undecryptable';
+        info.error = { code: err.code, message: err.message };
+      }
+      listed.push(info);
+    }
+    return listed;
+  }
+
+  /** Scope names with their secret counts. */
+  async scopes(): Promise<{ scope: string; secrets: number }[]> {
+    const rows = await this.#db
+      .selectFrom('lockbox_secrets')
+      .select((eb) => ['scope', eb.fn.countAll<string | number>().as('count')])
+      .groupBy('scope')
+      .orderBy('scope')
+      .execute();
+    return rows.map((r) => ({ scope: r.scope, secrets: Number(r.count) }));
+  }
+}

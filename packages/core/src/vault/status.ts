@@ -1,0 +1,77 @@
+/**
+ * A store's status: keys and fingerprints, secrets per scope, schema version and
+ * the rows the configured keys cannot open. Never includes a value or a key.
+ */
+import type { Kysely } from 'kysely';
+import { LockboxError } from '../errors.js';
+import type { Keyring } from '../keys/keyring.js';
+import type { LockboxSchema } from '../store/schema.js';
+import type { DataKeys } from './data-keys.js';
+import { inspectKeys, type KeyCheck } from './key-check.js';
+
+export interface UndecryptableGroup {
+  dataKeyId: string;
+  scope: string;
+  secrets: number;
+  code: string;
+  message: string;
+}
+
+export interface VaultStatus {
+  schemaVersion: number;
+  keys: KeyCheck & { previous: string[] };
+  scopes: { scope: string; secrets: number }[];
+  totals: { secrets: number; scopes: number; dataKeys: number };
+  /** Secrets whose data key the configured keyring cannot open, grouped by data key. */
+  undecryptable: UndecryptableGroup[];
+}
+
+export async function vaultStatus(
+  db: Kysely<LockboxSchema>,
+  keyring: Keyring,
+  dataKeys: DataKeys,
+  schemaVersion: number,
+): Promise<VaultStatus> {
+  const keys = await inspectKeys(db, keyring);
+  const byKey = await db
+    .selectFrom('lockbox_secrets')
+    .select((eb) => ['data_key_id', 'scope', eb.fn.countAll<string | number>().as('count')])
+    .groupBy(['data_key_id', 'scope'])
+    .orderBy('scope')
+    .execute();
+  const scopeCounts = new Map<string, number>();
+  const undecryptable: UndecryptableGroup[] = [];
+  for (const row of byKey) {
+    const count = Number(row.count);
+    scopeCounts.set(row.scope, (scopeCounts.get(row.scope) ?? 0) + count);
+    try {
+      await dataKeys.open(row.data_key_id);
+    } catch (err) {
+      if (!(err instanceof LockboxError)) throw err;
+      undecryptable.push({
+        dataKeyId: row.data_key_id,
+        scope: row.scope,
+        secrets: count,
+        code: err.code,
+        message: err.message,
+      });
+    }
+  }
+  const dataKeyCount = await db
+    .selectFrom('lockbox_data_keys')
+    .select((eb) => eb.fn.countAll<string | number>().as('count'))
+    .where('state', '!=', 'destroyed')
+    .executeTakeFirstOrThrow();
+  const scopes = [...scopeCounts].map(([scope, secrets]) => ({ scope, secrets }));
+  return {
+    schemaVersion,
+    keys: { ...keys, previous: keyring.previous.map((k) => k.fingerprint) },
+    scopes,
+    totals: {
+      secrets: scopes.reduce((sum, s) => sum + s.secrets, 0),
+      scopes: scopes.length,
+      dataKeys: Number(dataKeyCount.count),
+    },
+    undecryptable,
+  };
+}
