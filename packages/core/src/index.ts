@@ -34,9 +34,9 @@ export {
   LockboxError,
   type LockboxErrorOptions,
 } from './errors.js';
-
 // keys
 export { Keyring, type MasterKey, masterKeyFrom, wrappingFingerprint } from './keys/keyring.js';
+export { Lockbox, type OpenLockboxOptions, openLockbox } from './open-lockbox.js';
 
 // store
 export {
@@ -58,7 +58,14 @@ export { DataKeys, type OpenDataKey } from './vault/data-keys.js';
 export { type FieldRegistration, Fields, type RowId } from './vault/fields.js';
 export { inspectKeys, type KeyCheck } from './vault/key-check.js';
 export { type OpenVaultOptions, Vault } from './vault/lockbox.js';
-export { MAX_NAME_LENGTH, MAX_SCOPE_LENGTH, validateName, validateScope } from './vault/names.js';
+export {
+  INTERNAL_SCOPE_PREFIX,
+  MAX_NAME_LENGTH,
+  MAX_SCOPE_LENGTH,
+  validateName,
+  validateScope,
+  validateUserScope,
+} from './vault/names.js';
 export { type ListedSecret, type SecretInfo, Secrets, type SetOptions } from './vault/secrets.js';
 export type { UndecryptableGroup, VaultStatus } from './vault/status.js';
 export { getMeta, META, setMeta } from './vault/store-meta.js';

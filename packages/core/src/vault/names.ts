@@ -45,3 +45,18 @@ export function validateIdentifier(what: string, value: unknown): string {
   }
   return value;
 }
+
+/** Scopes starting with this prefix belong to Lockbox itself (for example the audit key). */
+export const INTERNAL_SCOPE_PREFIX = 'lockbox:';
+
+/** A scope an application may write to: valid, and not one of Lockbox's own. */
+export function validateUserScope(scope: unknown): string {
+  const valid = validateScope(scope);
+  if (valid.startsWith(INTERNAL_SCOPE_PREFIX)) {
+    throw new LockboxError(
+      'SCOPE_INVALID',
+      `scopes starting with "${INTERNAL_SCOPE_PREFIX}" are reserved for Lockbox`,
+    );
+  }
+  return valid;
+}

@@ -14,7 +14,7 @@ import { LockboxError } from '../errors.js';
 import type { LockboxSchema, ValueType } from '../store/schema.js';
 import type { Actor, AuditSink } from './audit-sink.js';
 import type { DataKeys } from './data-keys.js';
-import { validateName, validateScope } from './names.js';
+import { validateName, validateScope, validateUserScope } from './names.js';
 
 export const DEFAULT_MAX_VALUE_BYTES = 64 * 1024;
 const MAX_METADATA_BYTES = 4096;
@@ -103,7 +103,7 @@ export class Secrets {
   readonly #db: Kysely<LockboxSchema>;
   readonly #keys: DataKeys;
   readonly #maxValueBytes: number;
-  readonly #audit: AuditSink | undefined;
+  #audit: AuditSink | undefined;
   readonly #actor: Actor | undefined;
 
   constructor(db: Kysely<LockboxSchema>, keys: DataKeys, options: SecretsOptions = {}) {
@@ -112,6 +112,11 @@ export class Secrets {
     this.#maxValueBytes = options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES;
     this.#audit = options.audit;
     this.#actor = options.defaultActor;
+  }
+
+  /** Sets where set/read/delete events go (the audit log is built after the vault opens). */
+  setAuditSink(sink: AuditSink | undefined): void {
+    this.#audit = sink;
   }
 
   async #audited(
