@@ -154,7 +154,7 @@ export class Secrets {
     value: string | Uint8Array,
     options: SetOptions = {},
   ): Promise<number> {
-    validateScope(scope);
+    validateUserScope(scope);
     validateName(name);
     const type: ValueType = typeof value === 'string' ? 'utf8' : 'bytes';
     const plaintext = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
