@@ -20,7 +20,11 @@ function check(err: unknown, code: ErrorCode, secrets: readonly string[]): Lockb
   return err;
 }
 
-export function expectError(fn: () => unknown, code: ErrorCode, secrets: readonly string[] = []): LockboxError {
+export function expectError(
+  fn: () => unknown,
+  code: ErrorCode,
+  secrets: readonly string[] = [],
+): LockboxError {
   try {
     fn();
   } catch (err) {

@@ -41,7 +41,9 @@ describe('writeSecretFile', () => {
   it('refuses to overwrite an existing file without force and leaves it unchanged', async () => {
     const path = join(dir, 'master.key');
     await writeSecretFile(path, 'first');
-    const err = await expectRejection(writeSecretFile(path, 'second'), 'KEY_FILE_EXISTS', ['second']);
+    const err = await expectRejection(writeSecretFile(path, 'second'), 'KEY_FILE_EXISTS', [
+      'second',
+    ]);
     expect(err.details.path).toBe(path);
     expect(await readFile(path, 'utf8')).toBe('first');
     expect(await readdir(dir)).toEqual(['master.key']);
@@ -86,20 +88,23 @@ describe('readSecretFile', () => {
     expect((await readSecretFile(path)).toString('utf8')).toBe('contents');
   });
 
-  it.runIf(posix)('refuses a file group or others can read, telling the user to chmod 600', async () => {
-    const path = join(dir, 'loose.key');
-    await writeFile(path, 'the-secret-contents');
-    for (const mode of [0o644, 0o640, 0o604, 0o620, 0o602]) {
-      await chmod(path, mode);
-      const err = await expectRejection(readSecretFile(path), 'KEY_FILE_INSECURE', [
-        'the-secret-contents',
-      ]);
-      expect(err.message).toContain(path);
-      expect(err.message).toContain('chmod 600');
-    }
-    await chmod(path, 0o400);
-    expect((await readSecretFile(path)).toString()).toBe('the-secret-contents');
-  });
+  it.runIf(posix)(
+    'refuses a file group or others can read, telling the user to chmod 600',
+    async () => {
+      const path = join(dir, 'loose.key');
+      await writeFile(path, 'the-secret-contents');
+      for (const mode of [0o644, 0o640, 0o604, 0o620, 0o602]) {
+        await chmod(path, mode);
+        const err = await expectRejection(readSecretFile(path), 'KEY_FILE_INSECURE', [
+          'the-secret-contents',
+        ]);
+        expect(err.message).toContain(path);
+        expect(err.message).toContain('chmod 600');
+      }
+      await chmod(path, 0o400);
+      expect((await readSecretFile(path)).toString()).toBe('the-secret-contents');
+    },
+  );
 
   it.runIf(posix)('checks the mode of the file a symlink points to', async () => {
     const target = join(dir, 'target.key');
