@@ -4,9 +4,25 @@
  * Each part is written as a 4-byte big-endian byte length followed by its UTF-8
  * bytes, so ("ab", "c") and ("a", "bc") never encode alike. The first part is a
  * label saying what kind of thing is bound ("secret", "field", "data-key").
+ * A part that is not well-formed Unicode is refused (`INVALID_ARGUMENT`).
  */
+import { LockboxError } from '../errors.js';
+
+/** In a /u regex, \p{Cs} matches only surrogates that are not part of a pair. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
 export function encodeContext(parts: readonly string[]): Buffer {
-  const encoded = parts.map((part) => Buffer.from(part, 'utf8'));
+  const encoded = parts.map((part) => {
+    // UTF-8 encodes every lone surrogate as U+FFFD, so two different parts would
+    // encode alike; refusing them keeps the encoding unambiguous.
+    if (LONE_SURROGATE.test(part)) {
+      throw new LockboxError(
+        'INVALID_ARGUMENT',
+        'a context part is not well-formed Unicode (lone surrogate)',
+      );
+    }
+    return Buffer.from(part, 'utf8');
+  });
   let length = 0;
   for (const part of encoded) length += 4 + part.length;
   const out = Buffer.allocUnsafe(length);

@@ -38,6 +38,19 @@ export interface ParsedEnvelope {
 }
 
 const BASE64URL = /^[A-Za-z0-9_-]*$/;
+const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/**
+ * Node ignores the unused low bits of a final partial group, so without this
+ * check one payload has several text forms and a changed last character can
+ * still decrypt. Requiring those bits to be zero keeps the text form canonical.
+ */
+function hasCanonicalTail(body: string): boolean {
+  const rest = body.length % 4;
+  if (rest === 0) return true;
+  const last = BASE64URL_ALPHABET.indexOf(body.charAt(body.length - 1));
+  return (last & (rest === 2 ? 0b1111 : 0b11)) === 0;
+}
 
 function aadFor(format: EnvelopeFormat, keyId: Uint8Array, context: Uint8Array): Buffer {
   const tagLength = format.tag.length;
@@ -77,7 +90,7 @@ export function parseEnvelope(format: EnvelopeFormat, text: string): ParsedEnvel
     );
   }
   const body = text.slice(format.tag.length);
-  if (!BASE64URL.test(body) || body.length % 4 === 1) {
+  if (!BASE64URL.test(body) || body.length % 4 === 1 || !hasCanonicalTail(body)) {
     throw new LockboxError(format.malformed, `${format.tag} value is not valid base64url`);
   }
   const payload = Buffer.from(body, 'base64url');

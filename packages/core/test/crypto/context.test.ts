@@ -1,0 +1,49 @@
+/** The associated-data context encoding: its exact bytes and its injectivity. */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  dataKeyContext,
+  encodeContext,
+  fieldContext,
+  secretContext,
+} from '../../src/crypto/context.js';
+import { refusal } from './refusal.js';
+
+describe('encodeContext', () => {
+  it('writes each part as a 4-byte big-endian length and its UTF-8 bytes', () => {
+    expect(encodeContext(['secret', 'é']).toString('hex')).toBe(
+      '00000006736563726574' + '00000002c3a9',
+    );
+    expect(encodeContext([]).length).toBe(0);
+    expect(encodeContext(['']).toString('hex')).toBe('00000000');
+  });
+
+  it('labels secrets, fields and data keys', () => {
+    expect(secretContext('prod', 'KEY')).toEqual(encodeContext(['secret', 'prod', 'KEY']));
+    expect(fieldContext('users', 'token', '42')).toEqual(
+      encodeContext(['field', 'users', 'token', '42']),
+    );
+    expect(dataKeyContext('prod', '00ff')).toEqual(encodeContext(['data-key', 'prod', '00ff']));
+  });
+
+  it('never encodes two different lists of parts alike', () => {
+    const parts = fc.array(fc.string({ unit: 'grapheme', maxLength: 6 }), { maxLength: 4 });
+    fc.assert(
+      fc.property(parts, parts, (a, b) => {
+        const same = a.length === b.length && a.every((part, i) => part === b[i]);
+        expect(encodeContext(a).equals(encodeContext(b))).toBe(same);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('keeps parts apart however they are split', () => {
+    expect(encodeContext(['ab', 'c']).equals(encodeContext(['a', 'bc']))).toBe(false);
+    expect(encodeContext(['a', '']).equals(encodeContext(['a']))).toBe(false);
+  });
+
+  it('refuses a part holding a lone surrogate, which UTF-8 would make ambiguous', () => {
+    expect(refusal(() => encodeContext(['secret', '\uD800'])).code).toBe('INVALID_ARGUMENT');
+    expect(encodeContext(['🔑']).toString('hex')).toBe('00000004f09f9491');
+  });
+});
