@@ -7,9 +7,9 @@
  * name the source — the variable, the file path, the entry's position — and
  * never the value.
  */
-import { parseMasterKey } from '../crypto/master-key.js';
+import { formatMasterKey, MASTER_KEY_BYTES, parseMasterKey } from '../crypto/master-key.js';
 import { isLockboxError, LockboxError } from '../errors.js';
-import { readSecretFile } from './key-file.js';
+import { readSecretFile, type WriteSecretFileOptions, writeSecretFile } from './key-file.js';
 import { Keyring } from './keyring.js';
 
 export const MASTER_KEY_ENV = 'LOCKBOX_MASTER_KEY';
@@ -50,6 +50,25 @@ export async function masterKeyFromFile(path: string): Promise<Buffer> {
   } finally {
     bytes.fill(0);
   }
+}
+
+/**
+ * Writes a master key file that masterKeyFromFile reads back: the key in
+ * standard base64 and a newline, 0600, atomically (see writeSecretFile; without
+ * `force` an existing file is KEY_FILE_EXISTS).
+ */
+export async function writeMasterKeyFile(
+  path: string,
+  key: Uint8Array,
+  options: WriteSecretFileOptions = {},
+): Promise<void> {
+  if (key.length !== MASTER_KEY_BYTES) {
+    throw new LockboxError(
+      'KEY_INVALID_LENGTH',
+      `a master key is ${MASTER_KEY_BYTES} bytes, got ${key.length}`,
+    );
+  }
+  await writeSecretFile(path, `${formatMasterKey(key)}\n`, options);
 }
 
 /**

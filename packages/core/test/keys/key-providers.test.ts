@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import {
   masterKeyFromFile,
   parseKeyList,
   splitKeyList,
+  writeMasterKeyFile,
 } from '../../src/keys/key-providers.js';
 import { expectError, expectRejection } from './expect-error.js';
 
@@ -85,6 +86,19 @@ describe('masterKeyFromFile', () => {
       await expectRejection(masterKeyFromFile(path), 'KEY_FILE_INSECURE', [text]);
     },
   );
+
+  it('reads back what writeMasterKeyFile wrote, and refuses to overwrite it', async () => {
+    const bytes = key();
+    const path = join(dir, 'written.key');
+    await writeMasterKeyFile(path, bytes);
+    expect(await readFile(path, 'utf8')).toBe(`${formatMasterKey(bytes)}\n`);
+    expect(await masterKeyFromFile(path)).toEqual(bytes);
+    await expectRejection(writeMasterKeyFile(path, key()), 'KEY_FILE_EXISTS');
+    await expectRejection(
+      writeMasterKeyFile(join(dir, 'short.key'), randomBytes(16)),
+      'KEY_INVALID_LENGTH',
+    );
+  });
 
   it('reports a missing file and a malformed key, naming the path and not the contents', async () => {
     await expectRejection(masterKeyFromFile(join(dir, 'absent.key')), 'KEY_FILE_NOT_FOUND');
