@@ -129,9 +129,11 @@ export interface KeyringConfig {
 
 /**
  * Builds the keyring from configured key texts and key files. Throws KEY_MISSING
- * without a primary (blank strings count as absent), INVALID_ARGUMENT when both `primary` and `primaryFile` are
- * given, KEY_DUPLICATE when a key appears twice, and the providers' errors for
- * a bad key or key file. Raw key bytes are zeroed once the keyring holds them.
+ * without a primary (blank strings count as absent), INVALID_ARGUMENT when both
+ * `primary` and `primaryFile` are given, KEY_DUPLICATE when a key appears twice,
+ * and the providers' errors for a bad key or key file (a bad previous key is
+ * named by its position, details.entry). Raw key bytes are zeroed once the
+ * keyring holds them.
  */
 export async function keyringFromConfig(config: KeyringConfig): Promise<Keyring> {
   // A blank value (an empty environment variable passed through) counts as absent.
