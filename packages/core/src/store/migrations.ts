@@ -123,8 +123,19 @@ const initial: Migration = {
   },
 };
 
+/**
+ * Each audit entry records which data key of the internal "lockbox:audit" scope
+ * MACs it, so the chain stays verifiable if that scope ever gets a new key version.
+ */
+const auditKeyId: Migration = {
+  async up(db: AnyDb) {
+    await db.schema.alterTable('lockbox_audit').addColumn('key_id', 'text').execute();
+  },
+};
+
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
+  '0002_audit_key_id': auditKeyId,
 };
 
 export const SCHEMA_VERSION = Object.keys(MIGRATIONS).length;

@@ -103,6 +103,8 @@ export interface AuditTable {
   details: string | null;
   prev_hash: string;
   hash: string;
+  /** Id of the "lockbox:audit" data key whose derived MAC key made `hash` (migration 0002). */
+  key_id: string | null;
 }
 
 export interface TokenTable {
