@@ -1,0 +1,190 @@
+/**
+ * Checks every format test vector in ./data against the library, and checks that
+ * the committed files are exactly what generate.js writes (so the data, the
+ * generator and the implementation cannot drift apart).
+ *
+ * Success cases are also re-encrypted through the real envelope code with the
+ * case's fixed nonce (the nonce pool is replaced for this file only), which must
+ * reproduce the text exactly.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { decryptParsed, encryptToText, parseCiphertext } from '../../src/crypto/ciphertext.js';
+import { encodeContext } from '../../src/crypto/context.js';
+import { fingerprint } from '../../src/crypto/fingerprint.js';
+import { parseMasterKey } from '../../src/crypto/master-key.js';
+import { parseWrappedKey, unwrapParsed, wrapKey } from '../../src/crypto/wrapped-key.js';
+import { LockboxError } from '../../src/errors.js';
+import { buildVectors, serialize } from './generate.js';
+
+const fixedNonce = vi.hoisted(() => ({ value: undefined as Buffer | undefined }));
+
+vi.mock('../../src/crypto/nonce-pool.js', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../src/crypto/nonce-pool.js')>();
+  return { ...real, nextNonce: () => fixedNonce.value ?? real.nextNonce() };
+});
+
+type Expect = 'success' | 'decrypt_failed' | 'malformed' | 'unknown_format';
+
+type EnvelopeKind = 'ciphertext' | 'wrapped_key';
+interface EnvelopeVector<K extends EnvelopeKind = EnvelopeKind> {
+  kind: K;
+  description: string;
+  key: string;
+  key_fingerprint?: string;
+  key_id: string | null;
+  context: string[];
+  context_hex: string;
+  nonce: string | null;
+  plaintext: string | null;
+  text: string;
+  expect: Expect;
+  lockbox_error?: string;
+}
+interface FingerprintVector {
+  kind: 'fingerprint';
+  key: string;
+  fingerprint: string;
+  expect: 'success';
+}
+interface ContextVector {
+  kind: 'context';
+  context: string[];
+  context_hex: string;
+  expect: 'success';
+}
+interface MasterKeyVector {
+  kind: 'master_key';
+  text: string;
+  key: string | null;
+  expect: 'success' | 'malformed';
+  lockbox_error?: string;
+}
+type Vector =
+  | EnvelopeVector<'ciphertext'>
+  | EnvelopeVector<'wrapped_key'>
+  | FingerprintVector
+  | ContextVector
+  | MasterKeyVector;
+
+const DATA_DIR = new URL('./data/', import.meta.url);
+const files = readdirSync(DATA_DIR)
+  .filter((name) => name.endsWith('.json'))
+  .sort();
+const vectors = files.map((file) => ({
+  file,
+  raw: readFileSync(new URL(file, DATA_DIR), 'utf8'),
+  vector: JSON.parse(readFileSync(new URL(file, DATA_DIR), 'utf8')) as Vector,
+}));
+function ofKind<K extends Vector['kind']>(kind: K) {
+  return vectors.flatMap(({ file, vector }) =>
+    vector.kind === kind ? [{ file, vector: vector as Extract<Vector, { kind: K }> }] : [],
+  );
+}
+
+const hex = (text: string) => Buffer.from(text, 'hex');
+
+function codeOf(run: () => unknown): string {
+  try {
+    run();
+  } catch (err) {
+    if (err instanceof LockboxError) return err.code;
+    throw err;
+  }
+  return 'no error';
+}
+
+const EXPECTED_CODE: Record<EnvelopeKind, Record<Exclude<Expect, 'success'>, string>> = {
+  ciphertext: {
+    decrypt_failed: 'DECRYPT_FAILED',
+    malformed: 'CIPHERTEXT_MALFORMED',
+    unknown_format: 'CIPHERTEXT_UNKNOWN_FORMAT',
+  },
+  wrapped_key: {
+    decrypt_failed: 'DECRYPT_FAILED',
+    malformed: 'WRAPPED_KEY_MALFORMED',
+    unknown_format: 'CIPHERTEXT_UNKNOWN_FORMAT',
+  },
+};
+
+beforeEach(() => {
+  fixedNonce.value = undefined;
+});
+
+describe('format vector files', () => {
+  it('are exactly what generate.js writes, one file per case', () => {
+    const generated = buildVectors().map((c) => ({
+      file: `${c.file}.json`,
+      raw: serialize(c.body),
+    }));
+    expect(files).toEqual(generated.map((c) => c.file).sort());
+    for (const { file, raw } of generated) {
+      expect(vectors.find((v) => v.file === file)?.raw, file).toBe(raw);
+    }
+  });
+
+  it('cover every kind and every expectation', () => {
+    const seen = new Set(vectors.map(({ vector }) => `${vector.kind}/${vector.expect}`));
+    for (const kind of ['ciphertext', 'wrapped_key'])
+      for (const expectation of ['success', 'decrypt_failed', 'malformed', 'unknown_format'])
+        expect(seen.has(`${kind}/${expectation}`), `${kind}/${expectation}`).toBe(true);
+    for (const kind of [
+      'fingerprint/success',
+      'context/success',
+      'master_key/success',
+      'master_key/malformed',
+    ])
+      expect(seen.has(kind), kind).toBe(true);
+  });
+});
+
+describe.each(['ciphertext', 'wrapped_key'] as const)('%s vectors', (kind) => {
+  const parse = kind === 'ciphertext' ? parseCiphertext : parseWrappedKey;
+  const open = kind === 'ciphertext' ? decryptParsed : unwrapParsed;
+  const seal = kind === 'ciphertext' ? encryptToText : wrapKey;
+
+  it.each(ofKind(kind))('$file', ({ vector: v }) => {
+    expect(encodeContext(v.context).toString('hex')).toBe(v.context_hex);
+    const context = hex(v.context_hex);
+    if (v.expect === 'success') {
+      const parsed = parse(v.text);
+      expect(parsed.keyId).toBe(v.key_id);
+      expect(open(parsed, hex(v.key), context).toString('hex')).toBe(v.plaintext);
+      if (kind === 'wrapped_key') expect(v.key_id).toBe(fingerprint(hex(v.key)));
+      fixedNonce.value = hex(v.nonce ?? '');
+      expect(seal(hex(v.key_id ?? ''), hex(v.key), hex(v.plaintext ?? ''), context)).toBe(v.text);
+      return;
+    }
+    const expected = EXPECTED_CODE[kind][v.expect];
+    expect(v.lockbox_error).toBe(expected);
+    if (v.expect === 'decrypt_failed') {
+      const parsed = parse(v.text);
+      expect(parsed.keyId).toBe(v.key_id);
+      expect(codeOf(() => open(parsed, hex(v.key), context))).toBe(expected);
+    } else {
+      expect(codeOf(() => parse(v.text))).toBe(expected);
+    }
+  });
+});
+
+describe('fingerprint vectors', () => {
+  it.each(ofKind('fingerprint'))('$file', ({ vector: v }) => {
+    expect(fingerprint(hex(v.key))).toBe(v.fingerprint);
+  });
+});
+
+describe('context vectors', () => {
+  it.each(ofKind('context'))('$file', ({ vector: v }) => {
+    expect(encodeContext(v.context).toString('hex')).toBe(v.context_hex);
+  });
+});
+
+describe('master key vectors', () => {
+  it.each(ofKind('master_key'))('$file', ({ vector: v }) => {
+    if (v.expect === 'success') {
+      expect(parseMasterKey(v.text).toString('hex')).toBe(v.key);
+    } else {
+      expect(codeOf(() => parseMasterKey(v.text))).toBe(v.lockbox_error);
+    }
+  });
+});
