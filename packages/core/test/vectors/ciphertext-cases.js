@@ -16,7 +16,8 @@ import {
   withPayload,
 } from './reference-format.js';
 
-const SECRET = ['secret', 'prod', 'STRIPE_API_KEY'];
+/** As vault/secrets.ts binds a secret: label, scope, name, value type ('utf8' or 'bytes'). */
+const SECRET = ['secret', 'prod', 'STRIPE_API_KEY', 'utf8'];
 const FIELD = ['field', 'connectors', 'oauth_token', '42'];
 const AS_SEALED = { key: DATA_KEY, context: SECRET };
 const { success, refusal } = envelopeCaseBuilder('ciphertext');
@@ -49,6 +50,7 @@ function successes() {
       'secret',
       'テナント:7',
       'clé 🔑',
+      'utf8',
     ]),
     ok('binary-long', 'a 300-byte binary value', 7, counting(0x00, 300), FIELD),
     ok(
@@ -78,25 +80,31 @@ function decryptFailures(base) {
       'wrong-name',
       'opened with another secret name',
       base,
-      withContext(['secret', 'prod', 'OTHER']),
+      withContext(['secret', 'prod', 'OTHER', 'utf8']),
     ),
     refused(
       'wrong-scope',
       'opened with another scope',
       base,
-      withContext(['secret', 'dev', 'STRIPE_API_KEY']),
+      withContext(['secret', 'dev', 'STRIPE_API_KEY', 'utf8']),
+    ),
+    refused(
+      'wrong-value-type',
+      'opened as a bytes value, not utf8',
+      base,
+      withContext(['secret', 'prod', 'STRIPE_API_KEY', 'bytes']),
     ),
     refused(
       'wrong-label',
       'opened as a field, not a secret',
       base,
-      withContext(['field', 'prod', 'STRIPE_API_KEY']),
+      withContext(['field', 'prod', 'STRIPE_API_KEY', 'utf8']),
     ),
     refused(
       'resplit-context',
-      'sealed with parts ("ab", "c"), opened with ("a", "bc"): the length prefixes keep them apart',
-      sealed(10, Buffer.from('v'), ['secret', 'ab', 'c']),
-      withContext(['secret', 'a', 'bc']),
+      'scope "ab" and name "c" sealed, opened as "a" and "bc": the length prefixes keep them apart',
+      sealed(10, Buffer.from('v'), ['secret', 'ab', 'c', 'utf8']),
+      withContext(['secret', 'a', 'bc', 'utf8']),
     ),
     refused('wrong-key', 'opened with another key', base, { key: MASTER_B, context: SECRET }),
     refused(

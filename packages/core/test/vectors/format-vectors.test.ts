@@ -10,11 +10,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { decryptParsed, encryptToText, parseCiphertext } from '../../src/crypto/ciphertext.js';
-import { encodeContext } from '../../src/crypto/context.js';
+import { dataKeyContext, encodeContext, fieldContext } from '../../src/crypto/context.js';
 import { fingerprint } from '../../src/crypto/fingerprint.js';
 import { parseMasterKey } from '../../src/crypto/master-key.js';
 import { parseWrappedKey, unwrapParsed, wrapKey } from '../../src/crypto/wrapped-key.js';
 import { LockboxError } from '../../src/errors.js';
+import type { ValueType } from '../../src/store/schema.js';
+import { secretValueContext } from '../../src/vault/secrets.js';
 import { buildVectors, serialize } from './generate.js';
 
 const fixedNonce = vi.hoisted(() => ({ value: undefined as Buffer | undefined }));
@@ -176,6 +178,23 @@ describe('fingerprint vectors', () => {
 describe('context vectors', () => {
   it.each(ofKind('context'))('$file', ({ vector: v }) => {
     expect(encodeContext(v.context).toString('hex')).toBe(v.context_hex);
+  });
+
+  it('use the labels and parts the vault actually binds', () => {
+    const byName = (name: string) =>
+      ofKind('context').find((c) => c.file === `context-${name}.json`);
+    const [scope, name, type] = byName('secret')?.vector.context.slice(1) ?? [];
+    expect(secretValueContext(scope ?? '', name ?? '', type as ValueType).toString('hex')).toBe(
+      byName('secret')?.vector.context_hex,
+    );
+    const [table, column, rowId] = byName('field')?.vector.context.slice(1) ?? [];
+    expect(fieldContext(table ?? '', column ?? '', rowId ?? '').toString('hex')).toBe(
+      byName('field')?.vector.context_hex,
+    );
+    const [keyScope, dataKeyId] = byName('data-key')?.vector.context.slice(1) ?? [];
+    expect(dataKeyContext(keyScope ?? '', dataKeyId ?? '').toString('hex')).toBe(
+      byName('data-key')?.vector.context_hex,
+    );
   });
 });
 

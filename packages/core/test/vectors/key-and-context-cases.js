@@ -41,7 +41,12 @@ export function contextCases() {
     },
   });
   return [
-    one('secret', 'label "secret", scope, name', ['secret', 'prod', 'STRIPE_API_KEY']),
+    one('secret', 'label "secret", scope, name, value type', [
+      'secret',
+      'prod',
+      'STRIPE_API_KEY',
+      'utf8',
+    ]),
     one('field', 'label "field", table, column, row id', [
       'field',
       'connectors',
