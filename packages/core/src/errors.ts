@@ -62,6 +62,9 @@ export const ERROR_CODES = {
   RECOVERY_IDENTITY_INVALID: 'The recovery identity is malformed.',
   RECOVERY_IDENTITY_MISMATCH: 'The recovery identity does not match the stored recovery recipient.',
   RECIPIENT_INVALID: 'An age recipient is malformed.',
+  RECOVERY_INCOMPLETE:
+    'Some data keys are not wrapped to the recovery recipient, so recovery cannot rebuild them.',
+  RESTORE_TARGET_NOT_EMPTY: 'A snapshot can only be restored into a store that holds no secrets.',
   // Audit
   AUDIT_CHAIN_BROKEN: 'The audit chain does not verify.',
   // API and tokens
