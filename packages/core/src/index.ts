@@ -35,6 +35,25 @@ export {
   type LockboxErrorOptions,
 } from './errors.js';
 // keys
+export {
+  checkSecretPath,
+  MAX_SECRET_FILE_BYTES,
+  readSecretFile,
+  SECRET_FILE_MODE,
+  type WriteSecretFileOptions,
+  writeSecretFile,
+} from './keys/key-file.js';
+export {
+  type KeyringConfig,
+  keyringFromConfig,
+  MASTER_KEY_ENV,
+  masterKeyFromEnv,
+  masterKeyFromFile,
+  PREVIOUS_KEYS_ENV,
+  parseKeyList,
+  splitKeyList,
+  writeMasterKeyFile,
+} from './keys/key-providers.js';
 export { Keyring, type MasterKey, masterKeyFrom, wrappingFingerprint } from './keys/keyring.js';
 export { Lockbox, type OpenLockboxOptions, openLockbox } from './open-lockbox.js';
 

@@ -1,0 +1,91 @@
+/**
+ * `lockbox status`: what the store holds and which keys it needs — schema
+ * version, location (password redacted), fingerprints, secrets per scope, and
+ * rows the configured keys cannot open. Never a value or a key.
+ *
+ * Exit codes: 0 when every data key opens; 3 when some rows are undecryptable
+ * (after printing the report), or when the keyring opens nothing at all (the
+ * store then refuses to open with KEY_WRONG, naming the fingerprint it needs).
+ */
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { EXIT } from '../exit-codes.js';
+import { formatTable } from '../output.js';
+
+export function registerStatus(program: Command, context: CliContext): void {
+  program
+    .command('status')
+    .description('show keys, fingerprints, counts per scope and undecryptable rows')
+    .action(async (_options: unknown, command: Command) => {
+      const invocation = context.invocation(command);
+      const config = await invocation.config();
+      const lockbox = await invocation.open();
+      const status = await lockbox.status();
+      const store = lockbox.vault.store;
+      const report = {
+        database: { dialect: store.dialect, location: store.location },
+        storeId: lockbox.vault.storeId,
+        schemaVersion: status.schemaVersion,
+        keys: {
+          primary: status.keys.primary,
+          primarySource: config.primaryKeySource ?? null,
+          previous: status.keys.previous,
+          needed: status.keys.needed,
+          unusedPreviousKeys: status.keys.unusedPreviousKeys,
+        },
+        scopes: status.scopes,
+        totals: status.totals,
+        undecryptable: status.undecryptable,
+      };
+      invocation.output.result(report, (r) => {
+        const lines = [
+          `database:        ${r.database.location} (${r.database.dialect})`,
+          `store id:        ${r.storeId}`,
+          `schema version:  ${r.schemaVersion}`,
+          `primary key:     ${r.keys.primary}${r.keys.primarySource === null ? '' : ` (from ${r.keys.primarySource})`}`,
+          `previous keys:   ${r.keys.previous.length === 0 ? 'none' : r.keys.previous.join(', ')}`,
+        ];
+        if (r.keys.unusedPreviousKeys.length > 0) {
+          lines.push(
+            `unused previous: ${r.keys.unusedPreviousKeys.join(', ')} (no data key needs them; safe to drop)`,
+          );
+        }
+        lines.push('', 'master keys needed by stored data keys:');
+        if (r.keys.needed.length === 0) lines.push('  none yet (no secrets written)');
+        for (const n of r.keys.needed) {
+          lines.push(
+            `  ${n.fingerprint}  ${n.dataKeys} data key(s)  ${n.inKeyring ? 'in keyring' : 'MISSING from keyring'}`,
+          );
+        }
+        lines.push(
+          '',
+          `${r.totals.secrets} secret(s) in ${r.totals.scopes} scope(s), ${r.totals.dataKeys} data key(s)`,
+        );
+        if (r.scopes.length > 0) {
+          lines.push(
+            ...formatTable(
+              ['SCOPE', 'SECRETS'],
+              r.scopes.map((s) => [s.scope, String(s.secrets)]),
+            ).map((l) => `  ${l}`),
+          );
+        }
+        if (r.undecryptable.length > 0) {
+          lines.push('', 'UNDECRYPTABLE:');
+          for (const u of r.undecryptable) {
+            lines.push(
+              `  ${u.scope}: ${u.secrets} secret(s), data key ${u.dataKeyId}: ${u.code} ${u.message}`,
+            );
+          }
+        }
+        return lines;
+      });
+      if (status.undecryptable.length > 0) {
+        const count = status.undecryptable.reduce((sum, u) => sum + u.secrets, 0);
+        invocation.output.error(
+          'SECRET_UNDECRYPTABLE',
+          `${count} secret(s) cannot be decrypted with the configured keys`,
+        );
+        process.exitCode = EXIT.WRONG_KEY;
+      }
+    });
+}

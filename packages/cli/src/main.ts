@@ -1,0 +1,91 @@
+#!/usr/bin/env node
+/**
+ * The `lockbox` command: global options, one register line per command, and the
+ * error/exit-code handling every command shares (see report-error.ts and
+ * exit-codes.ts).
+ *
+ * Adding a command: write src/commands/<name>.ts exporting
+ * `register<Name>(program: Command, context: CliContext): void`, and add one
+ * register line below. Inside the action, `context.invocation(command)` gives the
+ * resolved configuration, `open()` for the store (closed automatically) and the
+ * output helpers. Throw LockboxError for failures; main prints and maps them.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { registerGet } from './commands/get.js';
+import { registerInit } from './commands/init.js';
+import { registerList } from './commands/list.js';
+import { registerRm } from './commands/rm.js';
+import { registerSet } from './commands/set.js';
+import { registerStatus } from './commands/status.js';
+import { CliContext } from './context.js';
+import { Output } from './output.js';
+import { reportError } from './report-error.js';
+
+function version(): string {
+  const text = readFileSync(new URL('../package.json', import.meta.url), 'utf8');
+  return (JSON.parse(text) as { version: string }).version;
+}
+
+function buildProgram(context: CliContext): Command {
+  const program = new Command('lockbox')
+    .description('Keep application secrets encrypted at rest, and the keys that protect them safe.')
+    .version(version())
+    .option(
+      '--database <url>',
+      'database: a SQLite path, sqlite:PATH or postgres://… (env LOCKBOX_DATABASE)',
+    )
+    .option(
+      '--config <file>',
+      'config file (env LOCKBOX_CONFIG; default ./lockbox.json if present)',
+    )
+    .option('--master-key-file <path>', 'read the primary master key from this 0600 file')
+    .option('--master-key-stdin', 'read the primary master key from stdin')
+    .addOption(
+      new Option('--previous-key-file <path>', 'a previous master key file (repeatable)').argParser(
+        (value: string, previous: string[] = []) => [...previous, value],
+      ),
+    )
+    .option('--json', 'print results as JSON (errors too, on stderr)')
+    .showSuggestionAfterError()
+    // Commander must not exit or print errors itself: main maps them to exit code 2.
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined });
+
+  registerInit(program, context);
+  registerStatus(program, context);
+  registerSet(program, context);
+  registerGet(program, context);
+  registerList(program, context);
+  registerRm(program, context);
+  return program;
+}
+
+async function main(): Promise<void> {
+  const context = new CliContext({
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    cwd: process.cwd(),
+  });
+  // `lockbox list | head` closes the pipe early; that is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+  const program = buildProgram(context);
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    // Parsing may have failed before options were known; --json is honoured anyway.
+    const args = process.argv.slice(2);
+    const end = args.indexOf('--');
+    const json = (end < 0 ? args : args.slice(0, end)).includes('--json');
+    process.exitCode = reportError(err, new Output(json, context.io), context.io.env);
+  } finally {
+    await context.closeAll();
+  }
+}
+
+await main();

@@ -1,0 +1,94 @@
+/**
+ * Opening the store a command works on, from the resolved configuration.
+ *
+ * For SQLite, only `init` may create the database file: any other command on a
+ * missing file is STORE_NOT_INITIALIZED, so a typo in --database does not leave
+ * an empty store behind. Errors from the drivers themselves (a refused
+ * connection, a directory that does not exist) become STORE_FAILED naming the
+ * redacted location.
+ */
+import { existsSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import {
+  type Actor,
+  type Keyring,
+  keyringFromConfig,
+  type Lockbox,
+  LockboxError,
+  openLockbox,
+  parseDatabaseUrl,
+  redactDatabaseUrl,
+} from '@lockbox/core';
+import type { ResolvedConfig } from './config.js';
+import { nodeDrivers } from './node-drivers.js';
+
+export type OpenMode = 'open' | 'create';
+
+export interface OpenFromConfigOptions {
+  /** 'open' (default) refuses a store that does not exist; 'create' refuses one that does. */
+  mode?: OpenMode;
+  /** A keyring to use instead of the configured keys (init with a freshly generated key). */
+  keyring?: Keyring;
+  actor?: Actor;
+}
+
+/** The actor CLI writes are attributed to: the local user. */
+export function cliActor(): Actor {
+  let user: string;
+  try {
+    user = userInfo().username;
+  } catch {
+    // Containers may run under a uid without a passwd entry.
+    user = `uid${process.getuid?.() ?? 'unknown'}`;
+  }
+  return { id: `cli:${user}` };
+}
+
+function errnoOf(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string'
+    ? err.code
+    : undefined;
+}
+
+/**
+ * Opens the configured store. Throws STORE_NOT_INITIALIZED (SQLite file missing,
+ * or an empty database) in 'open' mode, STORE_ALREADY_INITIALIZED in 'create'
+ * mode, KEY_MISSING without a configured key, KEY_WRONG when the keyring opens
+ * none of the stored data keys, and STORE_FAILED when the database cannot be reached.
+ */
+export async function openFromConfig(
+  config: ResolvedConfig,
+  options: OpenFromConfigOptions = {},
+): Promise<Lockbox> {
+  const mode = options.mode ?? 'open';
+  const parsed = parseDatabaseUrl(config.database);
+  const location = redactDatabaseUrl(config.database);
+  if (parsed.dialect === 'sqlite' && mode === 'open' && !existsSync(parsed.target)) {
+    throw new LockboxError(
+      'STORE_NOT_INITIALIZED',
+      `${location} does not exist; run \`lockbox init\` to create a store (or pass --database)`,
+      { details: { location } },
+    );
+  }
+  const keyring = options.keyring ?? (await keyringFromConfig(config.keys));
+  try {
+    return await openLockbox({
+      database: config.database,
+      drivers: nodeDrivers,
+      keyring,
+      mode,
+      actor: options.actor ?? cliActor(),
+    });
+  } catch (err) {
+    if (err instanceof LockboxError) throw err;
+    // Driver messages name hosts, users and errno values, not passwords; the
+    // location shown is redacted. Anything else stays in the cause.
+    const errno = errnoOf(err);
+    const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    throw new LockboxError(
+      'STORE_FAILED',
+      `cannot open the database at ${location}: ${reason ?? ''}${errno === undefined || reason?.includes(errno) ? '' : ` (${errno})`}`,
+      { cause: err, details: { location } },
+    );
+  }
+}
