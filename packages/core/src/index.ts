@@ -2,6 +2,19 @@
  * @lockbox/core — the whole public API, as explicit named exports.
  */
 
+// audit
+export { AUDIT_ADVISORY_LOCK } from './audit/audit-chain.js';
+export { type AuditEntry, type AuditOutcome, GENESIS_HASH } from './audit/audit-entry.js';
+export { AUDIT_HEAD_META, type AuditHead } from './audit/audit-head.js';
+export { AUDIT_SCOPE } from './audit/audit-keys.js';
+export {
+  type AuditListOptions,
+  AuditLog,
+  DEFAULT_AUDIT_PAGE,
+  MAX_AUDIT_PAGE,
+} from './audit/audit-log.js';
+export type { AuditBreak, AuditVerifyResult, VerifyOptions } from './audit/audit-verifier.js';
+
 // crypto
 export {
   CIPHERTEXT_TAG,
@@ -14,6 +27,14 @@ export { constantTimeEqual } from './crypto/constant-time.js';
 export { dataKeyContext, encodeContext, fieldContext, secretContext } from './crypto/context.js';
 export { fingerprint, fingerprintBytes, KEY_ID_BYTES } from './crypto/fingerprint.js';
 export { hkdfSha256, hmacSha256 } from './crypto/hkdf.js';
+export { detectLegacyFormat, type LegacyFormat } from './crypto/legacy/detect-legacy-format.js';
+export {
+  decryptFernet,
+  encryptFernet,
+  type FernetKey,
+  parseFernetKey,
+} from './crypto/legacy/fernet.js';
+export { decryptV2, encryptV2, V2_PREFIX } from './crypto/legacy/v2.js';
 export {
   formatMasterKey,
   generateMasterKey,
@@ -27,6 +48,17 @@ export {
   WRAPPED_KEY_TAG,
   wrapKey,
 } from './crypto/wrapped-key.js';
+// env
+export { auditInjection } from './env/audit-injection.js';
+export { ENV_NAME_PATTERN, toEnvName } from './env/env-names.js';
+export {
+  type EnvPlanEntry,
+  type EnvSecretSource,
+  planSecretsEnv,
+  readEnvPlan,
+  type SecretsToEnvOptions,
+  secretsToEnv,
+} from './env/secrets-to-env.js';
 export {
   ERROR_CODES,
   type ErrorCode,
@@ -34,6 +66,17 @@ export {
   LockboxError,
   type LockboxErrorOptions,
 } from './errors.js';
+export {
+  type AgeKeyPair,
+  formatAgeIdentityFile,
+  generateAgeIdentity,
+  parseAgeIdentity,
+  parseAgeRecipient,
+  recipientFromIdentity,
+  unwrapWithIdentity,
+  wrapToRecipient,
+  writeAgeIdentityFile,
+} from './keys/age-identity.js';
 // keys
 export {
   checkSecretPath,
@@ -55,6 +98,13 @@ export {
   writeMasterKeyFile,
 } from './keys/key-providers.js';
 export { Keyring, type MasterKey, masterKeyFrom, wrappingFingerprint } from './keys/keyring.js';
+export {
+  derivePassphraseKey,
+  formatPassphraseParams,
+  newPassphraseParams,
+  type PassphraseParams,
+  parsePassphraseParams,
+} from './keys/passphrase-key.js';
 export { Lockbox, type OpenLockboxOptions, openLockbox } from './open-lockbox.js';
 
 // store
@@ -70,6 +120,26 @@ export {
 export { migrateToLatest, schemaVersion } from './store/migrate.js';
 export { SCHEMA_VERSION } from './store/migrations.js';
 export type { LockboxSchema } from './store/schema.js';
+
+// tokens
+export {
+  can,
+  PERMISSION_NAMES,
+  type PermissionHolder,
+  type PermissionName,
+  parsePermission,
+  parsePermissions,
+} from './tokens/permissions.js';
+export { matchScopeGlob } from './tokens/scope-glob.js';
+export { formatToken, parseToken, TOKEN_PREFIX } from './tokens/token-format.js';
+export {
+  type CreatedToken,
+  type CreateTokenOptions,
+  TOKEN_TOUCH_INTERVAL_MS,
+  type TokenActionOptions,
+  type TokenInfo,
+  Tokens,
+} from './tokens/tokens.js';
 
 // vault
 export type { Actor, AuditEvent, AuditSink } from './vault/audit-sink.js';

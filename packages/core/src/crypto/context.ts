@@ -34,9 +34,16 @@ export function encodeContext(parts: readonly string[]): Buffer {
   return out;
 }
 
-/** A secret is bound to its scope and name. */
-export function secretContext(scope: string, name: string): Buffer {
-  return encodeContext(['secret', scope, name]);
+/**
+ * A secret is bound to its scope, its name and its value type ("utf8" or
+ * "bytes"), so it cannot be moved to another row or relabelled as the other type.
+ */
+export function secretContext(
+  scope: string,
+  name: string,
+  valueType: 'utf8' | 'bytes' = 'utf8',
+): Buffer {
+  return encodeContext(['secret', scope, name, valueType]);
 }
 
 /** A field value is bound to its table, column and row id. */

@@ -1,50 +1,46 @@
 /**
  * Bringing a store's schema up to date, safely when several processes open it at
- * once (Kysely's migrator serialises them through its lock table), and refusing a
- * database that a newer Lockbox has migrated past what this code knows.
+ * once, and refusing a database that a newer Lockbox has migrated past what this
+ * code knows.
+ *
+ * All pending migrations run in one transaction that first takes an exclusive
+ * lock — `BEGIN IMMEDIATE` on SQLite (waiting under busy_timeout), a transaction
+ * advisory lock on PostgreSQL — and then re-reads what is applied, so a process
+ * that waited behind another finds the work done and does nothing.
  */
-import { type MigrationProvider, Migrator, sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { LockboxError } from '../errors.js';
 import type { Store } from './connect.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
 
 const MIGRATION_TABLE = 'lockbox_migration';
-const MIGRATION_LOCK_TABLE = 'lockbox_migration_lock';
+/** An arbitrary constant that names Lockbox's migration lock among advisory locks. */
+const POSTGRES_MIGRATION_LOCK = 0x4c6f636b_0001n;
 
-const provider: MigrationProvider = { getMigrations: async () => ({ ...MIGRATIONS }) };
+// biome-ignore lint/suspicious/noExplicitAny: the schema is being built
+type AnyDb = Kysely<any>;
 
-/**
- * The PostgreSQL schema Lockbox's tables live in (the first of the search_path),
- * so that stores in different schemas of one database never see each other.
- */
-async function currentSchema(store: Store): Promise<string | undefined> {
-  if (store.dialect !== 'postgres') return undefined;
-  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(
-    store.db,
-  );
-  return rows[0]?.schema;
-}
-
-async function tableExists(store: Store, name: string): Promise<boolean> {
+async function tableExists(store: Store, db: AnyDb, name: string): Promise<boolean> {
   if (store.dialect === 'postgres') {
+    // to_regclass honours the search_path, so stores in other schemas are not seen.
     const { rows } = await sql<{
       oid: string | null;
-    }>`select to_regclass(${name})::text as oid`.execute(store.db);
+    }>`select to_regclass(${name})::text as oid`.execute(db);
     return rows[0]?.oid !== null && rows[0]?.oid !== undefined;
   }
   const { rows } = await sql<{
     name: string;
-  }>`select name from sqlite_master where type = 'table' and name = ${name}`.execute(store.db);
+  }>`select name from sqlite_master where type = 'table' and name = ${name}`.execute(db);
   return rows.length > 0;
 }
 
 /** Names of the migrations the database has run, or [] when it has none yet. */
-async function appliedMigrations(store: Store): Promise<string[]> {
-  if (!(await tableExists(store, MIGRATION_TABLE))) return [];
-  const rows = await sql<{ name: string }>`select name from ${sql.table(MIGRATION_TABLE)}`.execute(
-    store.db,
-  );
-  return rows.rows.map((r) => r.name);
+async function appliedMigrations(store: Store, db: AnyDb = store.db): Promise<string[]> {
+  if (!(await tableExists(store, db, MIGRATION_TABLE))) return [];
+  const { rows } = await sql<{
+    name: string;
+  }>`select name from ${sql.table(MIGRATION_TABLE)}`.execute(db);
+  return rows.map((r) => r.name);
 }
 
 function refuseIfNewer(applied: readonly string[]): void {
@@ -73,19 +69,32 @@ export async function migrateToLatest(store: Store): Promise<number> {
   const applied = await appliedMigrations(store);
   refuseIfNewer(applied);
   if (applied.length === SCHEMA_VERSION) return SCHEMA_VERSION;
-  const schema = await currentSchema(store);
-  const migrator = new Migrator({
-    db: store.db,
-    ...(schema === undefined ? {} : { migrationTableSchema: schema }),
-    provider,
-    migrationTableName: MIGRATION_TABLE,
-    migrationLockTableName: MIGRATION_LOCK_TABLE,
+  await store.db.connection().execute(async (db) => {
+    if (store.dialect === 'sqlite') {
+      await sql`begin immediate`.execute(db);
+    } else {
+      await sql`begin`.execute(db);
+      await sql`select pg_advisory_xact_lock(${POSTGRES_MIGRATION_LOCK})`.execute(db);
+    }
+    try {
+      await sql`create table if not exists ${sql.table(MIGRATION_TABLE)} (name text primary key, applied_at text not null)`.execute(
+        db,
+      );
+      const done = new Set(await appliedMigrations(store, db));
+      refuseIfNewer([...done]);
+      for (const [name, migration] of Object.entries(MIGRATIONS)) {
+        if (done.has(name)) continue;
+        await migration.up(db);
+        await sql`insert into ${sql.table(MIGRATION_TABLE)} (name, applied_at) values (${name}, ${new Date().toISOString()})`.execute(
+          db,
+        );
+      }
+      await sql`commit`.execute(db);
+    } catch (err) {
+      await sql`rollback`.execute(db).catch(() => undefined);
+      if (err instanceof LockboxError) throw err;
+      throw new LockboxError('STORE_FAILED', 'schema migration failed', { cause: err });
+    }
   });
-  const { error } = await migrator.migrateToLatest();
-  if (error !== undefined) {
-    // A concurrent process may have migrated past us with newer code.
-    refuseIfNewer(await appliedMigrations(store));
-    throw new LockboxError('STORE_FAILED', 'schema migration failed', { cause: error });
-  }
   return SCHEMA_VERSION;
 }

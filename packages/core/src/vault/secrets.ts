@@ -9,7 +9,7 @@
 import type { Kysely } from 'kysely';
 import { nowIso } from '../clock.js';
 import { decryptParsed, encryptToText, parseCiphertext } from '../crypto/ciphertext.js';
-import { encodeContext } from '../crypto/context.js';
+import { secretContext } from '../crypto/context.js';
 import { LockboxError } from '../errors.js';
 import type { LockboxSchema, ValueType } from '../store/schema.js';
 import type { Actor, AuditSink } from './audit-sink.js';
@@ -18,10 +18,6 @@ import { validateName, validateScope, validateUserScope } from './names.js';
 
 export const DEFAULT_MAX_VALUE_BYTES = 64 * 1024;
 const MAX_METADATA_BYTES = 4096;
-
-export function secretValueContext(scope: string, name: string, type: ValueType): Buffer {
-  return encodeContext(['secret', scope, name, type]);
-}
 
 export interface SecretInfo {
   scope: string;
@@ -177,7 +173,7 @@ export class Secrets {
           key.idBytes,
           key.key,
           plaintext,
-          secretValueContext(scope, name, type),
+          secretContext(scope, name, type),
         );
         const now = nowIso();
         const updatedBy = (options.actor ?? this.#actor)?.id ?? null;
@@ -309,11 +305,7 @@ export class Secrets {
     try {
       const parsed = parseCiphertext(row.ciphertext);
       const key = await this.#keys.open(parsed.keyId);
-      return decryptParsed(
-        parsed,
-        key.key,
-        secretValueContext(row.scope, row.name, row.value_type),
-      );
+      return decryptParsed(parsed, key.key, secretContext(row.scope, row.name, row.value_type));
     } catch (err) {
       if (!(err instanceof LockboxError)) throw err;
       const needs =

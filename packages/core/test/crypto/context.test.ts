@@ -19,7 +19,10 @@ describe('encodeContext', () => {
   });
 
   it('labels secrets, fields and data keys', () => {
-    expect(secretContext('prod', 'KEY')).toEqual(encodeContext(['secret', 'prod', 'KEY']));
+    expect(secretContext('prod', 'KEY')).toEqual(encodeContext(['secret', 'prod', 'KEY', 'utf8']));
+    expect(secretContext('prod', 'KEY', 'bytes')).toEqual(
+      encodeContext(['secret', 'prod', 'KEY', 'bytes']),
+    );
     expect(fieldContext('users', 'token', '42')).toEqual(
       encodeContext(['field', 'users', 'token', '42']),
     );

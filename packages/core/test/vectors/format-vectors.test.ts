@@ -10,13 +10,17 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { decryptParsed, encryptToText, parseCiphertext } from '../../src/crypto/ciphertext.js';
-import { dataKeyContext, encodeContext, fieldContext } from '../../src/crypto/context.js';
+import {
+  dataKeyContext,
+  encodeContext,
+  fieldContext,
+  secretContext,
+} from '../../src/crypto/context.js';
 import { fingerprint } from '../../src/crypto/fingerprint.js';
 import { parseMasterKey } from '../../src/crypto/master-key.js';
 import { parseWrappedKey, unwrapParsed, wrapKey } from '../../src/crypto/wrapped-key.js';
 import { LockboxError } from '../../src/errors.js';
 import type { ValueType } from '../../src/store/schema.js';
-import { secretValueContext } from '../../src/vault/secrets.js';
 import { buildVectors, serialize } from './generate.js';
 
 const fixedNonce = vi.hoisted(() => ({ value: undefined as Buffer | undefined }));
@@ -184,7 +188,7 @@ describe('context vectors', () => {
     const byName = (name: string) =>
       ofKind('context').find((c) => c.file === `context-${name}.json`);
     const [scope, name, type] = byName('secret')?.vector.context.slice(1) ?? [];
-    expect(secretValueContext(scope ?? '', name ?? '', type as ValueType).toString('hex')).toBe(
+    expect(secretContext(scope ?? '', name ?? '', type as ValueType).toString('hex')).toBe(
       byName('secret')?.vector.context_hex,
     );
     const [table, column, rowId] = byName('field')?.vector.context.slice(1) ?? [];
