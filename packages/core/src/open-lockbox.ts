@@ -3,22 +3,37 @@
  * the keyring) and builds the services on top of it. Each service module adds
  * itself here and nowhere else.
  */
+import { AuditLog } from './audit/audit-log.js';
+import { Tokens } from './tokens/tokens.js';
+import type { AuditSink } from './vault/audit-sink.js';
 import type { Fields } from './vault/fields.js';
 import { type OpenVaultOptions, Vault } from './vault/lockbox.js';
 import type { Secrets } from './vault/secrets.js';
 import type { VaultStatus } from './vault/status.js';
 
-export type OpenLockboxOptions = OpenVaultOptions;
+export interface OpenLockboxOptions extends Omit<OpenVaultOptions, 'audit'> {
+  /**
+   * true: record every secret set, read and delete in the hash-chained audit log
+   * (the CLI and server do; each entry is a serialised insert, so the embedded
+   * default is false). An AuditSink: send those events there instead. Token
+   * create/revoke are always recorded in the audit log.
+   */
+  audit?: boolean | AuditSink;
+}
 
 export class Lockbox {
   readonly vault: Vault;
   readonly secrets: Secrets;
   readonly fields: Fields;
+  readonly audit: AuditLog;
+  readonly tokens: Tokens;
 
   constructor(vault: Vault) {
     this.vault = vault;
     this.secrets = vault.secrets;
     this.fields = vault.fields;
+    this.audit = new AuditLog(vault.store, vault.dataKeys);
+    this.tokens = new Tokens(vault.store.db, this.audit);
   }
 
   status(): Promise<VaultStatus> {
@@ -31,5 +46,11 @@ export class Lockbox {
 }
 
 export async function openLockbox(options: OpenLockboxOptions): Promise<Lockbox> {
-  return new Lockbox(await Vault.open(options));
+  const { audit, ...vaultOptions } = options;
+  const vault = await Vault.open(
+    typeof audit === 'object' ? { ...vaultOptions, audit } : vaultOptions,
+  );
+  const lockbox = new Lockbox(vault);
+  if (audit === true) vault.secrets.setAuditSink(lockbox.audit);
+  return lockbox;
 }

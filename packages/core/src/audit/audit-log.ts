@@ -1,0 +1,202 @@
+/**
+ * The audit log: append-only, hash-chained and keyed, in table lockbox_audit.
+ *
+ * Contracts:
+ * - `record` appends one entry with seq = previous + 1 and
+ *   hash = HMAC(K, enc(prev_hash, seq, …)), and moves the MACed head (lockbox_meta)
+ *   in the same transaction. Appends from any number of handles, processes and
+ *   instances are serialised (advisory lock on PostgreSQL, the write lock on
+ *   SQLite), so the chain never forks and seqs stay contiguous.
+ * - An entry holds who, what, which scope/name, the outcome and the request id —
+ *   never a value or a key (the event type has no field for either).
+ * - If the head is missing or fails its MAC while entries exist, appends go on
+ *   (auditing does not stop) but the head is left as found, so `verify` keeps
+ *   reporting the break instead of an append quietly repairing it.
+ * - `verify` pages through the log in bounded memory (see audit-verifier.ts).
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Kysely } from 'kysely';
+import { nowIso } from '../clock.js';
+import { LockboxError } from '../errors.js';
+import type { Store } from '../store/connect.js';
+import type { AuditTable, LockboxSchema } from '../store/schema.js';
+import type { AuditEvent, AuditSink } from '../vault/audit-sink.js';
+import { entryHash, lockAuditChain } from './audit-chain.js';
+import {
+  type AuditEntry,
+  checkOutcome,
+  cleanDetails,
+  cleanOptionalText,
+  cleanText,
+  GENESIS_HASH,
+  toAuditEntry,
+} from './audit-entry.js';
+import { type AuditHead, readHead, writeHead } from './audit-head.js';
+import { type AuditKeySource, AuditKeys, type AuditMacKey } from './audit-keys.js';
+import { AuditVerifier, type AuditVerifyResult, type VerifyOptions } from './audit-verifier.js';
+
+export interface AuditListOptions {
+  /** Only entries with seq greater than this (a cursor: pass the last seq you saw). */
+  after?: number;
+  /** Only entries with seq less than this. */
+  before?: number;
+  /** At most this many entries (default 100, at most 1000). */
+  limit?: number;
+  /** 'asc' (default, oldest first) or 'desc' (newest first). */
+  order?: 'asc' | 'desc';
+  /** Only entries with exactly this action, e.g. "secret.read". */
+  action?: string;
+  /** Only entries about exactly this scope. */
+  scope?: string;
+}
+
+export const DEFAULT_AUDIT_PAGE = 100;
+export const MAX_AUDIT_PAGE = 1000;
+const APPEND_ATTEMPTS = 5;
+
+type PreparedEvent = Omit<AuditTable, 'seq' | 'prev_hash' | 'hash' | 'key_id' | 'at'>;
+
+export class AuditLog implements AuditSink {
+  readonly #store: Pick<Store, 'db' | 'dialect'>;
+  readonly #keys: AuditKeys;
+  readonly #verifier: AuditVerifier;
+
+  constructor(store: Pick<Store, 'db' | 'dialect'>, dataKeys: AuditKeySource) {
+    this.#store = store;
+    this.#keys = new AuditKeys(store.db, dataKeys);
+    this.#verifier = new AuditVerifier(store, this.#keys);
+  }
+
+  /**
+   * Appends one entry. Throws INVALID_ARGUMENT for a malformed event (bad outcome,
+   * details naming a value or key, details over 4 KiB) and STORE_FAILED when the
+   * database refuses the append after a few retries.
+   */
+  async record(event: AuditEvent): Promise<void> {
+    const prepared = prepare(event);
+    const key = await this.#keys.current();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.#append(prepared, key);
+        return;
+      } catch (err) {
+        if (err instanceof LockboxError) throw err;
+        if (attempt < APPEND_ATTEMPTS && isRetryable(err)) {
+          await sleep(5 * attempt + Math.floor(Math.random() * 10));
+          continue;
+        }
+        throw new LockboxError('STORE_FAILED', 'could not append to the audit log', {
+          cause: err,
+        });
+      }
+    }
+  }
+
+  async #append(event: PreparedEvent, key: AuditMacKey): Promise<void> {
+    await this.#store.db.transaction().execute(async (trx) => {
+      await lockAuditChain(trx, this.#store.dialect);
+      const head = await readHead(trx, this.#keys);
+      const last = await lastEntry(trx);
+      let seq: number;
+      let prevHash: string;
+      let moveHead: boolean;
+      if (head.state === 'valid') {
+        // Chain from the head, not from the table: if the tail was deleted, the new
+        // entry leaves a gap that verify reports; rows forged beyond the head are
+        // skipped over and reported as inserted.
+        seq = Math.max(head.seq, last?.seq ?? 0) + 1;
+        prevHash = head.hash;
+        moveHead = true;
+      } else {
+        seq = (last?.seq ?? 0) + 1;
+        prevHash = last?.hash ?? GENESIS_HASH;
+        moveHead = head.state === 'absent' && last === undefined;
+      }
+      const fields = { ...event, seq, at: nowIso(), key_id: key.id, prev_hash: prevHash };
+      const hash = entryHash(key, fields);
+      await trx
+        .insertInto('lockbox_audit')
+        .values({ ...fields, hash })
+        .execute();
+      if (moveHead) await writeHead(trx, key, { seq, hash });
+    });
+  }
+
+  /** Entries in seq order, filtered; page with `after` (ascending) or `before` (descending). */
+  async list(options: AuditListOptions = {}): Promise<AuditEntry[]> {
+    const limit = options.limit ?? DEFAULT_AUDIT_PAGE;
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_AUDIT_PAGE) {
+      throw new LockboxError('INVALID_ARGUMENT', `limit must be 1 to ${MAX_AUDIT_PAGE}`);
+    }
+    for (const bound of [options.after, options.before]) {
+      if (bound !== undefined && !Number.isSafeInteger(bound)) {
+        throw new LockboxError('INVALID_ARGUMENT', 'after and before must be integers');
+      }
+    }
+    let query = this.#store.db.selectFrom('lockbox_audit').selectAll();
+    if (options.after !== undefined) query = query.where('seq', '>', options.after);
+    if (options.before !== undefined) query = query.where('seq', '<', options.before);
+    if (options.action !== undefined) query = query.where('action', '=', options.action);
+    if (options.scope !== undefined) query = query.where('scope', '=', options.scope);
+    const rows = await query
+      .orderBy('seq', options.order ?? 'asc')
+      .limit(limit)
+      .execute();
+    return rows.map(toAuditEntry);
+  }
+
+  /** The authenticated head (last seq and hash), or null when the log is empty or the head is not valid. */
+  async head(): Promise<AuditHead | null> {
+    const head = await readHead(this.#store.db, this.#keys);
+    return head.state === 'valid' ? { seq: head.seq, hash: head.hash } : null;
+  }
+
+  /**
+   * Checks the whole chain and the head. Never throws for tampering (that is the
+   * result); throws for a keyring that cannot unwrap the audit key or a database error.
+   */
+  verify(options: VerifyOptions = {}): Promise<AuditVerifyResult> {
+    return this.#verifier.verify(options);
+  }
+}
+
+function prepare(event: AuditEvent): PreparedEvent {
+  if (typeof event.action !== 'string' || event.action.length === 0) {
+    throw new LockboxError('INVALID_ARGUMENT', 'an audit event needs an action');
+  }
+  return {
+    actor_id: cleanOptionalText(event.actor?.id),
+    actor_name: cleanOptionalText(event.actor?.name),
+    action: cleanText(event.action),
+    scope: cleanOptionalText(event.scope),
+    name: cleanOptionalText(event.name),
+    outcome: checkOutcome(event.outcome),
+    request_id: cleanOptionalText(event.requestId),
+    details: cleanDetails(event.details),
+  };
+}
+
+async function lastEntry(
+  db: Kysely<LockboxSchema>,
+): Promise<{ seq: number; hash: string } | undefined> {
+  const row = await db
+    .selectFrom('lockbox_audit')
+    .select(['seq', 'hash'])
+    .orderBy('seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row === undefined ? undefined : { seq: Number(row.seq), hash: row.hash };
+}
+
+/** Lost races that a fresh attempt resolves: a taken seq, a busy SQLite, a serialisation failure. */
+function isRetryable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return (
+    code === '23505' ||
+    code === '40001' ||
+    code === '40P01' ||
+    code === 'SQLITE_BUSY' ||
+    code === 'SQLITE_BUSY_SNAPSHOT' ||
+    code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+  );
+}

@@ -1,0 +1,251 @@
+/**
+ * API tokens: created with a set of permissions, shown once, stored only as a
+ * hash, verified in constant time, revocable.
+ *
+ * Contracts:
+ * - `create` returns the token text exactly once; nothing Lockbox stores, lists,
+ *   logs or audits contains it.
+ * - `verify` throws AUTH_INVALID with one and the same message for a malformed
+ *   token, an unknown id, a wrong secret and a revoked token, so a caller learns
+ *   nothing about which it was; the secret is compared with constantTimeEqual and
+ *   the hash is computed even when the id is unknown.
+ * - `last_used_at` is written at most once a minute per token (per process, and
+ *   the update itself skips rows touched within the minute by another instance),
+ *   so verifying is a read, not a write, on the hot path.
+ * - create and revoke are audited (token.create / token.revoke) with the token id,
+ *   name and permissions, never the token.
+ */
+import type { Kysely } from 'kysely';
+import { nowIso } from '../clock.js';
+import { constantTimeEqual } from '../crypto/constant-time.js';
+import { LockboxError } from '../errors.js';
+import type { LockboxSchema, TokenTable } from '../store/schema.js';
+import type { Actor, AuditSink } from '../vault/audit-sink.js';
+import { validateName } from '../vault/names.js';
+import { parsePermissions } from './permissions.js';
+import {
+  formatToken,
+  hashTokenSecret,
+  isTokenId,
+  newTokenId,
+  newTokenSecret,
+  parseToken,
+} from './token-format.js';
+
+/** A token as listed and as `verify` returns it: never the token or its hash. */
+export interface TokenInfo {
+  id: string;
+  name: string;
+  permissions: string[];
+  createdAt: string;
+  createdBy: string | null;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface CreateTokenOptions {
+  /** A label for people ("ci-deploy"); same rules as a secret name. */
+  name: string;
+  /** Permission strings, validated by parsePermissions. */
+  permissions: readonly string[];
+  createdBy?: Actor;
+  requestId?: string;
+}
+
+export interface CreatedToken {
+  id: string;
+  /** `lbx_<id>_<secret>` — shown once; Lockbox keeps only its hash. */
+  token: string;
+  info: TokenInfo;
+}
+
+export interface TokenActionOptions {
+  actor?: Actor;
+  requestId?: string;
+}
+
+/** How often last_used_at is written per token. */
+export const TOKEN_TOUCH_INTERVAL_MS = 60_000;
+const MAX_TOUCH_MEMORY = 10_000;
+const INVALID_MESSAGE = 'the bearer token is unknown, revoked or malformed';
+/** Compared against when the id is unknown, so that path costs the same as a wrong secret. */
+const DUMMY_HASH = hashTokenSecret('000000000000', Buffer.alloc(32));
+
+export class Tokens {
+  readonly #db: Kysely<LockboxSchema>;
+  readonly #audit: AuditSink | undefined;
+  readonly #touched = new Map<string, number>();
+
+  constructor(db: Kysely<LockboxSchema>, audit?: AuditSink) {
+    this.#db = db;
+    this.#audit = audit;
+  }
+
+  /** Creates a token. Throws NAME_INVALID or INVALID_ARGUMENT (unknown permission). */
+  async create(options: CreateTokenOptions): Promise<CreatedToken> {
+    const name = validateName(options.name);
+    const permissions = parsePermissions(options.permissions);
+    const now = nowIso();
+    for (let attempt = 1; ; attempt++) {
+      const id = newTokenId();
+      const secret = newTokenSecret();
+      const inserted = await this.#db
+        .insertInto('lockbox_tokens')
+        .values({
+          id,
+          name,
+          hash: hashTokenSecret(id, secret),
+          permissions: JSON.stringify(permissions),
+          created_at: now,
+          created_by: options.createdBy?.id ?? null,
+          last_used_at: null,
+          revoked_at: null,
+        })
+        .onConflict((oc) => oc.column('id').doNothing())
+        .executeTakeFirst();
+      if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) {
+        // A 48-bit id collided; vanishingly rare, so a few attempts suffice.
+        if (attempt >= 3) throw new LockboxError('INTERNAL', 'could not allocate a token id');
+        continue;
+      }
+      const token = formatToken(id, secret);
+      secret.fill(0);
+      const info: TokenInfo = {
+        id,
+        name,
+        permissions,
+        createdAt: now,
+        createdBy: options.createdBy?.id ?? null,
+        lastUsedAt: null,
+        revokedAt: null,
+      };
+      await this.#audit?.record({
+        action: 'token.create',
+        outcome: 'ok',
+        details: { tokenId: id, tokenName: name, permissions },
+        ...(options.createdBy === undefined ? {} : { actor: options.createdBy }),
+        requestId: options.requestId ?? null,
+      });
+      return { id, token, info };
+    }
+  }
+
+  /**
+   * The token's record when `tokenText` is a valid, unrevoked token; otherwise
+   * AUTH_INVALID (always the same message). Updates last_used_at at most once a minute.
+   */
+  async verify(tokenText: string): Promise<TokenInfo> {
+    const parsed = parseToken(tokenText);
+    if (parsed === undefined) throw invalid();
+    const row = await this.#row(parsed.id);
+    const expected = Buffer.from(row?.hash ?? DUMMY_HASH, 'utf8');
+    const actual = Buffer.from(hashTokenSecret(parsed.id, parsed.secret), 'utf8');
+    parsed.secret.fill(0);
+    const match = constantTimeEqual(expected, actual);
+    if (row === undefined || !match || row.revoked_at !== null) throw invalid();
+    const info = toInfo(row);
+    await this.#touch(info);
+    return info;
+  }
+
+  /** Every token (revoked ones too, marked by revokedAt), oldest first, without hashes. */
+  async list(): Promise<TokenInfo[]> {
+    const rows = await this.#db
+      .selectFrom('lockbox_tokens')
+      .selectAll()
+      .orderBy('created_at')
+      .orderBy('id')
+      .execute();
+    return rows.map(toInfo);
+  }
+
+  /** One token's record. Throws TOKEN_NOT_FOUND. */
+  async get(id: string): Promise<TokenInfo> {
+    const row = isTokenId(id) ? await this.#row(id) : undefined;
+    if (row === undefined) throw notFound(id);
+    return toInfo(row);
+  }
+
+  /**
+   * Revokes a token; it fails verification from then on. Revoking a revoked token
+   * changes nothing and is not an error. Throws TOKEN_NOT_FOUND.
+   */
+  async revoke(id: string, options: TokenActionOptions = {}): Promise<TokenInfo> {
+    if (!isTokenId(id)) throw notFound(id);
+    const now = nowIso();
+    await this.#db
+      .updateTable('lockbox_tokens')
+      .set({ revoked_at: now })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .execute();
+    const row = await this.#row(id);
+    if (row === undefined) throw notFound(id);
+    await this.#audit?.record({
+      action: 'token.revoke',
+      outcome: 'ok',
+      details: { tokenId: id, tokenName: row.name },
+      ...(options.actor === undefined ? {} : { actor: options.actor }),
+      requestId: options.requestId ?? null,
+    });
+    return toInfo(row);
+  }
+
+  #row(id: string): Promise<TokenTable | undefined> {
+    return this.#db
+      .selectFrom('lockbox_tokens')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
+  }
+
+  async #touch(info: TokenInfo): Promise<void> {
+    const nowMs = Date.now();
+    const last =
+      this.#touched.get(info.id) ??
+      (info.lastUsedAt === null ? Number.NaN : Date.parse(info.lastUsedAt));
+    if (Number.isFinite(last) && nowMs - last < TOKEN_TOUCH_INTERVAL_MS) return;
+    if (this.#touched.size >= MAX_TOUCH_MEMORY) this.#touched.clear();
+    this.#touched.set(info.id, nowMs);
+    const now = new Date(nowMs).toISOString();
+    const staleBefore = new Date(nowMs - TOKEN_TOUCH_INTERVAL_MS).toISOString();
+    await this.#db
+      .updateTable('lockbox_tokens')
+      .set({ last_used_at: now })
+      .where('id', '=', info.id)
+      .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', staleBefore)]))
+      .execute();
+  }
+}
+
+function invalid(): LockboxError {
+  return new LockboxError('AUTH_INVALID', INVALID_MESSAGE);
+}
+
+function notFound(id: string): LockboxError {
+  // Only a well-formed id is echoed: the argument might be a whole token pasted by mistake.
+  if (!isTokenId(id)) return new LockboxError('TOKEN_NOT_FOUND', 'no token has the given id');
+  return new LockboxError('TOKEN_NOT_FOUND', `no token with id ${id}`, {
+    details: { tokenId: id },
+  });
+}
+
+function toInfo(row: TokenTable): TokenInfo {
+  let permissions: string[] = [];
+  try {
+    const parsed: unknown = JSON.parse(row.permissions);
+    if (Array.isArray(parsed))
+      permissions = parsed.filter((p): p is string => typeof p === 'string');
+  } catch {
+    // A row edited into nonsense grants nothing.
+  }
+  return {
+    id: row.id,
+    name: row.name,
+    permissions,
+    createdAt: row.created_at,
+    createdBy: row.created_by,
+    lastUsedAt: row.last_used_at,
+    revokedAt: row.revoked_at,
+  };
+}
