@@ -70,20 +70,15 @@ export class AuditVerifier {
     let expected = 1;
     let prevHash = GENESIS_HASH;
     let verified = 0;
-    // Start below 1 so rows with seq ≤ 0 are read (and reported) too.
-    let cursor = Number.MIN_SAFE_INTEGER;
+    // No lower bound on the first page, so rows with seq ≤ 0 are read (and reported) too.
+    let cursor: number | undefined;
     const broken = (firstBroken: number, reason: AuditBreak, message: string) =>
       ({ ok: false, firstBroken, reason, message, entries: verified }) as const;
 
     while (maxSeq !== null) {
-      const rows = await this.#store.db
-        .selectFrom('lockbox_audit')
-        .selectAll()
-        .where('seq', '>', cursor)
-        .where('seq', '<=', maxSeq)
-        .orderBy('seq')
-        .limit(batchSize)
-        .execute();
+      let page = this.#store.db.selectFrom('lockbox_audit').selectAll().where('seq', '<=', maxSeq);
+      if (cursor !== undefined) page = page.where('seq', '>', cursor);
+      const rows = await page.orderBy('seq').limit(batchSize).execute();
       if (rows.length === 0) break;
       for (const raw of rows) {
         const row = { ...raw, seq: Number(raw.seq) };

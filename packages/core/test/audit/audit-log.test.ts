@@ -1,0 +1,141 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { AUDIT_SCOPE, GENESIS_HASH } from '../../src/index.js';
+import { DIALECTS } from '../helpers/databases.js';
+import { type AuditTestKit, appendMany, auditTestKit, db, seqs } from './audit-test-kit.js';
+
+describe.each(DIALECTS)('audit log on %s', (dialect) => {
+  let kit: AuditTestKit;
+  afterEach(async () => kit?.close());
+
+  it('verifies an empty log, then a long chain read in small pages', async () => {
+    kit = await auditTestKit(dialect);
+    const lockbox = await kit.open();
+    expect(await lockbox.audit.verify()).toEqual({ ok: true, entries: 0, head: null });
+    await appendMany(lockbox, 120);
+    const result = await lockbox.audit.verify({ batchSize: 7 });
+    expect(result).toMatchObject({ ok: true, entries: 120, head: { seq: 120 } });
+    expect(await seqs(lockbox)).toEqual(Array.from({ length: 120 }, (_, i) => i + 1));
+    const [first] = await lockbox.audit.list({ limit: 1 });
+    expect(first?.prevHash).toBe(GENESIS_HASH);
+    expect(first?.hash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('keeps one contiguous chain when one handle appends concurrently', async () => {
+    kit = await auditTestKit(dialect);
+    const lockbox = await kit.open();
+    await Promise.all(Array.from({ length: 6 }, (_, t) => appendMany(lockbox, 10, `t${t}`)));
+    expect(await lockbox.audit.verify()).toMatchObject({ ok: true, entries: 60 });
+    expect(await seqs(lockbox)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
+  });
+
+  it('records secret set, read and delete with their outcome, and nothing when audit is off', async () => {
+    kit = await auditTestKit(dialect);
+    const quiet = await kit.open({ audit: false });
+    await quiet.secrets.set('prod', 'quiet', 'v');
+    expect(await quiet.audit.list()).toEqual([]);
+
+    const lockbox = await kit.open({ actor: { id: 'cli:alice', name: 'alice' } });
+    await lockbox.secrets.set('prod', 'db-password', 'hunter2', { requestId: 'r-1' });
+    await lockbox.secrets.get('prod', 'db-password');
+    await expect(lockbox.secrets.get('prod', 'missing')).rejects.toMatchObject({
+      code: 'SECRET_NOT_FOUND',
+    });
+    await lockbox.secrets.delete('prod', 'db-password');
+    const entries = await lockbox.audit.list();
+    expect(
+      entries.map((e) => [e.seq, e.action, e.scope, e.name, e.outcome, e.actorId, e.details]),
+    ).toEqual([
+      [1, 'secret.set', 'prod', 'db-password', 'ok', 'cli:alice', null],
+      [2, 'secret.read', 'prod', 'db-password', 'ok', 'cli:alice', null],
+      [3, 'secret.read', 'prod', 'missing', 'error', 'cli:alice', { code: 'SECRET_NOT_FOUND' }],
+      [4, 'secret.delete', 'prod', 'db-password', 'ok', 'cli:alice', null],
+    ]);
+    expect(entries[0]?.requestId).toBe('r-1');
+    expect(entries[0]?.actorName).toBe('alice');
+    expect(entries[0]?.at).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(await lockbox.audit.verify()).toMatchObject({ ok: true, entries: 4 });
+  });
+
+  it('lists with filters, cursors and newest-first order', async () => {
+    kit = await auditTestKit(dialect);
+    const lockbox = await kit.open();
+    await appendMany(lockbox, 5, 'a');
+    await lockbox.audit.record({ action: 'secret.read', scope: 'x', name: 'n', outcome: 'denied' });
+    await appendMany(lockbox, 3, 'b');
+    expect((await lockbox.audit.list({ after: 2, limit: 3 })).map((e) => e.seq)).toEqual([3, 4, 5]);
+    expect((await lockbox.audit.list({ order: 'desc', limit: 2 })).map((e) => e.seq)).toEqual([
+      9, 8,
+    ]);
+    expect((await lockbox.audit.list({ before: 3, order: 'desc' })).map((e) => e.seq)).toEqual([
+      2, 1,
+    ]);
+    expect((await lockbox.audit.list({ action: 'secret.read' })).map((e) => e.seq)).toEqual([6]);
+    expect((await lockbox.audit.list({ scope: 'scope-b' })).map((e) => e.seq)).toEqual([7, 8, 9]);
+    await expect(lockbox.audit.list({ limit: 0 })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+    await expect(lockbox.audit.list({ limit: 1001 })).rejects.toMatchObject({
+      code: 'INVALID_ARGUMENT',
+    });
+  });
+
+  it('keys the chain with a wrapped data key of the internal audit scope', async () => {
+    kit = await auditTestKit(dialect);
+    const lockbox = await kit.open();
+    await appendMany(lockbox, 2);
+    const keys = await db(lockbox)
+      .selectFrom('lockbox_data_keys')
+      .select(['id', 'scope', 'wrapped', 'state'])
+      .where('scope', '=', AUDIT_SCOPE)
+      .execute();
+    expect(keys).toHaveLength(1);
+    expect(keys[0]?.wrapped).toMatch(/^lbk1:/);
+    const entries = await lockbox.audit.list();
+    expect(entries.every((e) => e.keyId === keys[0]?.id)).toBe(true);
+  });
+
+  it('verifies from another handle and after reopening with the same master key', async () => {
+    kit = await auditTestKit(dialect);
+    const writer = await kit.open();
+    await appendMany(writer, 10);
+    const reader = await kit.open();
+    expect(await reader.audit.verify()).toMatchObject({ ok: true, entries: 10 });
+    await appendMany(reader, 1);
+    expect(await writer.audit.verify()).toMatchObject({ ok: true, entries: 11 });
+    expect(await writer.audit.head()).toMatchObject({ seq: 11 });
+  });
+
+  it('refuses details that name a value or a key, and bad outcomes', async () => {
+    kit = await auditTestKit(dialect);
+    const lockbox = await kit.open();
+    for (const details of [{ value: 'x' }, { nested: { masterKey: 'x' } }, { token: 'x' }]) {
+      await expect(
+        lockbox.audit.record({ action: 'test', outcome: 'ok', details }),
+      ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    }
+    await expect(
+      lockbox.audit.record({ action: 'test', outcome: 'maybe' as 'ok' }),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(
+      lockbox.audit.record({ action: 'test', outcome: 'ok', details: { big: 'x'.repeat(5000) } }),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(await lockbox.audit.list()).toEqual([]);
+  });
+
+  it('stores text that the database would otherwise alter, so it still verifies', async () => {
+    kit = await auditTestKit(dialect);
+    const lockbox = await kit.open();
+    await lockbox.audit.record({
+      action: 'test',
+      outcome: 'ok',
+      actor: { id: 'a\u0000b', name: 'lone \ud800 surrogate' },
+      requestId: 'r'.repeat(2000),
+      details: { note: 'nul \u0000 and \udc00' },
+    });
+    expect(await lockbox.audit.verify()).toMatchObject({ ok: true, entries: 1 });
+    const [entry] = await lockbox.audit.list();
+    expect(entry?.actorId).toBe('a\ufffdb');
+    expect(entry?.requestId).toHaveLength(512);
+    expect(entry?.details).toEqual({ note: 'nul \u0000 and \udc00' });
+  });
+});
