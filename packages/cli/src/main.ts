@@ -12,10 +12,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { registerEnv } from './commands/env.js';
 import { registerGet } from './commands/get.js';
 import { registerInit } from './commands/init.js';
 import { registerList } from './commands/list.js';
 import { registerRm } from './commands/rm.js';
+import { registerRun } from './commands/run.js';
 import { registerSet } from './commands/set.js';
 import { registerStatus } from './commands/status.js';
 import { CliContext } from './context.js';
@@ -58,6 +60,8 @@ function buildProgram(context: CliContext): Command {
   registerGet(program, context);
   registerList(program, context);
   registerRm(program, context);
+  registerEnv(program, context);
+  registerRun(program, context);
   return program;
 }
 

@@ -49,7 +49,7 @@ export {
   wrapKey,
 } from './crypto/wrapped-key.js';
 // env
-export { auditInjection } from './env/audit-injection.js';
+export { type AuditInjectionOptions, auditInjection } from './env/audit-injection.js';
 export { ENV_NAME_PATTERN, toEnvName } from './env/env-names.js';
 export {
   type EnvPlanEntry,
