@@ -1,0 +1,138 @@
+/**
+ * buildServer: the Lockbox HTTP API as a Fastify instance (not listening).
+ *
+ * Everything under /v1 needs a bearer token (auth.ts) and an open lockbox; the
+ * health probes, the OpenAPI document and the console's static files are public.
+ * One error handler turns every failure into `{ error: { code, message } }` with
+ * the status from error-status.ts. The lockbox may still be opening (pass its
+ * promise): the server then answers /healthz at once and /v1 with NOT_READY
+ * until the open — with its startup key check — has passed.
+ *
+ * The server always audits secret reads and writes to the lockbox's own audit
+ * log, whatever the lockbox was opened with.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import fastifyStatic from '@fastify/static';
+import fastifySwagger from '@fastify/swagger';
+import { LockboxError } from '@lockbox/core';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { installAuth } from './auth.js';
+import { AuthFailureLimiter, type AuthRateLimitOptions } from './auth-failure-limiter.js';
+import { installErrorHandling } from './error-handling.js';
+import { createLogger, type LoggerOptions } from './logger.js';
+import { openApiOptions } from './openapi.js';
+import { Readiness } from './readiness.js';
+import { auditRoutes } from './routes/audit.js';
+import { healthRoutes } from './routes/health.js';
+import { keysRoutes } from './routes/keys.js';
+import { secretsRoutes } from './routes/secrets.js';
+import { tokensRoutes } from './routes/tokens.js';
+import { ErrorBody } from './schemas.js';
+import type { ServerContext, ServerLockbox } from './server-context.js';
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+export const DEFAULT_IMPORT_BODY_LIMIT = 64 * 1024 * 1024;
+
+export interface BuildServerOptions {
+  /** An open lockbox, or the promise of one (readiness follows it). */
+  lockbox: ServerLockbox | Promise<ServerLockbox>;
+  /** Logging (pino, with credential redaction); false for none. Default: info to stdout. */
+  logger?: LoggerOptions | false;
+  /** Request-body limit in bytes for every route but import (default 1 MiB). */
+  bodyLimit?: number;
+  /** Body limit for backup import uploads (default 64 MiB). */
+  importBodyLimit?: number;
+  /** Failed-authentication limit per client IP (default 10 a minute); false to disable. */
+  authRateLimit?: AuthRateLimitOptions | false;
+  /** Serve the web console's built files from this directory at / (only if it exists). */
+  consoleDir?: string;
+  /** Trust X-Forwarded-For from these proxies (Fastify's trustProxy) for client IPs. */
+  trustProxy?: boolean | string | string[];
+}
+
+/** A server built by buildServer, with the readiness it reports. */
+export type LockboxServer = FastifyInstance & {
+  readonly lockboxReadiness: Readiness<ServerLockbox>;
+};
+
+// Client-supplied request ids are kept (they correlate proxy and server logs) when they are plain.
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+function requestId(header: string | string[] | undefined): string {
+  return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+}
+
+export function buildServer(options: BuildServerOptions): LockboxServer {
+  const readiness = new Readiness<ServerLockbox>(
+    Promise.resolve(options.lockbox).then((lockbox) => {
+      lockbox.secrets.setAuditSink(lockbox.audit);
+      return lockbox;
+    }),
+  );
+  const context: ServerContext = {
+    readiness,
+    limiter:
+      options.authRateLimit === false ? undefined : new AuthFailureLimiter(options.authRateLimit),
+    importBodyLimit: options.importBodyLimit ?? DEFAULT_IMPORT_BODY_LIMIT,
+  };
+
+  const loggerInstance: FastifyBaseLogger | undefined =
+    options.logger === false ? undefined : createLogger(options.logger);
+  const app = Fastify({
+    ...(loggerInstance === undefined ? {} : { loggerInstance }),
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    genReqId: (req) => requestId(req.headers['x-request-id']),
+    trustProxy: options.trustProxy ?? false,
+    // Refusals during shutdown go through our own hook, in our error format.
+    return503OnClosing: false,
+    // Close idle keep-alive sockets on shutdown; busy ones finish their request first.
+    forceCloseConnections: 'idle',
+    // Scopes and names are up to 256 characters, more once URL-encoded.
+    routerOptions: { maxParamLength: 1024 },
+    // Unknown body fields are an error, not silently dropped.
+    ajv: { customOptions: { removeAdditional: false } },
+  });
+
+  app.addSchema(ErrorBody);
+  installErrorHandling(app);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    if (!readiness.accepting) {
+      reply.header('connection', 'close');
+      throw new LockboxError('NOT_READY', 'the server is shutting down');
+    }
+  });
+
+  app.register(fastifySwagger, openApiOptions());
+
+  app.register(
+    async (v1) => {
+      v1.addHook('onSend', async (_request, reply) => {
+        // API responses (a secret value among them) must not be cached by browsers or proxies.
+        reply.header('cache-control', 'no-store');
+        reply.header('x-content-type-options', 'nosniff');
+      });
+      installAuth(v1, context);
+      secretsRoutes(v1, context);
+      keysRoutes(v1, context);
+      auditRoutes(v1, context);
+      tokensRoutes(v1, context);
+      v1.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+    },
+    { prefix: '/v1' },
+  );
+
+  app.register(async (root) => healthRoutes(root, context));
+
+  if (options.consoleDir !== undefined) {
+    const dir = resolve(options.consoleDir);
+    if (existsSync(dir) && statSync(dir).isDirectory()) {
+      app.register(fastifyStatic, { root: dir, prefix: '/', index: ['index.html'] });
+    }
+  }
+
+  return Object.assign(app, { lockboxReadiness: readiness });
+}

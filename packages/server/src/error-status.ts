@@ -1,0 +1,91 @@
+/**
+ * The one table from Lockbox error codes to HTTP status codes.
+ *
+ * Typed as a total record over ErrorCode, so adding a code to the catalogue
+ * without deciding its status here is a compile error. Client mistakes are 4xx;
+ * faults in stored data or server configuration are 5xx but keep their code and
+ * message (those are LockboxError messages, which never carry secrets); only
+ * unknown errors become a generic INTERNAL.
+ */
+import type { ErrorCode } from '@lockbox/core';
+
+export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
+  // Keys and keyring: a key supplied in a request that is malformed is the client's fault.
+  KEY_INVALID_ENCODING: 400,
+  KEY_INVALID_LENGTH: 400,
+  KEY_MISSING: 400,
+  KEY_FILE_NOT_FOUND: 500,
+  KEY_FILE_INSECURE: 500,
+  KEY_FILE_EXISTS: 409,
+  KEY_WRONG: 422,
+  KEY_NOT_IN_KEYRING: 500,
+  KEY_SAME_AS_OLD: 422,
+  KEY_STILL_NEEDED: 409,
+  KEY_DUPLICATE: 422,
+  PASSPHRASE_PARAMS_INVALID: 500,
+  // Formats and decryption: stored data the server cannot read.
+  CIPHERTEXT_MALFORMED: 500,
+  CIPHERTEXT_UNKNOWN_FORMAT: 500,
+  DECRYPT_FAILED: 500,
+  WRAPPED_KEY_MALFORMED: 500,
+  LEGACY_MALFORMED: 500,
+  LEGACY_DECRYPT_FAILED: 500,
+  // Store
+  STORE_URL_UNSUPPORTED: 500,
+  STORE_SCHEMA_TOO_NEW: 500,
+  STORE_NOT_INITIALIZED: 500,
+  STORE_ALREADY_INITIALIZED: 409,
+  STORE_FAILED: 503,
+  // Vault
+  NAME_INVALID: 400,
+  SCOPE_INVALID: 400,
+  VALUE_TOO_LARGE: 413,
+  SECRET_NOT_FOUND: 404,
+  SECRET_UNDECRYPTABLE: 500,
+  DATA_KEY_NOT_FOUND: 500,
+  DATA_KEY_UNDECRYPTABLE: 500,
+  FIELD_NOT_REGISTERED: 404,
+  FIELD_INVALID: 400,
+  VERSION_CONFLICT: 409,
+  // Rotation: a key that fails its proof of possession is unprocessable input.
+  ROTATION_IN_PROGRESS: 409,
+  ROTATION_NOT_FOUND: 404,
+  ROTATION_OLD_KEY_MISMATCH: 422,
+  ROTATION_FIRST_ROW_FAILED: 422,
+  // Backup and recovery
+  BUNDLE_MALFORMED: 400,
+  BUNDLE_TOO_LARGE: 413,
+  BUNDLE_VERSION_UNSUPPORTED: 422,
+  BUNDLE_DECRYPT_FAILED: 422,
+  BUNDLE_DUPLICATE_RECORD: 400,
+  IMPORT_CONFLICT: 409,
+  RECOVERY_NOT_CONFIGURED: 409,
+  RECOVERY_IDENTITY_INVALID: 400,
+  RECOVERY_IDENTITY_MISMATCH: 422,
+  RECIPIENT_INVALID: 400,
+  RECOVERY_INCOMPLETE: 409,
+  RESTORE_TARGET_NOT_EMPTY: 409,
+  // Audit
+  AUDIT_CHAIN_BROKEN: 500,
+  // API and tokens
+  AUTH_MISSING: 401,
+  AUTH_INVALID: 401,
+  PERMISSION_DENIED: 403,
+  RATE_LIMITED: 429,
+  REQUEST_INVALID: 400,
+  REQUEST_TOO_LARGE: 413,
+  NOT_FOUND: 404,
+  NOT_READY: 503,
+  TOKEN_NOT_FOUND: 404,
+  // Processes and files
+  ENV_NAME_INVALID: 400,
+  ENV_COLLISION: 409,
+  FILE_EXISTS: 409,
+  PATH_INVALID: 400,
+  INVALID_ARGUMENT: 400,
+  INTERNAL: 500,
+};
+
+export function statusFor(code: ErrorCode): number {
+  return ERROR_STATUS[code];
+}

@@ -1,0 +1,21 @@
+/**
+ * @lockbox/server — the Lockbox HTTP API (Fastify), as explicit named exports.
+ */
+
+export { bearerToken, type Principal, type RouteAuth } from './auth.js';
+export {
+  AuthFailureLimiter,
+  type AuthRateLimitOptions,
+} from './auth-failure-limiter.js';
+export {
+  type BuildServerOptions,
+  buildServer,
+  DEFAULT_BODY_LIMIT,
+  DEFAULT_IMPORT_BODY_LIMIT,
+  type LockboxServer,
+} from './build-server.js';
+export { describeError, type ErrorBody, errorBody } from './error-reply.js';
+export { ERROR_STATUS, statusFor } from './error-status.js';
+export { CREDENTIAL_HEADERS, createLogger, type LoggerOptions } from './logger.js';
+export { Readiness, type ReadinessState } from './readiness.js';
+export type { ServerContext, ServerLockbox } from './server-context.js';
