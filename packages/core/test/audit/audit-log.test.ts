@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AUDIT_SCOPE, GENESIS_HASH } from '../../src/index.js';
 import { DIALECTS } from '../helpers/databases.js';
@@ -137,5 +138,38 @@ describe.each(DIALECTS)('audit log on %s', (dialect) => {
     expect(entry?.actorId).toBe('a\ufffdb');
     expect(entry?.requestId).toHaveLength(512);
     expect(entry?.details).toEqual({ note: 'nul \u0000 and \udc00' });
+  });
+
+  it('never holds a secret value, a master key or the audit key', async () => {
+    kit = await auditTestKit(dialect);
+    const lockbox = await kit.open();
+    const canary = 'CANARY-7f3a9c-value';
+    await lockbox.secrets.set('prod', 'canary', canary);
+    await lockbox.secrets.set('prod', 'bytes', Buffer.from(canary));
+    await lockbox.secrets.get('prod', 'canary');
+    await lockbox.secrets.getBytes('prod', 'bytes');
+    await expect(lockbox.secrets.set('prod', 'big', canary.repeat(10_000))).rejects.toMatchObject({
+      code: 'VALUE_TOO_LARGE',
+    });
+    await lockbox.tokens.create({ name: 'canary-token', permissions: ['admin'] });
+    const [entry] = await lockbox.audit.list();
+    const auditKey = (await lockbox.vault.dataKeys.open(entry!.keyId!)).key.export();
+    const dump = JSON.stringify([
+      (await sql`select * from lockbox_audit`.execute(db(lockbox))).rows,
+      (await sql`select * from lockbox_meta`.execute(db(lockbox))).rows,
+      await lockbox.audit.list({ limit: 1000 }),
+    ]);
+    const canaries = [
+      canary,
+      Buffer.from(canary).toString('base64'),
+      Buffer.from(canary).toString('hex'),
+      kit.masterKey.toString('hex'),
+      kit.masterKey.toString('base64'),
+      kit.masterKey.toString('base64url'),
+      auditKey.toString('hex'),
+      auditKey.toString('base64'),
+    ];
+    for (const c of canaries) expect(dump).not.toContain(c);
+    expect(dump).toContain('secret.read');
   });
 });

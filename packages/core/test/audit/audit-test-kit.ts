@@ -13,6 +13,7 @@ import { newKeyring } from '../helpers/keys.js';
 export interface AuditTestKit {
   database: TestDatabase;
   keyring: Keyring;
+  masterKey: Buffer;
   /** Opens another handle on the same database (tracked and closed by `close`). */
   open(options?: Partial<OpenLockboxOptions>): Promise<Lockbox>;
   close(): Promise<void>;
@@ -20,11 +21,12 @@ export interface AuditTestKit {
 
 export async function auditTestKit(dialect: 'sqlite' | 'postgres'): Promise<AuditTestKit> {
   const database = await freshDatabase(dialect);
-  const { keyring } = newKeyring();
+  const { keyring, key: masterKey } = newKeyring();
   const handles: Lockbox[] = [];
   return {
     database,
     keyring,
+    masterKey,
     async open(options = {}) {
       const lockbox = await openLockbox({
         database: database.url,
