@@ -18,6 +18,7 @@ import { registerInit } from './commands/init.js';
 import { registerList } from './commands/list.js';
 import { registerRm } from './commands/rm.js';
 import { registerRun } from './commands/run.js';
+import { registerServe } from './commands/serve.js';
 import { registerSet } from './commands/set.js';
 import { registerStatus } from './commands/status.js';
 import { CliContext } from './context.js';
@@ -62,6 +63,7 @@ function buildProgram(context: CliContext): Command {
   registerRm(program, context);
   registerEnv(program, context);
   registerRun(program, context);
+  registerServe(program, context);
   return program;
 }
 

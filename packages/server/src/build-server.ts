@@ -13,11 +13,17 @@
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, statSync } from 'node:fs';
+import type { Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { resolve } from 'node:path';
 import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import { LockboxError } from '@lockbox/core';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyServerFactory,
+} from 'fastify';
 import { installAuth } from './auth.js';
 import { AuthFailureLimiter, type AuthRateLimitOptions } from './auth-failure-limiter.js';
 import { installErrorHandling } from './error-handling.js';
@@ -31,6 +37,12 @@ import { secretsRoutes } from './routes/secrets.js';
 import { tokensRoutes } from './routes/tokens.js';
 import { ErrorBody } from './schemas.js';
 import type { ServerContext, ServerLockbox } from './server-context.js';
+
+/** A PEM certificate (chain) and its private key. */
+export interface TlsFiles {
+  cert: string | Buffer;
+  key: string | Buffer;
+}
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 export const DEFAULT_IMPORT_BODY_LIMIT = 64 * 1024 * 1024;
@@ -48,6 +60,8 @@ export interface BuildServerOptions {
   authRateLimit?: AuthRateLimitOptions | false;
   /** Serve the web console's built files from this directory at / (only if it exists). */
   consoleDir?: string;
+  /** Serve HTTPS with this certificate and key (PEM). */
+  tls?: TlsFiles;
   /** Trust X-Forwarded-For from these proxies (Fastify's trustProxy) for client IPs. */
   trustProxy?: boolean | string | string[];
 }
@@ -62,6 +76,12 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 function requestId(header: string | string[] | undefined): string {
   return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+}
+
+function httpsFactory(tls: TlsFiles): FastifyServerFactory {
+  // An https.Server is an http.Server to Fastify (same request/response objects).
+  return (handler) =>
+    createHttpsServer({ cert: tls.cert, key: tls.key }, handler) as unknown as HttpServer;
 }
 
 export function buildServer(options: BuildServerOptions): LockboxServer {
@@ -82,6 +102,7 @@ export function buildServer(options: BuildServerOptions): LockboxServer {
     options.logger === false ? undefined : createLogger(options.logger);
   const app = Fastify({
     ...(loggerInstance === undefined ? {} : { loggerInstance }),
+    ...(options.tls === undefined ? {} : { serverFactory: httpsFactory(options.tls) }),
     bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
     genReqId: (req) => requestId(req.headers['x-request-id']),
     trustProxy: options.trustProxy ?? false,
@@ -94,6 +115,9 @@ export function buildServer(options: BuildServerOptions): LockboxServer {
     // Unknown body fields are an error, not silently dropped.
     ajv: { customOptions: { removeAdditional: false } },
   });
+
+  // Shutdown begins: /readyz turns 503 and new requests are refused while in-flight ones finish.
+  app.addHook('preClose', async () => readiness.close());
 
   app.addSchema(ErrorBody);
   installErrorHandling(app);

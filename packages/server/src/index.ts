@@ -13,9 +13,17 @@ export {
   DEFAULT_BODY_LIMIT,
   DEFAULT_IMPORT_BODY_LIMIT,
   type LockboxServer,
+  type TlsFiles,
 } from './build-server.js';
 export { describeError, type ErrorBody, errorBody } from './error-reply.js';
 export { ERROR_STATUS, statusFor } from './error-status.js';
 export { CREDENTIAL_HEADERS, createLogger, type LoggerOptions } from './logger.js';
 export { Readiness, type ReadinessState } from './readiness.js';
 export type { ServerContext, ServerLockbox } from './server-context.js';
+export {
+  DEFAULT_PORT,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  type RunningServer,
+  type StartServerOptions,
+  startServer,
+} from './start-server.js';

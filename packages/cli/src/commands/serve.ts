@@ -1,0 +1,128 @@
+/**
+ * `lockbox serve`: the HTTP API (and the web console, when it has been built).
+ *
+ * The listener starts first, so /healthz answers and /readyz says "not yet"
+ * while the store opens; the open includes the startup key check. If the
+ * configured keys open nothing (KEY_WRONG) or the store cannot be reached, the
+ * server shuts down and the command fails with that error: Lockbox never stays
+ * up serving with a key that opens nothing. SIGTERM/SIGINT shut down gracefully
+ * (in-flight requests finish, then the store closes).
+ *
+ * Every secret read and write made through the API is audited with the token's
+ * id and name and the request id.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { LockboxError } from '@lockbox/core';
+import { DEFAULT_PORT, startServer, type TlsFiles } from '@lockbox/server';
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+
+interface ServeOptions {
+  host: string;
+  port: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  consoleDir?: string;
+  bodyLimit?: string;
+  importLimit?: string;
+  logLevel: string;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+type LogLevel = (typeof LOG_LEVELS)[number];
+
+function integer(flag: string, text: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new LockboxError('INVALID_ARGUMENT', `${flag} must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function readPem(flag: string, path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new LockboxError(
+      code === 'ENOENT' ? 'KEY_FILE_NOT_FOUND' : 'PATH_INVALID',
+      `${flag} ${path} cannot be read${code === undefined ? '' : ` (${code})`}`,
+      { cause: err },
+    );
+  }
+}
+
+function tlsFiles(options: ServeOptions): TlsFiles | undefined {
+  if (options.tlsCert === undefined && options.tlsKey === undefined) return undefined;
+  if (options.tlsCert === undefined || options.tlsKey === undefined) {
+    throw new LockboxError('INVALID_ARGUMENT', '--tls-cert and --tls-key go together');
+  }
+  return {
+    cert: readPem('--tls-cert', options.tlsCert),
+    key: readPem('--tls-key', options.tlsKey),
+  };
+}
+
+/** The built console (packages/console/dist), when the console package is installed. */
+function defaultConsoleDir(): string | undefined {
+  try {
+    const manifest = createRequire(import.meta.url).resolve('@lockbox/console/package.json');
+    return join(dirname(manifest), 'dist');
+  } catch {
+    return undefined;
+  }
+}
+
+export function registerServe(program: Command, context: CliContext): void {
+  program
+    .command('serve')
+    .description('serve the HTTP API (and the web console, when built)')
+    .option('--host <host>', 'interface to listen on', '127.0.0.1')
+    .option('--port <port>', 'port to listen on (0: any free port)', String(DEFAULT_PORT))
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (with --tls-key)')
+    .option('--tls-key <file>', 'the PEM private key for --tls-cert')
+    .option('--console-dir <dir>', 'serve the web console from here (default: the built console)')
+    .option('--body-limit <bytes>', 'request body limit (default 1 MiB)')
+    .option('--import-limit <bytes>', 'body limit for backup imports (default 64 MiB)')
+    .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, 'info')
+    .action(async (options: ServeOptions, command: Command) => {
+      const invocation = context.invocation(command);
+      if (!LOG_LEVELS.includes(options.logLevel as LogLevel)) {
+        throw new LockboxError(
+          'INVALID_ARGUMENT',
+          `--log-level must be one of ${LOG_LEVELS.join(', ')}`,
+        );
+      }
+      const port = integer('--port', options.port, 0, 65_535);
+      const limit = (flag: string, text: string | undefined) =>
+        text === undefined ? undefined : integer(flag, text, 1024, 2 ** 32);
+      const bodyLimit = limit('--body-limit', options.bodyLimit);
+      const importBodyLimit = limit('--import-limit', options.importLimit);
+      const tls = tlsFiles(options);
+      const consoleDir = options.consoleDir ?? defaultConsoleDir();
+
+      const opening = invocation.open();
+      // Observed below; this keeps a failed open from being reported as unhandled meanwhile.
+      opening.catch(() => undefined);
+      const running = await startServer({
+        lockbox: opening,
+        host: options.host,
+        port,
+        logger: { level: options.logLevel as LogLevel },
+        ...(tls === undefined ? {} : { tls }),
+        ...(consoleDir === undefined ? {} : { consoleDir }),
+        ...(bodyLimit === undefined ? {} : { bodyLimit }),
+        ...(importBodyLimit === undefined ? {} : { importBodyLimit }),
+      });
+      try {
+        await opening;
+      } catch (err) {
+        await running.close();
+        throw err;
+      }
+      invocation.output.note(`lockbox: serving on ${running.url}`);
+      await running.closed;
+    });
+}
