@@ -12,6 +12,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { registerAudit } from './commands/audit.js';
 import { registerEnv } from './commands/env.js';
 import { registerGet } from './commands/get.js';
 import { registerInit } from './commands/init.js';
@@ -21,6 +22,7 @@ import { registerRun } from './commands/run.js';
 import { registerServe } from './commands/serve.js';
 import { registerSet } from './commands/set.js';
 import { registerStatus } from './commands/status.js';
+import { registerToken } from './commands/token.js';
 import { CliContext } from './context.js';
 import { Output } from './output.js';
 import { reportError } from './report-error.js';
@@ -64,6 +66,8 @@ function buildProgram(context: CliContext): Command {
   registerEnv(program, context);
   registerRun(program, context);
   registerServe(program, context);
+  registerAudit(program, context);
+  registerToken(program, context);
   return program;
 }
 

@@ -78,6 +78,8 @@ export async function openFromConfig(
       keyring,
       mode,
       actor: options.actor ?? cliActor(),
+      // Every CLI write and read lands in the hash-chained audit log.
+      audit: true,
     });
   } catch (err) {
     if (err instanceof LockboxError) throw err;

@@ -1,0 +1,107 @@
+/**
+ * Spawning the real `lockbox` binary (packages/cli/dist/main.js; `npm test` builds
+ * it first) in a temporary working directory with a controlled environment:
+ * nothing LOCKBOX_* leaks in from the developer's shell.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { DialectName } from '../../../core/src/index.js';
+import { freshDatabase, type TestDatabase } from '../../../core/test/helpers/databases.js';
+
+export const CLI_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface CliRunOptions {
+  cwd: string;
+  env?: Record<string, string | undefined>;
+  /** Written to stdin, then stdin is closed. Without it stdin is empty (closed at once). */
+  input?: string | Buffer;
+}
+
+/** The environment every spawned CLI starts from: PATH and HOME, nothing else. */
+export function baseEnv(): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    HOME: process.env.HOME ?? '/tmp',
+  };
+}
+
+/** Starts the CLI; the caller waits with `finished(child)`. */
+export function startCli(args: readonly string[], options: CliRunOptions): ChildProcess {
+  const env: Record<string, string> = baseEnv();
+  for (const [k, v] of Object.entries(options.env ?? {})) if (v !== undefined) env[k] = v;
+  const child = spawn(process.execPath, [CLI_MAIN, ...args], {
+    cwd: options.cwd,
+    env,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  child.stdin?.end(options.input ?? '');
+  return child;
+}
+
+export function finished(child: ChildProcess): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (d: string) => {
+    stdout += d;
+  });
+  child.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    stderr += d;
+  });
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+export function runCli(args: readonly string[], options: CliRunOptions): Promise<CliResult> {
+  return finished(startCli(args, options));
+}
+
+/** A temporary working directory, removed by `cleanup`. */
+export function tempDir(): { dir: string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'lockbox-cli-'));
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * An initialised store of `dialect`: a temp cwd, a fresh database, and the
+ * environment that points the CLI at both (the key is in ./lockbox.key).
+ */
+export interface CliStore {
+  dir: string;
+  db: TestDatabase;
+  env: Record<string, string>;
+  /** Runs the CLI against this store. */
+  run(args: readonly string[], options?: Omit<CliRunOptions, 'cwd'>): Promise<CliResult>;
+  drop(): Promise<void>;
+}
+
+export async function initialisedStore(dialect: DialectName): Promise<CliStore> {
+  const { dir, cleanup } = tempDir();
+  const db = await freshDatabase(dialect);
+  const env = { LOCKBOX_DATABASE: db.url };
+  const run = (args: readonly string[], options: Omit<CliRunOptions, 'cwd'> = {}) =>
+    runCli(args, { ...options, cwd: dir, env: { ...env, ...options.env } });
+  const init = await run(['init']);
+  if (init.code !== 0) throw new Error(`lockbox init failed: ${init.stderr}`);
+  return {
+    dir,
+    db,
+    env,
+    run,
+    drop: async () => {
+      await db.drop();
+      cleanup();
+    },
+  };
+}
