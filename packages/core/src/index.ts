@@ -15,6 +15,40 @@ export {
 } from './audit/audit-log.js';
 export type { AuditBreak, AuditVerifyResult, VerifyOptions } from './audit/audit-verifier.js';
 
+// backup and recovery
+export {
+  AGE_MAGIC,
+  type AgeDecryption,
+  type AgeEncryption,
+  type ByteSource,
+  looksLikeAge,
+} from './backup/age-stream.js';
+export { Backup } from './backup/backup.js';
+export { type BackupState, backupState } from './backup/backup-state.js';
+export {
+  BUNDLE_FORMAT,
+  BUNDLE_VERSION,
+  type BundleHeader,
+  type BundleRecord,
+  type BundleTrailer,
+} from './backup/bundle-format.js';
+export { type BundleItem, DEFAULT_MAX_BUNDLE_BYTES, readBundle } from './backup/bundle-reader.js';
+export type { ExportOptions, ExportSummary } from './backup/export-bundle.js';
+export {
+  CONFLICT_POLICIES,
+  type ConflictPolicy,
+  type ImportAction,
+  type ImportConflict,
+  type ImportOptions,
+  type ImportReport,
+  type ScopeImportCounts,
+} from './backup/import-bundle.js';
+export type { RecoverStoreOptions, RecoverySummary } from './backup/recover-store.js';
+export { Recovery, type RecoveryChange, type RecoveryCoverage } from './backup/recovery.js';
+export type { RestoreOptions, RestoreSummary } from './backup/restore-snapshot.js';
+export { SNAPSHOT_FORMAT, SNAPSHOT_VERSION } from './backup/snapshot-format.js';
+export type { SnapshotOptions, SnapshotSummary } from './backup/take-snapshot.js';
+
 // crypto
 export {
   CIPHERTEXT_TAG,

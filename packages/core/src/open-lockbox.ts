@@ -4,6 +4,8 @@
  * itself here and nowhere else.
  */
 import { AuditLog } from './audit/audit-log.js';
+import { Backup } from './backup/backup.js';
+import { Recovery } from './backup/recovery.js';
 import { Tokens } from './tokens/tokens.js';
 import type { AuditSink } from './vault/audit-sink.js';
 import type { Fields } from './vault/fields.js';
@@ -27,6 +29,8 @@ export class Lockbox {
   readonly fields: Fields;
   readonly audit: AuditLog;
   readonly tokens: Tokens;
+  readonly recovery: Recovery;
+  readonly backup: Backup;
 
   constructor(vault: Vault) {
     this.vault = vault;
@@ -34,6 +38,8 @@ export class Lockbox {
     this.fields = vault.fields;
     this.audit = new AuditLog(vault.store, vault.dataKeys);
     this.tokens = new Tokens(vault.store.db, this.audit);
+    this.recovery = new Recovery(vault, this.audit);
+    this.backup = new Backup(vault, this.audit, this.recovery);
   }
 
   status(): Promise<VaultStatus> {
@@ -52,5 +58,7 @@ export async function openLockbox(options: OpenLockboxOptions): Promise<Lockbox>
   );
   const lockbox = new Lockbox(vault);
   if (audit === true) vault.secrets.setAuditSink(lockbox.audit);
+  // New data keys must be wrapped to the recovery recipient from the first write on.
+  await lockbox.recovery.load();
   return lockbox;
 }

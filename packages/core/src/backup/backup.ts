@@ -1,0 +1,159 @@
+/**
+ * Backup: bundles (decrypting exports, preview-then-apply imports), snapshots
+ * (non-decrypting copies) and the backup state, for one open Lockbox.
+ *
+ * Every operation that changes or reveals the store's contents is audited
+ * (backup.export, backup.import, backup.snapshot, backup.restore) with counts
+ * and outcome, never names of values or keys. A complete export (every scope)
+ * moves META.lastExportAt, which backupState reads.
+ */
+import { LockboxError } from '../errors.js';
+import type { Actor, AuditEvent, AuditSink } from '../vault/audit-sink.js';
+import type { Vault } from '../vault/lockbox.js';
+import { META, setMeta } from '../vault/store-meta.js';
+import type { ByteSource } from './age-stream.js';
+import { type BackupState, backupState } from './backup-state.js';
+import { type ExportOptions, type ExportSummary, exportBundle } from './export-bundle.js';
+import { applyImport, type ImportOptions, type ImportReport, previewImport } from './import-bundle.js';
+import type { Recovery } from './recovery.js';
+import { type RestoreOptions, type RestoreSummary, restoreSnapshot } from './restore-snapshot.js';
+import { type SnapshotOptions, type SnapshotSummary, takeSnapshot } from './take-snapshot.js';
+
+type BackupVault = Pick<Vault, 'store' | 'dataKeys' | 'storeId' | 'keyring' | 'schemaVersion'>;
+
+export class Backup {
+  readonly #vault: BackupVault;
+  readonly #audit: AuditSink | undefined;
+  readonly #recovery: Pick<Recovery, 'load'> | undefined;
+
+  constructor(vault: BackupVault, audit?: AuditSink, recovery?: Pick<Recovery, 'load'>) {
+    this.#vault = vault;
+    this.#audit = audit;
+    this.#recovery = recovery;
+  }
+
+  async #audited<T>(
+    event: Omit<AuditEvent, 'outcome'> & { actor?: Actor | undefined },
+    run: () => Promise<T>,
+    describe: (result: T) => Record<string, unknown>,
+  ): Promise<T> {
+    const { actor, ...rest } = event;
+    const base = { ...rest, ...(actor === undefined ? {} : { actor }) };
+    let result: T;
+    try {
+      result = await run();
+    } catch (err) {
+      const code = err instanceof LockboxError ? err.code : 'INTERNAL';
+      await this.#audit
+        ?.record({ ...base, outcome: 'error', details: { ...event.details, code } })
+        .catch(() => undefined);
+      throw err;
+    }
+    await this.#audit?.record({ ...base, outcome: 'ok', details: { ...event.details, ...describe(result) } });
+    return result;
+  }
+
+  /**
+   * Writes an age-encrypted bundle to `output` (see export-bundle.ts). A complete
+   * export (no scope filter) records META.lastExportAt.
+   */
+  async export(
+    output: WritableStream<Uint8Array>,
+    options: ExportOptions & { actor?: Actor },
+  ): Promise<ExportSummary> {
+    const v = this.#vault;
+    return this.#audited(
+      {
+        action: 'backup.export',
+        actor: options.actor,
+        details: {
+          to: 'recipients' in options.encryption ? 'recipients' : 'passphrase',
+          ...(options.scopes === undefined ? {} : { scopes: options.scopes.slice(0, 50) }),
+        },
+      },
+      async () => {
+        const summary = await exportBundle(
+          {
+            store: v.store,
+            dataKeys: v.dataKeys,
+            storeId: v.storeId,
+            sourceFingerprint: v.keyring.primary.fingerprint,
+          },
+          output,
+          options,
+        );
+        if (summary.complete) await setMeta(v.store.db, META.lastExportAt, summary.createdAt);
+        return summary;
+      },
+      (s) => ({ records: s.records, scopeCount: s.scopes.length, complete: s.complete }),
+    );
+  }
+
+  /**
+   * The same export as a readable stream of age ciphertext (for HTTP responses).
+   * `done` settles when the stream has been read to the end (or failed).
+   */
+  exportStream(options: ExportOptions & { actor?: Actor }): {
+    stream: ReadableStream<Uint8Array>;
+    done: Promise<ExportSummary>;
+  } {
+    const pipe = new TransformStream<Uint8Array, Uint8Array>();
+    const done = this.export(pipe.writable, options);
+    done.catch(() => undefined);
+    return { stream: pipe.readable, done };
+  }
+
+  /** What importing the bundle would do, per scope. Writes nothing. */
+  preview(input: ByteSource, options: ImportOptions): Promise<ImportReport> {
+    return previewImport(this.#vault, input, options);
+  }
+
+  /** Imports the bundle in one transaction (see import-bundle.ts). */
+  apply(input: ByteSource, options: ImportOptions): Promise<ImportReport> {
+    return this.#audited(
+      {
+        action: 'backup.import',
+        actor: options.actor,
+        details: { policy: options.policy ?? 'fail' },
+      },
+      () => applyImport(this.#vault, input, options),
+      (r) => ({ records: r.bundle.records, ...r.writes, unchanged: r.totals.unchanged, conflicts: r.totals.conflict }),
+    );
+  }
+
+  /** Writes a snapshot (wrapped keys and ciphertexts, nothing decrypted) to `output`. */
+  snapshot(
+    output: WritableStream<Uint8Array>,
+    options: SnapshotOptions & { actor?: Actor },
+  ): Promise<SnapshotSummary> {
+    return this.#audited(
+      {
+        action: 'backup.snapshot',
+        actor: options.actor,
+        details: { encrypted: options.encryption !== 'none' },
+      },
+      () => takeSnapshot(this.#vault, output, options),
+      (s) => ({ ...s.counts }),
+    );
+  }
+
+  /** Restores a snapshot into this (empty) store; see restore-snapshot.ts. */
+  async restore(
+    input: ByteSource,
+    options: RestoreOptions & { actor?: Actor } = {},
+  ): Promise<RestoreSummary> {
+    const summary = await this.#audited(
+      { action: 'backup.restore', actor: options.actor, details: {} },
+      () => restoreSnapshot(this.#vault, input, options),
+      (s) => ({ ...s.counts, recovery: s.recovery, sourceStoreId: s.sourceStoreId }),
+    );
+    // An adopted recovery recipient applies to the keys this process creates from now on.
+    await this.#recovery?.load();
+    return summary;
+  }
+
+  /** Whether losing the master key would lose secrets (see backup-state.ts). */
+  state(): Promise<BackupState> {
+    return backupState(this.#vault.store.db);
+  }
+}

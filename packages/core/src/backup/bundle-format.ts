@@ -1,0 +1,230 @@
+/**
+ * The bundle format, version 1: what an export holds inside its age encryption.
+ * docs/backup-and-recovery.md is the normative description; this file is its
+ * reader and writer.
+ *
+ * A bundle is UTF-8 JSON lines:
+ *   1. a header   {"format":"lockbox-bundle","version":1, ...optional facts}
+ *   2. records    {"scope","name","value"|"valueBase64","metadata","version","updatedAt"}
+ *   3. a trailer  {"end":true,"records":N}
+ *
+ * Lockbox always writes every field. A hand-made bundle needs only the header's
+ * `format` and `version` and each record's scope, name and value: the trailer and
+ * the header's counts are optional, but when present they must match the records,
+ * so a truncated export is always detected. Unknown fields are refused (a typo
+ * must not silently drop data); newer formats get a new `version`, which this
+ * reader refuses (BUNDLE_VERSION_UNSUPPORTED) rather than guesses at.
+ */
+import { LockboxError } from '../errors.js';
+import { validateName, validateUserScope } from '../vault/names.js';
+import {
+  checkFields,
+  malformed,
+  optionalString,
+  optionalTimestamp,
+  requireCount,
+  requireString,
+} from './json-lines.js';
+
+export const BUNDLE_FORMAT = 'lockbox-bundle';
+export const BUNDLE_VERSION = 1;
+/** Secrets' metadata limit (Secrets refuses larger metadata the same way). */
+export const MAX_METADATA_BYTES = 4096;
+
+export interface BundleHeader {
+  format: typeof BUNDLE_FORMAT;
+  version: number;
+  createdAt?: string;
+  /** Fingerprint of the exporting store's primary master key (a public id). */
+  sourceFingerprint?: string;
+  storeId?: string;
+  /** The scopes the bundle holds. */
+  scopes?: string[];
+  counts?: { secrets: number };
+}
+
+export interface BundleRecord {
+  scope: string;
+  name: string;
+  /** A string for text secrets ("value"), bytes for binary ones ("valueBase64"). */
+  value: string | Buffer;
+  metadata: Record<string, unknown> | null;
+  /** The secret's version in the source store (informational; the target assigns its own). */
+  version?: number;
+  /** When the source last changed the secret; used to detect conflicts on import. */
+  updatedAt?: string;
+}
+
+export interface BundleTrailer {
+  end: true;
+  records: number;
+}
+
+/** The JSON object of a record line (text values as "value", bytes as "valueBase64"). */
+export function encodeBundleRecord(record: BundleRecord): object {
+  const { scope, name, value, metadata, version, updatedAt } = record;
+  return typeof value === 'string'
+    ? { scope, name, value, metadata, version, updatedAt }
+    : { scope, name, valueBase64: value.toString('base64'), metadata, version, updatedAt };
+}
+
+export function encodeBundleTrailer(records: number): BundleTrailer {
+  return { end: true, records };
+}
+
+/**
+ * Validates a header line. Throws BUNDLE_MALFORMED when it is not a Lockbox
+ * bundle header and BUNDLE_VERSION_UNSUPPORTED when its version is newer than 1.
+ */
+export function parseBundleHeader(object: Record<string, unknown>, line: number): BundleHeader {
+  if (object.format !== BUNDLE_FORMAT) {
+    throw malformed(
+      line,
+      `the first line must be a header with "format":"${BUNDLE_FORMAT}" (is this a Lockbox bundle?)`,
+    );
+  }
+  const version = object.version;
+  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) {
+    throw malformed(line, 'the header\'s "version" must be a positive integer');
+  }
+  if (version > BUNDLE_VERSION) {
+    throw new LockboxError(
+      'BUNDLE_VERSION_UNSUPPORTED',
+      `the bundle is format version ${version}; this Lockbox reads version ${BUNDLE_VERSION} (upgrade Lockbox to import it)`,
+      { details: { version, supported: BUNDLE_VERSION } },
+    );
+  }
+  checkFields(
+    object,
+    line,
+    'the header',
+    ['format', 'version'],
+    ['createdAt', 'sourceFingerprint', 'storeId', 'scopes', 'counts'],
+  );
+  const header: BundleHeader = { format: BUNDLE_FORMAT, version };
+  const createdAt = optionalTimestamp(object, 'createdAt', line);
+  if (createdAt !== undefined) header.createdAt = createdAt;
+  const fingerprint = optionalString(object, 'sourceFingerprint', line);
+  if (fingerprint !== undefined) header.sourceFingerprint = fingerprint;
+  const storeId = optionalString(object, 'storeId', line);
+  if (storeId !== undefined) header.storeId = storeId;
+  if (object.scopes !== undefined) {
+    if (!Array.isArray(object.scopes) || !object.scopes.every((s) => typeof s === 'string')) {
+      throw malformed(line, '"scopes" must be an array of strings');
+    }
+    header.scopes = object.scopes as string[];
+  }
+  if (object.counts !== undefined) {
+    const counts = object.counts;
+    if (typeof counts !== 'object' || counts === null || Array.isArray(counts)) {
+      throw malformed(line, '"counts" must be an object');
+    }
+    const record = counts as Record<string, unknown>;
+    checkFields(record, line, '"counts"', ['secrets']);
+    header.counts = { secrets: requireCount(record, 'secrets', line) };
+  }
+  return header;
+}
+
+function decodeBase64(text: string, line: number): Buffer {
+  const bytes = Buffer.from(text, 'base64');
+  // Buffer.from skips characters outside the alphabet; a round trip proves the text was canonical.
+  if (bytes.toString('base64') !== text) {
+    throw malformed(line, '"valueBase64" is not canonical base64');
+  }
+  return bytes;
+}
+
+function recordError(err: unknown, line: number): unknown {
+  if (
+    err instanceof LockboxError &&
+    (err.code === 'SCOPE_INVALID' || err.code === 'NAME_INVALID')
+  ) {
+    return new LockboxError('BUNDLE_MALFORMED', `line ${line}: ${err.message}`, {
+      details: { ...err.details, line, reason: err.code },
+    });
+  }
+  return err;
+}
+
+/**
+ * Validates a record line. Throws BUNDLE_MALFORMED for missing, unknown or
+ * ill-typed fields and for invalid scopes or names (including reserved
+ * `lockbox:` scopes), and VALUE_TOO_LARGE for a value over `maxValueBytes`.
+ */
+export function parseBundleRecord(
+  object: Record<string, unknown>,
+  line: number,
+  maxValueBytes: number,
+): BundleRecord {
+  checkFields(
+    object,
+    line,
+    'a record',
+    ['scope', 'name'],
+    ['value', 'valueBase64', 'metadata', 'version', 'updatedAt'],
+  );
+  const scope = requireString(object, 'scope', line);
+  const name = requireString(object, 'name', line);
+  try {
+    validateUserScope(scope);
+    validateName(name);
+  } catch (err) {
+    throw recordError(err, line);
+  }
+  const hasText = object.value !== undefined;
+  const hasBytes = object.valueBase64 !== undefined;
+  if (hasText === hasBytes) {
+    throw malformed(
+      line,
+      `record "${scope}/${name}" needs exactly one of "value" and "valueBase64"`,
+    );
+  }
+  const value = hasText
+    ? requireString(object, 'value', line)
+    : decodeBase64(requireString(object, 'valueBase64', line), line);
+  const size = typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value.length;
+  if (size > maxValueBytes) {
+    throw new LockboxError(
+      'VALUE_TOO_LARGE',
+      `line ${line}: the value of "${scope}/${name}" is larger than ${maxValueBytes} bytes`,
+      { details: { line, scope, name, limit: maxValueBytes } },
+    );
+  }
+  let metadata: Record<string, unknown> | null = null;
+  if (object.metadata !== undefined && object.metadata !== null) {
+    if (typeof object.metadata !== 'object' || Array.isArray(object.metadata)) {
+      throw malformed(line, `"metadata" of "${scope}/${name}" must be an object or null`);
+    }
+    metadata = object.metadata as Record<string, unknown>;
+    if (Buffer.byteLength(JSON.stringify(metadata)) > MAX_METADATA_BYTES) {
+      throw new LockboxError(
+        'VALUE_TOO_LARGE',
+        `line ${line}: the metadata of "${scope}/${name}" is larger than ${MAX_METADATA_BYTES} bytes`,
+        { details: { line, scope, name, limit: MAX_METADATA_BYTES } },
+      );
+    }
+  }
+  const record: BundleRecord = { scope, name, value, metadata };
+  if (object.version !== undefined && object.version !== null) {
+    const version = object.version;
+    if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) {
+      throw malformed(line, `"version" of "${scope}/${name}" must be a positive integer`);
+    }
+    record.version = version;
+  }
+  const updatedAt = optionalTimestamp(object, 'updatedAt', line);
+  if (updatedAt !== undefined) record.updatedAt = updatedAt;
+  return record;
+}
+
+/** True for a trailer line ({"end":true,...}); validates it. */
+export function parseBundleTrailer(
+  object: Record<string, unknown>,
+  line: number,
+): BundleTrailer | undefined {
+  if (!('end' in object)) return undefined;
+  checkFields(object, line, 'the trailer', ['end', 'records']);
+  if (object.end !== true) throw malformed(line, 'the trailer\'s "end" must be true');
+  return { end: true, records: requireCount(object, 'records', line) };
+}

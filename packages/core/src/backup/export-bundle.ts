@@ -1,0 +1,171 @@
+/**
+ * Exporting secrets as a bundle: decrypted, written as JSON lines (see
+ * bundle-format.ts) and age-encrypted in the same stream.
+ *
+ * Contracts:
+ * - Plaintext exists only in memory, one page of records at a time; what reaches
+ *   `output` is age ciphertext. Memory does not grow with the number of secrets.
+ * - The export is one consistent read (consistent-read.ts): the header's counts
+ *   equal the records that follow.
+ * - Internal `lockbox:` scopes are never exported (they hold the instance's own
+ *   keys); fields live in the application's tables and are not part of a bundle.
+ * - A secret that cannot be decrypted aborts the export with SECRET_UNDECRYPTABLE
+ *   (a backup must not silently miss data). `output` is then aborted before age's
+ *   final chunk, so whatever was written is a truncated age file that every
+ *   reader refuses; the caller should delete it.
+ */
+import { nowIso } from '../clock.js';
+import type { Store } from '../store/connect.js';
+import type { DataKeys } from '../vault/data-keys.js';
+import { INTERNAL_SCOPE_PREFIX, validateUserScope } from '../vault/names.js';
+import { type AgeEncryption, ageEncrypter, encryptStream } from './age-stream.js';
+import {
+  BUNDLE_FORMAT,
+  BUNDLE_VERSION,
+  type BundleHeader,
+  encodeBundleRecord,
+  encodeBundleTrailer,
+} from './bundle-format.js';
+import { consistentRead } from './consistent-read.js';
+import { jsonLine } from './json-lines.js';
+import { decryptSecretRow } from './secret-rows.js';
+
+export interface ExportOptions {
+  encryption: AgeEncryption;
+  /** Only these scopes (default: every user scope). */
+  scopes?: readonly string[];
+  /** Records per database page (default 1000). */
+  pageSize?: number;
+  onProgress?: (progress: { records: number; total: number }) => void;
+}
+
+export interface ExportSummary {
+  createdAt: string;
+  sourceFingerprint: string;
+  records: number;
+  scopes: { scope: string; secrets: number }[];
+  /** Bytes of age ciphertext written. */
+  bytes: number;
+  /** True when every user scope was exported (only such exports count as a backup). */
+  complete: boolean;
+}
+
+export interface ExportSource {
+  store: Pick<Store, 'db' | 'dialect'>;
+  dataKeys: DataKeys;
+  storeId: string;
+  sourceFingerprint: string;
+}
+
+const DEFAULT_PAGE_SIZE = 1000;
+const encoder = new TextEncoder();
+
+async function* bundleChunks(
+  source: ExportSource,
+  scopes: readonly string[] | undefined,
+  pageSize: number,
+  summary: ExportSummary,
+  onProgress: ExportOptions['onProgress'],
+): AsyncGenerator<Uint8Array> {
+  yield* consistentRead(source.store, async function* (trx) {
+    let counts = trx
+      .selectFrom('lockbox_secrets')
+      .select((eb) => ['scope', eb.fn.countAll<string | number>().as('count')])
+      .where('scope', 'not like', `${INTERNAL_SCOPE_PREFIX}%`)
+      .groupBy('scope')
+      .orderBy('scope');
+    if (scopes !== undefined) counts = counts.where('scope', 'in', scopes);
+    summary.scopes = (await counts.execute()).map((r) => ({ scope: r.scope, secrets: Number(r.count) }));
+    const total = summary.scopes.reduce((sum, s) => sum + s.secrets, 0);
+    const header: BundleHeader = {
+      format: BUNDLE_FORMAT,
+      version: BUNDLE_VERSION,
+      createdAt: summary.createdAt,
+      sourceFingerprint: summary.sourceFingerprint,
+      storeId: source.storeId,
+      scopes: summary.scopes.map((s) => s.scope),
+      counts: { secrets: total },
+    };
+    yield encoder.encode(jsonLine(header));
+    onProgress?.({ records: 0, total });
+
+    let after: { scope: string; name: string } | undefined;
+    for (;;) {
+      let page = trx
+        .selectFrom('lockbox_secrets')
+        .select(['scope', 'name', 'version', 'value_type', 'ciphertext', 'metadata', 'updated_at'])
+        .where('scope', 'not like', `${INTERNAL_SCOPE_PREFIX}%`)
+        .orderBy('scope')
+        .orderBy('name')
+        .limit(pageSize);
+      if (scopes !== undefined) page = page.where('scope', 'in', scopes);
+      if (after !== undefined) {
+        const last = after;
+        page = page.where((eb) =>
+          eb(eb.refTuple('scope', 'name'), '>', eb.tuple(last.scope, last.name)),
+        );
+      }
+      const rows = await page.execute();
+      if (rows.length === 0) break;
+      let text = '';
+      for (const row of rows) {
+        const plaintext = await decryptSecretRow(source.dataKeys, row, trx);
+        const value = row.value_type === 'utf8' ? plaintext.toString('utf8') : plaintext;
+        text += jsonLine(
+          encodeBundleRecord({
+            scope: row.scope,
+            name: row.name,
+            value,
+            metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as Record<string, unknown>),
+            version: Number(row.version),
+            updatedAt: row.updated_at,
+          }),
+        );
+        if (typeof value === 'string') plaintext.fill(0);
+      }
+      summary.records += rows.length;
+      yield encoder.encode(text);
+      onProgress?.({ records: summary.records, total });
+      const last = rows[rows.length - 1] as (typeof rows)[number];
+      after = { scope: last.scope, name: last.name };
+      if (rows.length < pageSize) break;
+    }
+    yield encoder.encode(jsonLine(encodeBundleTrailer(summary.records)));
+  });
+}
+
+/**
+ * Writes a bundle of the chosen scopes to `output` (closing it when done).
+ * Throws RECIPIENT_INVALID / INVALID_ARGUMENT (bad encryption settings),
+ * SCOPE_INVALID, SECRET_UNDECRYPTABLE, and whatever `output` fails with.
+ */
+export async function exportBundle(
+  source: ExportSource,
+  output: WritableStream<Uint8Array>,
+  options: ExportOptions,
+): Promise<ExportSummary> {
+  const encrypter = ageEncrypter(options.encryption);
+  const scopes = options.scopes?.map((scope) => validateUserScope(scope));
+  const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+  const summary: ExportSummary = {
+    createdAt: nowIso(),
+    sourceFingerprint: source.sourceFingerprint,
+    records: 0,
+    scopes: [],
+    bytes: 0,
+    complete: scopes === undefined,
+  };
+  const plain = ReadableStream.from(bundleChunks(source, scopes, pageSize, summary, options.onProgress));
+  const cipher = await encryptStream(plain, encrypter);
+  await cipher
+    .pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          summary.bytes += chunk.length;
+          controller.enqueue(chunk);
+        },
+      }),
+    )
+    .pipeTo(output);
+  return summary;
+}

@@ -1,0 +1,251 @@
+/**
+ * The lost-master-key path: rebuild a store's access from its recovery wraps.
+ *
+ * It works on the Store directly, because the normal open refuses a store whose
+ * master key is missing (the startup key check). Careful order, nothing written
+ * until everything is proven:
+ *   1. the store is initialised and has a recovery recipient (RECOVERY_NOT_CONFIGURED);
+ *   2. the identity's recipient is that recipient (RECOVERY_IDENTITY_MISMATCH);
+ *   3. every live data key has a recovery wrap (RECOVERY_INCOMPLETE, naming scopes);
+ *   4. the new key is not one the data keys already use (KEY_SAME_AS_OLD);
+ *   then, holding the rotation lock, in one transaction: each data key is
+ *   unwrapped with the identity, proven against one of its secrets (DECRYPT_FAILED
+ *   naming the scope and secret otherwise), and rewrapped under the new key;
+ *   lockbox_master_keys records the new key as active and retires the others;
+ *   META.keysChangedAt moves. Any failure rolls everything back.
+ * Afterwards the old master key opens nothing (KEY_WRONG); the recovery wraps
+ * are unchanged, so the same identity still recovers the store.
+ */
+import { createSecretKey } from 'node:crypto';
+import { AuditLog } from '../audit/audit-log.js';
+import { nowIso } from '../clock.js';
+import { decryptParsed, parseCiphertext } from '../crypto/ciphertext.js';
+import { dataKeyContext, secretContext } from '../crypto/context.js';
+import { DATA_KEY_BYTES, wrapKey } from '../crypto/wrapped-key.js';
+import { LockboxError } from '../errors.js';
+import { parseAgeIdentity, unwrapWithIdentity } from '../keys/age-identity.js';
+import { Keyring, type MasterKey, masterKeyFrom } from '../keys/keyring.js';
+import { withRotationLock } from '../rotation/rotation-lock.js';
+import { connectStore, type DatabaseDrivers, type Store } from '../store/connect.js';
+import { migrateToLatest, schemaVersion } from '../store/migrate.js';
+import type { Actor } from '../vault/audit-sink.js';
+import { DataKeys } from '../vault/data-keys.js';
+import { getMeta, META, setMeta } from '../vault/store-meta.js';
+
+export interface RecoverStoreOptions {
+  /** A database URL or a connected store (left open). */
+  database: string | Store;
+  drivers?: DatabaseDrivers;
+  /** The recovery identity: an identity file's text or a bare AGE-SECRET-KEY-1 line. */
+  identity: string;
+  /** The new master key (32 bytes) that will wrap every data key. */
+  newKey: Uint8Array | MasterKey;
+  actor?: Actor;
+  onProgress?: (progress: { dataKeys: number; total: number }) => void;
+}
+
+export interface RecoverySummary {
+  recipient: string;
+  newFingerprint: string;
+  /** Master keys the store knew before, now retired. */
+  retiredFingerprints: string[];
+  dataKeys: number;
+  /** Data keys proven by decrypting one of their secrets. */
+  verified: number;
+  /** False when the audit entry could not be written (the recovery itself succeeded). */
+  audited: boolean;
+}
+
+const PAGE = 200;
+const LISTED_SCOPES = 20;
+
+export async function recoverStore(options: RecoverStoreOptions): Promise<RecoverySummary> {
+  const owns = typeof options.database !== 'object';
+  const store =
+    typeof options.database === 'object'
+      ? options.database
+      : connectStore(options.database, options.drivers ?? {});
+  try {
+    return await recover(store, options);
+  } finally {
+    if (owns) await store.close();
+  }
+}
+
+async function recover(store: Store, options: RecoverStoreOptions): Promise<RecoverySummary> {
+  const db = store.db;
+  const storeId = (await schemaVersion(store)) > 0 ? await getMeta(db, META.storeId) : undefined;
+  if (storeId === undefined) {
+    throw new LockboxError('STORE_NOT_INITIALIZED', `${store.location} holds no Lockbox store`);
+  }
+  await migrateToLatest(store);
+  const recipient = await getMeta(db, META.recoveryRecipient);
+  if (recipient === undefined) {
+    throw new LockboxError(
+      'RECOVERY_NOT_CONFIGURED',
+      'this store has no recovery recipient, so its data keys were never wrapped for recovery',
+    );
+  }
+  const pair = await parseAgeIdentity(options.identity);
+  if (pair.recipient !== recipient) {
+    throw new LockboxError(
+      'RECOVERY_IDENTITY_MISMATCH',
+      `the identity's public key is ${pair.recipient}, but this store's recovery recipient is ${recipient}`,
+      { details: { expected: recipient, given: pair.recipient } },
+    );
+  }
+  const newKey = options.newKey instanceof Uint8Array ? masterKeyFrom(options.newKey) : options.newKey;
+
+  const missing = await db
+    .selectFrom('lockbox_data_keys')
+    .select('scope')
+    .distinct()
+    .where('state', '!=', 'destroyed')
+    .where('wrapped_recovery', 'is', null)
+    .orderBy('scope')
+    .execute();
+  if (missing.length > 0) {
+    const scopes = missing.map((r) => r.scope);
+    throw new LockboxError(
+      'RECOVERY_INCOMPLETE',
+      `data keys of ${scopes.length} scope(s) have no recovery wrap (${scopes.slice(0, LISTED_SCOPES).join(', ')}${scopes.length > LISTED_SCOPES ? ', …' : ''}); nothing was changed`,
+      { details: { scopes: scopes.slice(0, LISTED_SCOPES), count: scopes.length } },
+    );
+  }
+  const using = await db
+    .selectFrom('lockbox_data_keys')
+    .select('id')
+    .where('state', '!=', 'destroyed')
+    .where('master_fingerprint', '=', newKey.fingerprint)
+    .executeTakeFirst();
+  if (using !== undefined) {
+    throw new LockboxError(
+      'KEY_SAME_AS_OLD',
+      `data keys are already wrapped under ${newKey.fingerprint}: this key is not lost — open the store with it`,
+      { details: { fingerprint: newKey.fingerprint } },
+    );
+  }
+
+  const summary = await withRotationLock(store, storeId, (lock) =>
+    db.transaction().execute(async (trx) => {
+      await lock.touch(trx);
+      const total = Number(
+        (
+          await trx
+            .selectFrom('lockbox_data_keys')
+            .select((eb) => eb.fn.countAll<string | number>().as('count'))
+            .where('state', '!=', 'destroyed')
+            .executeTakeFirstOrThrow()
+        ).count,
+      );
+      let done = 0;
+      let verified = 0;
+      let after = '';
+      const now = nowIso();
+      for (;;) {
+        const rows = await trx
+          .selectFrom('lockbox_data_keys')
+          .select(['id', 'scope', 'wrapped_recovery'])
+          .where('state', '!=', 'destroyed')
+          .where('id', '>', after)
+          .orderBy('id')
+          .limit(PAGE)
+          .execute();
+        for (const row of rows) {
+          const bytes = await unwrapWithIdentity(pair.identity, row.wrapped_recovery as string);
+          try {
+            if (bytes.length !== DATA_KEY_BYTES) {
+              throw new LockboxError(
+                'DECRYPT_FAILED',
+                `the recovery wrap of data key ${row.id} (scope "${row.scope}") does not hold a ${DATA_KEY_BYTES}-byte key`,
+                { details: { scope: row.scope, dataKeyId: row.id } },
+              );
+            }
+            const sample = await trx
+              .selectFrom('lockbox_secrets')
+              .select(['scope', 'name', 'value_type', 'ciphertext'])
+              .where('data_key_id', '=', row.id)
+              .limit(1)
+              .executeTakeFirst();
+            if (sample !== undefined) {
+              try {
+                decryptParsed(
+                  parseCiphertext(sample.ciphertext),
+                  createSecretKey(bytes),
+                  secretContext(sample.scope, sample.name, sample.value_type),
+                ).fill(0);
+              } catch (err) {
+                throw new LockboxError(
+                  'DECRYPT_FAILED',
+                  `data key ${row.id} (scope "${row.scope}") from its recovery wrap does not decrypt secret "${sample.scope}/${sample.name}"; nothing was changed`,
+                  { cause: err, details: { scope: sample.scope, name: sample.name, dataKeyId: row.id } },
+                );
+              }
+              verified += 1;
+            }
+            await trx
+              .updateTable('lockbox_data_keys')
+              .set({
+                wrapped: wrapKey(newKey.id, newKey.key, bytes, dataKeyContext(row.scope, row.id)),
+                master_fingerprint: newKey.fingerprint,
+                updated_at: now,
+              })
+              .where('id', '=', row.id)
+              .execute();
+          } finally {
+            bytes.fill(0);
+          }
+          done += 1;
+        }
+        options.onProgress?.({ dataKeys: done, total });
+        if (rows.length < PAGE) break;
+        after = (rows[rows.length - 1] as (typeof rows)[number]).id;
+      }
+      const retired = await trx
+        .selectFrom('lockbox_master_keys')
+        .select('fingerprint')
+        .where('fingerprint', '!=', newKey.fingerprint)
+        .where('state', '=', 'active')
+        .execute();
+      await trx
+        .updateTable('lockbox_master_keys')
+        .set({ state: 'retired', retired_at: now })
+        .where('fingerprint', '!=', newKey.fingerprint)
+        .where('state', '=', 'active')
+        .execute();
+      await trx
+        .insertInto('lockbox_master_keys')
+        .values({ fingerprint: newKey.fingerprint, state: 'active', created_at: now, retired_at: null })
+        .onConflict((oc) => oc.column('fingerprint').doUpdateSet({ state: 'active', retired_at: null }))
+        .execute();
+      await setMeta(trx, META.keysChangedAt, now);
+      return {
+        recipient,
+        newFingerprint: newKey.fingerprint,
+        retiredFingerprints: retired.map((r) => r.fingerprint),
+        dataKeys: done,
+        verified,
+        audited: false,
+      };
+    }),
+  );
+
+  // The audit log's key is an ordinary data key, recovered above, so the chain continues.
+  try {
+    const audit = new AuditLog(store, new DataKeys(db, new Keyring(newKey)));
+    await audit.record({
+      action: 'recovery.recover',
+      outcome: 'ok',
+      details: {
+        newFingerprint: summary.newFingerprint,
+        retired: summary.retiredFingerprints,
+        dataKeys: summary.dataKeys,
+      },
+      ...(options.actor === undefined ? {} : { actor: options.actor }),
+    });
+    summary.audited = true;
+  } catch {
+    summary.audited = false;
+  }
+  return summary;
+}

@@ -1,0 +1,225 @@
+/**
+ * Recovery: an age X25519 recipient that every data key is also wrapped to, so
+ * that losing the master key is survivable. Lockbox stores only the recipient
+ * (META.recoveryRecipient) and the wraps (lockbox_data_keys.wrapped_recovery);
+ * the identity stays offline.
+ *
+ * Contracts:
+ * - After `load()` (openLockbox calls it), every data key this process creates is
+ *   wrapped to the configured recipient too (DataKeys' recovery wrapper). Master
+ *   rotation keeps wraps valid (a data key's bytes never change); data re-key
+ *   creates keys through DataKeys, which wraps them.
+ * - `add` / `replace` rewrap every live data key for the recipient in one
+ *   transaction, holding the rotation lock; a failure changes nothing.
+ * - Another running process learns of a new recipient when it reopens; keys it
+ *   creates meanwhile lack the wrap. `coverage()` and backupState report such
+ *   gaps, and running `add` again with the same recipient fills them.
+ * - `recoverStore` (see recover-store.ts) rebuilds access without the old key.
+ */
+import type { Kysely } from 'kysely';
+import { LockboxError } from '../errors.js';
+import { parseAgeRecipient, wrapToRecipient } from '../keys/age-identity.js';
+import { withRotationLock } from '../rotation/rotation-lock.js';
+import type { LockboxSchema } from '../store/schema.js';
+import type { Actor, AuditSink } from '../vault/audit-sink.js';
+import type { Vault } from '../vault/lockbox.js';
+import { getMeta, META, setMeta } from '../vault/store-meta.js';
+import { type RecoverStoreOptions, type RecoverySummary, recoverStore } from './recover-store.js';
+
+export interface RecoveryChange {
+  recipient: string;
+  /** The recipient this replaced, if any. */
+  previous?: string;
+  /** Data keys (re)wrapped for the recipient. */
+  rewrapped: number;
+  /** Live data keys in the store. */
+  dataKeys: number;
+}
+
+export interface RecoveryCoverage {
+  recipient?: string;
+  /** Live data keys. */
+  dataKeys: number;
+  /** Live data keys with no recovery wrap. */
+  missing: number;
+}
+
+const PAGE = 500;
+
+export class Recovery {
+  readonly #vault: Pick<Vault, 'store' | 'dataKeys' | 'storeId'>;
+  readonly #audit: AuditSink | undefined;
+
+  constructor(vault: Pick<Vault, 'store' | 'dataKeys' | 'storeId'>, audit?: AuditSink) {
+    this.#vault = vault;
+    this.#audit = audit;
+  }
+
+  /**
+   * Rebuilds access to a store whose master key is lost; see recover-store.ts.
+   * Opens the store itself, without the startup key check.
+   */
+  static recoverStore(options: RecoverStoreOptions): Promise<RecoverySummary> {
+    return recoverStore(options);
+  }
+
+  /** Reads the configured recipient and wraps new data keys to it from now on. */
+  async load(): Promise<string | undefined> {
+    const recipient = await getMeta(this.#vault.store.db, META.recoveryRecipient);
+    this.#useRecipient(recipient);
+    return recipient;
+  }
+
+  #useRecipient(recipient: string | undefined): void {
+    this.#vault.dataKeys.setRecoveryWrapper(
+      recipient === undefined ? undefined : (dataKey) => wrapToRecipient(recipient, dataKey),
+    );
+  }
+
+  async recipient(): Promise<string | undefined> {
+    return getMeta(this.#vault.store.db, META.recoveryRecipient);
+  }
+
+  async coverage(): Promise<RecoveryCoverage> {
+    const db = this.#vault.store.db;
+    const rows = await db
+      .selectFrom('lockbox_data_keys')
+      .select((eb) => [
+        eb.fn.countAll<string | number>().as('total'),
+        eb.fn.count<string | number>('wrapped_recovery').as('wrapped'),
+      ])
+      .where('state', '!=', 'destroyed')
+      .executeTakeFirstOrThrow();
+    const recipient = await this.recipient();
+    const total = Number(rows.total);
+    return {
+      ...(recipient === undefined ? {} : { recipient }),
+      dataKeys: total,
+      missing: total - Number(rows.wrapped),
+    };
+  }
+
+  /**
+   * Sets the recovery recipient and wraps every live data key to it. Running it
+   * again with the same recipient fills gaps (keys without a wrap). Throws
+   * RECIPIENT_INVALID, INVALID_ARGUMENT when a different recipient is already set
+   * (use `replace`), ROTATION_IN_PROGRESS, and DATA_KEY_UNDECRYPTABLE /
+   * KEY_NOT_IN_KEYRING when the keyring cannot open a data key.
+   */
+  add(recipient: string, options: { actor?: Actor } = {}): Promise<RecoveryChange> {
+    return this.#set(recipient, false, options.actor);
+  }
+
+  /**
+   * Replaces the recovery recipient: every live data key is rewrapped to the new
+   * one, so the old identity can no longer recover this store (copies of the
+   * database taken earlier still hold the old wraps). Throws RECOVERY_NOT_CONFIGURED
+   * when none is set (use `add`), and as `add` otherwise.
+   */
+  replace(recipient: string, options: { actor?: Actor } = {}): Promise<RecoveryChange> {
+    return this.#set(recipient, true, options.actor);
+  }
+
+  async #set(text: string, replace: boolean, actor: Actor | undefined): Promise<RecoveryChange> {
+    const recipient = parseAgeRecipient(text);
+    const { store, storeId } = this.#vault;
+    const previousWrapper = await this.recipient();
+    let change: RecoveryChange;
+    try {
+      change = await withRotationLock(store, storeId, async (lock) => {
+        // New keys made by this process while the rewrap runs are wrapped to the new recipient.
+        this.#useRecipient(recipient);
+        return store.db.transaction().execute(async (trx) => {
+          await lock.touch(trx);
+          const current = await getMeta(trx, META.recoveryRecipient);
+          if (!replace && current !== undefined && current !== recipient) {
+            throw new LockboxError(
+              'INVALID_ARGUMENT',
+              `a different recovery recipient (${current}) is already set; use recovery replace`,
+              { details: { current } },
+            );
+          }
+          if (replace && current === undefined) {
+            throw new LockboxError(
+              'RECOVERY_NOT_CONFIGURED',
+              'there is no recovery recipient to replace; use recovery add',
+            );
+          }
+          // Re-adding the same recipient only fills gaps; anything else rewraps all.
+          const onlyMissing = current === recipient && !replace;
+          const counts = await rewrapAll(trx, this.#vault.dataKeys, recipient, onlyMissing);
+          await setMeta(trx, META.recoveryRecipient, recipient);
+          return {
+            recipient,
+            ...(current === undefined || current === recipient ? {} : { previous: current }),
+            ...counts,
+          };
+        });
+      });
+    } catch (err) {
+      this.#useRecipient(previousWrapper);
+      await this.#audit
+        ?.record({
+          action: 'recovery.set',
+          outcome: 'error',
+          details: { code: err instanceof LockboxError ? err.code : 'INTERNAL', replace },
+          ...(actor === undefined ? {} : { actor }),
+        })
+        .catch(() => undefined);
+      throw err;
+    }
+    await this.#audit?.record({
+      action: 'recovery.set',
+      outcome: 'ok',
+      details: {
+        recipient: change.recipient,
+        ...(change.previous === undefined ? {} : { previous: change.previous }),
+        rewrapped: change.rewrapped,
+        replace,
+      },
+      ...(actor === undefined ? {} : { actor }),
+    });
+    return change;
+  }
+}
+
+async function rewrapAll(
+  trx: Kysely<LockboxSchema>,
+  dataKeys: Vault['dataKeys'],
+  recipient: string,
+  onlyMissing: boolean,
+): Promise<{ rewrapped: number; dataKeys: number }> {
+  let rewrapped = 0;
+  let total = 0;
+  let after = '';
+  for (;;) {
+    const rows = await trx
+      .selectFrom('lockbox_data_keys')
+      .select(['id', 'scope', 'wrapped', 'wrapped_recovery'])
+      .where('state', '!=', 'destroyed')
+      .where('id', '>', after)
+      .orderBy('id')
+      .limit(PAGE)
+      .execute();
+    for (const row of rows) {
+      total += 1;
+      if (onlyMissing && row.wrapped_recovery !== null) continue;
+      const open = dataKeys.unwrapRow(row);
+      const bytes = open.key.export();
+      try {
+        const wrapped = await wrapToRecipient(recipient, bytes);
+        await trx
+          .updateTable('lockbox_data_keys')
+          .set({ wrapped_recovery: wrapped })
+          .where('id', '=', row.id)
+          .execute();
+      } finally {
+        bytes.fill(0);
+      }
+      rewrapped += 1;
+    }
+    if (rows.length < PAGE) break;
+    after = (rows[rows.length - 1] as (typeof rows)[number]).id;
+  }
+  return { rewrapped, dataKeys: total };
+}
