@@ -141,6 +141,49 @@ export {
 } from './keys/passphrase-key.js';
 export { Lockbox, type OpenLockboxOptions, openLockbox } from './open-lockbox.js';
 
+// rotation
+export type { AdoptionCounts, AdoptionResult } from './rotation/adoption.js';
+export {
+  type Census,
+  type CensusOptions,
+  census,
+  type FieldCensus,
+  type MasterKeyCensus,
+} from './rotation/census.js';
+export type { UnreadableRow } from './rotation/data-rekey.js';
+export { assertKeyDroppable } from './rotation/key-droppable.js';
+export type { LegacyKeys } from './rotation/legacy-decoder.js';
+export type { MasterKeyInput } from './rotation/master-key-input.js';
+export {
+  type AdoptOptions,
+  type DataRekeyResult,
+  type MasterRotationResult,
+  type RekeyDataOptions,
+  type ResumeOptions,
+  type RotateMasterOptions,
+  Rotation,
+  type RotationStatus,
+} from './rotation/rotation.js';
+export type { RotationJob, RotationKind } from './rotation/rotation-jobs.js';
+export {
+  type RotationLockHandle,
+  type RotationLockInfo,
+  rotationLockInfo,
+  withRotationLock,
+} from './rotation/rotation-lock.js';
+export {
+  AUTO_ATOMIC_MAX_UNITS,
+  chooseMode,
+  type ModeDecision,
+  type RotationMode,
+  type RotationModeChoice,
+} from './rotation/rotation-mode.js';
+export type {
+  ProgressListener,
+  RotationPhase,
+  RotationProgress,
+} from './rotation/rotation-progress.js';
+
 // store
 export {
   connectStore,

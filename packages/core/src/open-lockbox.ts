@@ -6,6 +6,7 @@
 import { AuditLog } from './audit/audit-log.js';
 import { Backup } from './backup/backup.js';
 import { Recovery } from './backup/recovery.js';
+import { Rotation } from './rotation/rotation.js';
 import { Tokens } from './tokens/tokens.js';
 import type { AuditSink } from './vault/audit-sink.js';
 import type { Fields } from './vault/fields.js';
@@ -31,6 +32,7 @@ export class Lockbox {
   readonly tokens: Tokens;
   readonly recovery: Recovery;
   readonly backup: Backup;
+  readonly rotation: Rotation;
 
   constructor(vault: Vault) {
     this.vault = vault;
@@ -40,6 +42,7 @@ export class Lockbox {
     this.tokens = new Tokens(vault.store.db, this.audit);
     this.recovery = new Recovery(vault, this.audit);
     this.backup = new Backup(vault, this.audit, this.recovery);
+    this.rotation = new Rotation(vault, this.audit);
   }
 
   status(): Promise<VaultStatus> {

@@ -1,0 +1,157 @@
+/**
+ * Before a data re-key writes anything: prove the configured keyring opens every
+ * data key that is to be retired, decrypt the first secret and the first row of
+ * each registered field with them, and count the work. Read-only; any failure is
+ * ROTATION_FIRST_ROW_FAILED naming the key or row, and nothing was changed.
+ */
+import type { Kysely } from 'kysely';
+import { parseCiphertext } from '../crypto/ciphertext.js';
+import { isLockboxError, LockboxError } from '../errors.js';
+import type { LockboxSchema } from '../store/schema.js';
+import type { Vault } from '../vault/lockbox.js';
+import type { FieldTable } from './field-table.js';
+import { isUserScope } from './user-scope-filter.js';
+
+type Db = Kysely<LockboxSchema>;
+
+export interface RekeyPlan {
+  /** Live data keys of user scopes: they will be retired and destroyed. */
+  dataKeys: number;
+  scopes: number;
+  /** Secrets encrypted under those keys. */
+  secrets: number;
+  /** "lb1:" rows per field ("table.column"), all examined. */
+  fieldRows: Record<string, number>;
+  /** secrets + field rows. */
+  rows: number;
+}
+
+const PROBE_BATCH = 1000;
+
+function refused(what: string, err: unknown, details: Record<string, unknown>): LockboxError {
+  const reason = isLockboxError(err) ? err.code : 'INTERNAL';
+  return new LockboxError(
+    'ROTATION_FIRST_ROW_FAILED',
+    `${what} cannot be decrypted with the configured keys (${reason}); nothing was changed; run \`lockbox doctor\``,
+    { cause: err, details: { ...details, reason } },
+  );
+}
+
+async function proveDataKeys(vault: Vault): Promise<void> {
+  const db = vault.store.db;
+  let after: string | null = null;
+  for (;;) {
+    let query = db
+      .selectFrom('lockbox_data_keys')
+      .select(['id', 'scope', 'wrapped'])
+      .where('state', '!=', 'destroyed')
+      .where(isUserScope('scope'));
+    if (after !== null) query = query.where('id', '>', after);
+    const rows = await query.orderBy('id').limit(PROBE_BATCH).execute();
+    for (const row of rows) {
+      try {
+        vault.dataKeys.unwrapRow(row);
+      } catch (err) {
+        throw refused(`data key ${row.id} of scope "${row.scope}"`, err, {
+          dataKeyId: row.id,
+          scope: row.scope,
+        });
+      }
+    }
+    if (rows.length < PROBE_BATCH) return;
+    after = rows[rows.length - 1]!.id;
+  }
+}
+
+async function proveFirstSecret(vault: Vault): Promise<void> {
+  const first = await vault.store.db
+    .selectFrom('lockbox_secrets as s')
+    .innerJoin('lockbox_data_keys as d', 'd.id', 's.data_key_id')
+    .select(['s.scope', 's.name', 's.value_type', 's.ciphertext'])
+    .where('d.state', '!=', 'destroyed')
+    .where(isUserScope('d.scope'))
+    .orderBy('s.scope')
+    .orderBy('s.name')
+    .limit(1)
+    .executeTakeFirst();
+  if (first === undefined) return;
+  try {
+    (await vault.secrets.decryptRow(first)).fill(0);
+  } catch (err) {
+    throw refused(`the first secret "${first.scope}/${first.name}"`, err, {
+      scope: first.scope,
+      name: first.name,
+    });
+  }
+}
+
+/** Decrypts the field's first "lb1:" row whose data key is live (rows on destroyed keys are skipped). */
+async function proveFirstFieldRow(vault: Vault, table: FieldTable): Promise<void> {
+  const db = vault.store.db;
+  let after = null;
+  for (;;) {
+    const rows = await table.readBatch(db, 'lockbox', after, PROBE_BATCH);
+    for (const row of rows) {
+      let keyId: string;
+      try {
+        keyId = parseCiphertext(row.value).keyId;
+      } catch {
+        continue;
+      }
+      const key = await db
+        .selectFrom('lockbox_data_keys')
+        .select('state')
+        .where('id', '=', keyId)
+        .executeTakeFirst();
+      if (key === undefined || key.state === 'destroyed') continue;
+      const { table: name, column } = table.field;
+      try {
+        (await vault.fields.decryptBytes(name, column, row.pk, row.value)).fill(0);
+      } catch (err) {
+        throw refused(`the first row of ${table.label} (row ${String(row.pk)})`, err, {
+          table: name,
+          column,
+          rowId: String(row.pk),
+        });
+      }
+      return;
+    }
+    if (rows.length < PROBE_BATCH) return;
+    after = rows[rows.length - 1]!.pk;
+  }
+}
+
+async function liveUserDataKeys(db: Db): Promise<{ dataKeys: number; scopes: number }> {
+  const row = await db
+    .selectFrom('lockbox_data_keys')
+    .select((eb) => [
+      eb.fn.countAll<string | number>().as('n'),
+      eb.fn.count<string | number>('scope').distinct().as('scopes'),
+    ])
+    .where('state', '!=', 'destroyed')
+    .where(isUserScope('scope'))
+    .executeTakeFirstOrThrow();
+  return { dataKeys: Number(row.n), scopes: Number(row.scopes) };
+}
+
+export async function planDataRekey(
+  vault: Vault,
+  fields: readonly FieldTable[],
+): Promise<RekeyPlan> {
+  const db = vault.store.db;
+  await proveDataKeys(vault);
+  await proveFirstSecret(vault);
+  for (const table of fields) await proveFirstFieldRow(vault, table);
+  const keys = await liveUserDataKeys(db);
+  const secrets = await db
+    .selectFrom('lockbox_secrets as s')
+    .innerJoin('lockbox_data_keys as d', 'd.id', 's.data_key_id')
+    .select((eb) => eb.fn.countAll<string | number>().as('n'))
+    .where('d.state', '!=', 'destroyed')
+    .where(isUserScope('d.scope'))
+    .executeTakeFirstOrThrow();
+  const fieldRows: Record<string, number> = {};
+  for (const table of fields) fieldRows[table.label] = await table.count(db, 'lockbox');
+  const rows = Number(secrets.n) + Object.values(fieldRows).reduce((a, b) => a + b, 0);
+  return { ...keys, secrets: Number(secrets.n), fieldRows, rows };
+}

@@ -1,0 +1,262 @@
+/**
+ * Master-key rotation: every live data key wrapped under the old master key is
+ * rewrapped under the new one. The data keys' bytes do not change, so no secret
+ * or field row is touched, caches stay valid, and the cost grows with the number
+ * of data keys, not of secrets. `wrapped_recovery` (the same bytes wrapped to
+ * the recovery recipient) is never touched either.
+ *
+ * Invariant: at every instant each data key is wrapped under the old or the new
+ * master key, and both are in the keyring the job and a correctly configured
+ * instance use, so every row stays readable. Each rewrap is a compare-and-swap
+ * on the old `wrapped` value.
+ *
+ * Order of work:
+ *   prove   the old key matches a stored fingerprint, the new key differs, and
+ *           the first data key unwraps with the old key (read-only);
+ *   begin   (under the rotation lock) record the new key as active;
+ *   rewrap  batches ordered by id, checkpoint + totals saved with each batch;
+ *           then sweep again for keys created under the old key meanwhile;
+ *   finish  retire the old key only if no live data key needs it any more.
+ */
+import type { Kysely } from 'kysely';
+import { nowIso } from '../clock.js';
+import { dataKeyContext } from '../crypto/context.js';
+import { isLockboxError, LockboxError } from '../errors.js';
+import { Keyring, type MasterKey } from '../keys/keyring.js';
+import type { LockboxSchema } from '../store/schema.js';
+import { META, setMeta } from '../vault/store-meta.js';
+import { type BatchTransactions, withBatchTransactions } from './batch-transactions.js';
+import { compareAndSwapRows } from './compare-and-swap-rows.js';
+import { finishJob, type RotationJob, saveJob } from './rotation-jobs.js';
+import type { RotationLockHandle } from './rotation-lock.js';
+import type { RotationMode } from './rotation-mode.js';
+import type { ProgressListener } from './rotation-progress.js';
+
+type Db = Kysely<LockboxSchema>;
+
+export interface MasterCheckpoint {
+  phase: 'rewrap' | 'done';
+  /** The last data key id rewrapped (keys are walked in id order). */
+  lastId: string | null;
+  /** Sweeps restarted from the beginning, for keys created under the old key meanwhile. */
+  sweeps: number;
+}
+
+export interface MasterTotals {
+  /** Live data keys under the old key when the job started. */
+  planned: number;
+  rewrapped: number;
+}
+
+export type MasterJob = RotationJob<MasterCheckpoint, MasterTotals>;
+
+const MAX_SWEEPS = 3;
+
+/** Fingerprints this store knows: recorded master keys and those wrapping live data keys. */
+export async function knownMasterKeys(db: Db): Promise<Set<string>> {
+  const recorded = await db.selectFrom('lockbox_master_keys').select('fingerprint').execute();
+  const wrapping = await db
+    .selectFrom('lockbox_data_keys')
+    .select('master_fingerprint')
+    .distinct()
+    .where('state', '!=', 'destroyed')
+    .where('master_fingerprint', 'is not', null)
+    .execute();
+  return new Set([
+    ...recorded.map((r) => r.fingerprint),
+    ...wrapping.map((r) => r.master_fingerprint as string),
+  ]);
+}
+
+export async function liveDataKeysUnder(db: Db, fingerprint: string): Promise<number> {
+  const row = await db
+    .selectFrom('lockbox_data_keys')
+    .select((eb) => eb.fn.countAll<string | number>().as('n'))
+    .where('master_fingerprint', '=', fingerprint)
+    .where('state', '!=', 'destroyed')
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/**
+ * Proves the rotation may start; read-only. Throws KEY_SAME_AS_OLD,
+ * ROTATION_OLD_KEY_MISMATCH (the old key's fingerprint is not one this store
+ * knows) or ROTATION_FIRST_ROW_FAILED (the first data key under the old key does
+ * not unwrap with it). Returns how many data keys are to be rewrapped.
+ */
+export async function proveMasterRotation(
+  db: Db,
+  oldKey: MasterKey,
+  newKey: MasterKey,
+): Promise<number> {
+  if (oldKey.fingerprint === newKey.fingerprint) {
+    throw new LockboxError(
+      'KEY_SAME_AS_OLD',
+      `the new key is the old key (fingerprint ${oldKey.fingerprint}); generate a new one with \`lockbox keygen\`; nothing was changed`,
+      { details: { fingerprint: oldKey.fingerprint } },
+    );
+  }
+  const known = await knownMasterKeys(db);
+  if (!known.has(oldKey.fingerprint)) {
+    throw new LockboxError(
+      'ROTATION_OLD_KEY_MISMATCH',
+      `the old key (fingerprint ${oldKey.fingerprint}) is not a master key of this store (${[...known].sort().join(', ') || 'none recorded'}); nothing was changed`,
+      { details: { given: oldKey.fingerprint, known: [...known].sort() } },
+    );
+  }
+  const first = await db
+    .selectFrom('lockbox_data_keys')
+    .select(['id', 'scope', 'wrapped'])
+    .where('master_fingerprint', '=', oldKey.fingerprint)
+    .where('state', '!=', 'destroyed')
+    .orderBy('id')
+    .limit(1)
+    .executeTakeFirst();
+  if (first !== undefined) {
+    try {
+      if (first.wrapped === null) throw new LockboxError('WRAPPED_KEY_MALFORMED');
+      new Keyring(oldKey).unwrap(first.wrapped, dataKeyContext(first.scope, first.id)).fill(0);
+    } catch (err) {
+      const reason = isLockboxError(err) ? err.code : 'INTERNAL';
+      throw new LockboxError(
+        'ROTATION_FIRST_ROW_FAILED',
+        `data key ${first.id} of scope "${first.scope}" does not unwrap with the old key (${reason}); nothing was changed; run \`lockbox doctor\``,
+        { cause: err, details: { dataKeyId: first.id, scope: first.scope, reason } },
+      );
+    }
+  }
+  return liveDataKeysUnder(db, oldKey.fingerprint);
+}
+
+/** Records `fingerprint` as an active master key (before anything is wrapped under it). */
+export async function recordActiveMasterKey(db: Db, fingerprint: string): Promise<void> {
+  await db
+    .insertInto('lockbox_master_keys')
+    .values({ fingerprint, state: 'active', created_at: nowIso(), retired_at: null })
+    .onConflict((oc) => oc.column('fingerprint').doUpdateSet({ state: 'active', retired_at: null }))
+    .execute();
+}
+
+function rewrap(keyring: Keyring, row: { id: string; scope: string; wrapped: string }): string {
+  const context = dataKeyContext(row.scope, row.id);
+  let bytes: Buffer;
+  try {
+    bytes = keyring.unwrap(row.wrapped, context);
+  } catch (err) {
+    const reason = isLockboxError(err) ? err.code : 'INTERNAL';
+    throw new LockboxError(
+      'DATA_KEY_UNDECRYPTABLE',
+      `data key ${row.id} of scope "${row.scope}" does not unwrap (${reason}); it was left as it is`,
+      { cause: err, details: { dataKeyId: row.id, scope: row.scope, reason } },
+    );
+  }
+  try {
+    return keyring.wrap(bytes, context);
+  } finally {
+    bytes.fill(0);
+  }
+}
+
+async function rewrapBatch(
+  trx: Db,
+  job: MasterJob,
+  keyring: Keyring,
+  from: string,
+  batchSize: number,
+): Promise<number> {
+  let query = trx
+    .selectFrom('lockbox_data_keys')
+    .select(['id', 'scope', 'wrapped'])
+    .where('master_fingerprint', '=', from)
+    .where('state', '!=', 'destroyed')
+    .where('wrapped', 'is not', null);
+  const { lastId } = job.checkpoint;
+  if (lastId !== null) query = query.where('id', '>', lastId);
+  const rows = await query.orderBy('id').limit(batchSize).execute();
+  if (rows.length === 0) return 0;
+  const updates = rows.map((row) => {
+    const wrapped = row.wrapped as string;
+    return [row.id, wrapped, rewrap(keyring, { ...row, wrapped }), keyring.primary.fingerprint];
+  });
+  const rewrapped = await compareAndSwapRows(
+    trx,
+    {
+      table: 'lockbox_data_keys',
+      keys: [{ column: 'id' }],
+      compared: 'wrapped',
+      set: ['wrapped', 'master_fingerprint'],
+      constants: { updated_at: nowIso() },
+    },
+    updates,
+  );
+  job.totals.rewrapped += rewrapped;
+  job.checkpoint.lastId = rows[rows.length - 1]!.id;
+  await saveJob(trx, job.id, job.checkpoint, job.totals);
+  return rows.length;
+}
+
+export interface MasterRunOptions {
+  db: Db;
+  job: MasterJob;
+  mode: RotationMode;
+  /** New key primary, old key (and any others) previous. */
+  keyring: Keyring;
+  lock: RotationLockHandle;
+  batchSize: number;
+  onProgress: ProgressListener | undefined;
+}
+
+/** Rewraps, then finishes the job. Returns how many data keys still need the old key. */
+export async function runMasterRotation(options: MasterRunOptions): Promise<number> {
+  const { db, job, keyring, lock, batchSize, onProgress } = options;
+  const from = job.from as string;
+  const report = () =>
+    onProgress?.({
+      phase: 'rewrap',
+      done: job.totals.rewrapped,
+      total: Math.max(job.totals.planned, job.totals.rewrapped),
+    });
+  report();
+  await withBatchTransactions(
+    db,
+    options.mode,
+    (trx) => lock.touch(trx),
+    async (batches: BatchTransactions) => {
+      for (;;) {
+        const read = await batches.run((trx) => rewrapBatch(trx, job, keyring, from, batchSize));
+        if (read > 0) {
+          report();
+          continue;
+        }
+        // Keys created under the old key by instances whose primary it still is,
+        // and keys whose swap lost to a concurrent change, are picked up by a sweep.
+        if (job.checkpoint.sweeps >= MAX_SWEEPS) break;
+        const left = await batches.run((trx) => liveDataKeysUnder(trx, from));
+        if (left === 0) break;
+        job.checkpoint.sweeps += 1;
+        job.checkpoint.lastId = null;
+      }
+    },
+  );
+  return db.transaction().execute(async (trx) => {
+    await lock.touch(trx);
+    const remaining = await liveDataKeysUnder(trx, from);
+    const now = nowIso();
+    await recordActiveMasterKey(trx, keyring.primary.fingerprint);
+    if (remaining === 0) {
+      // Never retired while a data key needs it (an instance that creates one
+      // under it later marks it active again: see DataKeys.create).
+      await trx
+        .insertInto('lockbox_master_keys')
+        .values({ fingerprint: from, state: 'retired', created_at: now, retired_at: now })
+        .onConflict((oc) =>
+          oc.column('fingerprint').doUpdateSet({ state: 'retired', retired_at: now }),
+        )
+        .execute();
+    }
+    await setMeta(trx, META.keysChangedAt, now);
+    job.checkpoint.phase = 'done';
+    await finishJob(trx, job.id, 'done', job.checkpoint, job.totals);
+    return remaining;
+  });
+}

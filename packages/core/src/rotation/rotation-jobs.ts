@@ -1,0 +1,171 @@
+/**
+ * Rotation jobs as stored in lockbox_rotation_jobs: what a job is doing, where a
+ * rerun resumes (checkpoint) and what it has done so far (totals).
+ *
+ * States:
+ * - 'running': started and not finished. Either its process is working on it
+ *   (it holds the rotation lock) or it was interrupted (crash, error — `error`
+ *   then says why) and the next run of the same rotation, or `resume`, continues it.
+ * - 'done': finished.
+ * - 'failed': abandoned by the operator; never resumed. Abandoning is always
+ *   safe: every row stays readable with the keys that were configured.
+ *
+ * Checkpoint and totals are written in the same transaction as the batch they
+ * describe, so after a crash they match the data exactly.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { nowIso } from '../clock.js';
+import type { LockboxSchema, RotationJobTable } from '../store/schema.js';
+import type { RotationMode } from './rotation-mode.js';
+
+export type RotationKind = RotationJobTable['kind'];
+
+export interface RotationJob<C = Record<string, unknown>, T = Record<string, unknown>> {
+  id: string;
+  kind: RotationKind;
+  mode: RotationMode;
+  state: RotationJobTable['state'];
+  from: string | null;
+  to: string | null;
+  checkpoint: C;
+  totals: T;
+  startedBy: string | null;
+  startedAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+  /** Why the job stopped, as "CODE: message" (never secret). */
+  error: string | null;
+}
+
+type Db = Kysely<LockboxSchema>;
+
+function toJob<C, T>(row: RotationJobTable): RotationJob<C, T> {
+  return {
+    id: row.id,
+    kind: row.kind,
+    mode: row.mode,
+    state: row.state,
+    from: row.from_fingerprint,
+    to: row.to_fingerprint,
+    checkpoint: (row.checkpoint === null ? {} : JSON.parse(row.checkpoint)) as C,
+    totals: (row.totals === null ? {} : JSON.parse(row.totals)) as T,
+    startedBy: row.started_by,
+    startedAt: row.started_at,
+    updatedAt: row.updated_at,
+    finishedAt: row.finished_at,
+    error: row.error,
+  };
+}
+
+export async function createJob<C, T>(
+  db: Db,
+  job: {
+    kind: RotationKind;
+    mode: RotationMode;
+    from: string | null;
+    to: string | null;
+    checkpoint: C;
+    totals: T;
+    startedBy: string | null;
+  },
+): Promise<RotationJob<C, T>> {
+  const now = nowIso();
+  const row: RotationJobTable = {
+    id: randomUUID(),
+    kind: job.kind,
+    mode: job.mode,
+    state: 'running',
+    from_fingerprint: job.from,
+    to_fingerprint: job.to,
+    checkpoint: JSON.stringify(job.checkpoint),
+    totals: JSON.stringify(job.totals),
+    started_by: job.startedBy,
+    started_at: now,
+    updated_at: now,
+    finished_at: null,
+    error: null,
+  };
+  await db.insertInto('lockbox_rotation_jobs').values(row).execute();
+  return toJob<C, T>(row);
+}
+
+/** Persists progress; call inside the transaction of the batch it describes. */
+export async function saveJob<C, T>(db: Db, id: string, checkpoint: C, totals: T): Promise<void> {
+  await db
+    .updateTable('lockbox_rotation_jobs')
+    .set({
+      checkpoint: JSON.stringify(checkpoint),
+      totals: JSON.stringify(totals),
+      updated_at: nowIso(),
+      error: null,
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function finishJob<C, T>(
+  db: Db,
+  id: string,
+  state: 'done' | 'failed',
+  checkpoint: C,
+  totals: T,
+  error: string | null = null,
+): Promise<void> {
+  const now = nowIso();
+  await db
+    .updateTable('lockbox_rotation_jobs')
+    .set({
+      state,
+      checkpoint: JSON.stringify(checkpoint),
+      totals: JSON.stringify(totals),
+      updated_at: now,
+      finished_at: now,
+      error,
+    })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** Records why a job stopped; it stays 'running' so that it can be resumed. */
+export async function recordJobError(db: Db, id: string, error: string): Promise<void> {
+  await db
+    .updateTable('lockbox_rotation_jobs')
+    .set({ error, updated_at: nowIso() })
+    .where('id', '=', id)
+    .execute();
+}
+
+/** The job that has not finished, if any (there is at most one: jobs start under the lock). */
+export async function unfinishedJob(db: Db): Promise<RotationJob | undefined> {
+  const row = await db
+    .selectFrom('lockbox_rotation_jobs')
+    .selectAll()
+    .where('state', '=', 'running')
+    .orderBy('started_at', 'desc')
+    .orderBy('id')
+    .limit(1)
+    .executeTakeFirst();
+  return row === undefined ? undefined : toJob(row);
+}
+
+export async function recentJobs(db: Db, limit: number): Promise<RotationJob[]> {
+  const rows = await db
+    .selectFrom('lockbox_rotation_jobs')
+    .selectAll()
+    .orderBy('started_at', 'desc')
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+  return rows.map((row) => toJob(row));
+}
+
+export async function jobsOfKind(db: Db, kind: RotationKind): Promise<RotationJob[]> {
+  const rows = await db
+    .selectFrom('lockbox_rotation_jobs')
+    .selectAll()
+    .where('kind', '=', kind)
+    .orderBy('started_at')
+    .execute();
+  return rows.map((row) => toJob(row));
+}

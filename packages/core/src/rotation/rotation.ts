@@ -1,0 +1,576 @@
+/**
+ * Rotation: the service that changes keys without bricking anything, attached to
+ * a Lockbox as `lockbox.rotation`.
+ *
+ * - rotateMaster: rewrap data keys from an old master key to a new one.
+ * - rekeyData: new data keys, every secret and field row re-encrypted, old data keys destroyed.
+ * - adopt: a field's plaintext, Fernet and `v2:` rows re-encrypted into Lockbox's format.
+ * - resume / abandon / status: the rotation job an interruption left behind.
+ * - census / assertKeyDroppable: which keys the stored data still needs.
+ *
+ * Every rotation first proves it may run (read-only: a refusal changes nothing),
+ * then takes the cross-process rotation lock, then works in batches recorded in
+ * a job so that a rerun of the same rotation — or `resume` — continues an
+ * interrupted one. docs/rotation.md states the invariants and how tests check them.
+ */
+import { performance } from 'node:perf_hooks';
+import { isLockboxError, LockboxError } from '../errors.js';
+import { Keyring, type MasterKey } from '../keys/keyring.js';
+import type { Actor, AuditSink } from '../vault/audit-sink.js';
+import type { Vault } from '../vault/lockbox.js';
+import { type AdoptionResult, proveAdoption, runAdoption } from './adoption.js';
+import { type Census, type CensusOptions, census } from './census.js';
+import {
+  initialRekeyCheckpoint,
+  MAX_PASSES,
+  type RekeyCheckpoint,
+  type RekeyJob,
+  type RekeyTotals,
+  runDataRekey,
+  type UnreadableRow,
+} from './data-rekey.js';
+import { planDataRekey } from './data-rekey-plan.js';
+import { FieldTable } from './field-table.js';
+import { assertKeyDroppable } from './key-droppable.js';
+import { LegacyDecoder, type LegacyKeys } from './legacy-decoder.js';
+import { type MasterKeyInput, toMasterKey } from './master-key-input.js';
+import {
+  type MasterCheckpoint,
+  type MasterJob,
+  type MasterTotals,
+  proveMasterRotation,
+  recordActiveMasterKey,
+  runMasterRotation,
+} from './master-rotation.js';
+import {
+  createJob,
+  finishJob,
+  type RotationJob,
+  recentJobs,
+  recordJobError,
+  unfinishedJob,
+} from './rotation-jobs.js';
+import {
+  type RotationLockHandle,
+  type RotationLockInfo,
+  rotationLockInfo,
+  withRotationLock,
+} from './rotation-lock.js';
+import {
+  batchSizeOf,
+  chooseMode,
+  type ModeDecision,
+  type RotationMode,
+  type RotationModeChoice,
+} from './rotation-mode.js';
+import type { ProgressListener } from './rotation-progress.js';
+
+interface CommonOptions {
+  /** 'auto' (default): atomic when the work is small, online otherwise (see rotation-mode.ts). */
+  mode?: RotationModeChoice;
+  batchSize?: number;
+  /** Prove and count, write nothing. */
+  dryRun?: boolean;
+  onProgress?: ProgressListener;
+  actor?: Actor;
+}
+
+export interface RotateMasterOptions extends CommonOptions {
+  oldKey: MasterKeyInput;
+  newKey: MasterKeyInput;
+}
+
+export interface RekeyDataOptions extends CommonOptions {}
+
+export interface AdoptOptions extends LegacyKeys, Omit<CommonOptions, 'mode'> {
+  table: string;
+  column: string;
+}
+
+export interface ResumeOptions extends Omit<CommonOptions, 'mode' | 'dryRun'> {
+  /** For a master rotation; default: the key in the keyring with the job's fingerprint. */
+  oldKey?: MasterKeyInput;
+  newKey?: MasterKeyInput;
+}
+
+interface ResultBase {
+  jobId: string | null;
+  dryRun: boolean;
+  mode: RotationMode;
+  /** Why this mode, e.g. "atomic: 120 data keys (≤ 10,000, …)". */
+  modeReason: string;
+  /** True when this call continued an interrupted job. */
+  resumed: boolean;
+  durationMs: number;
+}
+
+export interface MasterRotationResult extends ResultBase {
+  kind: 'master';
+  from: string;
+  to: string;
+  dataKeys: {
+    /** Live data keys under the old key when the job started. */
+    planned: number;
+    /** Rewrapped by the job (across all its runs). */
+    rewrapped: number;
+    /** Still under the old key (created meanwhile by an instance whose primary it is). */
+    remaining: number;
+  };
+  /** True when no data key needs the old key any more (it is recorded as retired). */
+  oldKeyRetired: boolean;
+}
+
+export interface DataRekeyResult extends ResultBase {
+  kind: 'data';
+  scopes: number;
+  dataKeys: { retired: number; created: number; destroyed: number; retained: number };
+  secrets: number;
+  fields: { table: string; column: string; rows: number }[];
+  /** Rows re-encrypted in all (secrets and field rows). */
+  rows: number;
+  /** Tables with re-encrypted rows (lockbox_secrets counts as one). */
+  tables: number;
+  conflicts: number;
+  unreadable: number;
+  unreadableRows: UnreadableRow[];
+}
+
+export interface RotationStatus {
+  /** Who holds the rotation lock (live false: a dead holder the next run takes over). */
+  lock: RotationLockInfo | null;
+  /** The job that has not finished (interrupted, or running under the lock). */
+  unfinished: RotationJob | null;
+  recent: RotationJob[];
+}
+
+function describe(err: unknown): string {
+  return isLockboxError(err) ? `${err.code}: ${err.message}` : 'INTERNAL: unexpected error';
+}
+
+function unfinishedError(job: RotationJob): LockboxError {
+  const what = job.kind === 'master' ? `master rotation ${job.from} → ${job.to}` : 'data re-key';
+  return new LockboxError(
+    'ROTATION_IN_PROGRESS',
+    `an unfinished ${what} (job ${job.id}, started ${job.startedAt}${job.error === null ? '' : `, stopped by ${job.error.split(':')[0]}`}) must be finished first: run \`lockbox rotate resume\` (or \`lockbox rotate abandon\`, which is safe)`,
+    { details: { jobId: job.id, kind: job.kind, startedAt: job.startedAt } },
+  );
+}
+
+/** The keyring a master rotation uses: new key primary, old key and the rest previous. */
+function rotationKeyring(current: Keyring, newKey: MasterKey, oldKey: MasterKey): Keyring {
+  const others = current
+    .all()
+    .filter((k) => k.fingerprint !== newKey.fingerprint && k.fingerprint !== oldKey.fingerprint);
+  return new Keyring(newKey, [oldKey, ...others]);
+}
+
+export class Rotation {
+  readonly #vault: Vault;
+  #audit: AuditSink | undefined;
+
+  /** `audit`: where rotation events go (openLockbox passes the audit log). */
+  constructor(vault: Vault, audit?: AuditSink) {
+    this.#vault = vault;
+    this.#audit = audit;
+  }
+
+  /** Where rotation events go (key.rotate.master, key.rotate.data, field.adopt). */
+  setAuditSink(sink: AuditSink | undefined): void {
+    this.#audit = sink;
+  }
+
+  async #record(
+    action: string,
+    outcome: 'ok' | 'error',
+    details: Record<string, unknown>,
+    actor: Actor | undefined,
+  ): Promise<void> {
+    await this.#audit?.record({ action, outcome, details, ...(actor ? { actor } : {}) });
+  }
+
+  #locked<T>(run: (lock: RotationLockHandle) => Promise<T>): Promise<T> {
+    return withRotationLock(this.#vault.store, this.#vault.storeId, run);
+  }
+
+  async #fieldTables(): Promise<FieldTable[]> {
+    const fields = await this.#vault.fields.list();
+    return fields.map((f) => new FieldTable(f, this.#vault.store.dialect));
+  }
+
+  /**
+   * Rewraps every live data key from `oldKey` to `newKey`. Refuses, changing
+   * nothing, with KEY_INVALID_* (a key is malformed), KEY_SAME_AS_OLD,
+   * ROTATION_OLD_KEY_MISMATCH, ROTATION_FIRST_ROW_FAILED, or ROTATION_IN_PROGRESS
+   * (another rotation holds the lock, or a different one is unfinished). Rerun
+   * with the same keys after an interruption, it continues the job. On success
+   * this instance's keyring becomes: new key primary, old key previous.
+   */
+  async rotateMaster(options: RotateMasterOptions): Promise<MasterRotationResult> {
+    const started = performance.now();
+    const oldKey = toMasterKey(options.oldKey, 'old key');
+    const newKey = toMasterKey(options.newKey, 'new key');
+    const batchSize = batchSizeOf(options.batchSize);
+    const db = this.#vault.store.db;
+    const planned = await proveMasterRotation(db, oldKey, newKey);
+    const matches = (job: RotationJob | undefined) =>
+      job !== undefined &&
+      job.kind === 'master' &&
+      job.from === oldKey.fingerprint &&
+      job.to === newKey.fingerprint;
+    const pending = await unfinishedJob(db);
+    if (pending !== undefined && !matches(pending)) throw unfinishedError(pending);
+    const decision: ModeDecision =
+      pending !== undefined
+        ? { mode: pending.mode, reason: `${pending.mode}: resuming job ${pending.id}` }
+        : chooseMode(options.mode, planned, 'data keys');
+    const result = (job: MasterJob | undefined, remaining: number): MasterRotationResult => ({
+      kind: 'master',
+      jobId: job?.id ?? null,
+      dryRun: job === undefined,
+      mode: decision.mode,
+      modeReason: decision.reason,
+      resumed: pending !== undefined,
+      from: oldKey.fingerprint,
+      to: newKey.fingerprint,
+      dataKeys: {
+        planned: job?.totals.planned ?? planned,
+        rewrapped: job?.totals.rewrapped ?? 0,
+        remaining,
+      },
+      oldKeyRetired: job !== undefined && remaining === 0,
+      durationMs: Math.round(performance.now() - started),
+    });
+    if (options.dryRun === true) return result(undefined, planned);
+    const keyring = rotationKeyring(this.#vault.keyring, newKey, oldKey);
+    return this.#locked(async (lock) => {
+      const current = await unfinishedJob(db);
+      if (current !== undefined && !matches(current)) throw unfinishedError(current);
+      const job =
+        (current as MasterJob | undefined) ??
+        (await createJob<MasterCheckpoint, MasterTotals>(db, {
+          kind: 'master',
+          mode: decision.mode,
+          from: oldKey.fingerprint,
+          to: newKey.fingerprint,
+          checkpoint: { phase: 'rewrap', lastId: null, sweeps: 0 },
+          totals: { planned, rewrapped: 0 },
+          startedBy: options.actor?.id ?? null,
+        }));
+      await lock.setJob(job.id);
+      const audit = { jobId: job.id, from: job.from, to: job.to, mode: job.mode };
+      try {
+        await recordActiveMasterKey(db, newKey.fingerprint);
+        // From here this instance wraps new data keys under the new key.
+        this.#vault.dataKeys.setKeyring(keyring);
+        const remaining = await runMasterRotation({
+          db,
+          job,
+          mode: job.mode,
+          keyring,
+          lock,
+          batchSize,
+          onProgress: options.onProgress,
+        });
+        await this.#record(
+          'key.rotate.master',
+          'ok',
+          { ...audit, rewrapped: job.totals.rewrapped, remaining },
+          options.actor,
+        );
+        return result(job, remaining);
+      } catch (err) {
+        await recordJobError(db, job.id, describe(err)).catch(() => undefined);
+        await this.#record(
+          'key.rotate.master',
+          'error',
+          { ...audit, code: isLockboxError(err) ? err.code : 'INTERNAL' },
+          options.actor,
+        ).catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * Re-keys data: new data keys for every user scope, every secret and field row
+   * re-encrypted, old data keys destroyed once no row needs them. Refuses,
+   * changing nothing, with ROTATION_FIRST_ROW_FAILED when a data key or the first
+   * secret or field row does not open, and ROTATION_IN_PROGRESS.
+   */
+  async rekeyData(options: RekeyDataOptions = {}): Promise<DataRekeyResult> {
+    const started = performance.now();
+    const batchSize = batchSizeOf(options.batchSize);
+    const db = this.#vault.store.db;
+    const fields = await this.#fieldTables();
+    const plan = await planDataRekey(this.#vault, fields);
+    const pending = await unfinishedJob(db);
+    if (pending !== undefined && pending.kind !== 'data') throw unfinishedError(pending);
+    const decision: ModeDecision =
+      pending !== undefined
+        ? { mode: pending.mode, reason: `${pending.mode}: resuming job ${pending.id}` }
+        : chooseMode(options.mode, plan.rows, 'rows');
+    const base = {
+      kind: 'data' as const,
+      mode: decision.mode,
+      modeReason: decision.reason,
+      resumed: pending !== undefined,
+    };
+    if (options.dryRun === true) {
+      return {
+        ...base,
+        jobId: null,
+        dryRun: true,
+        scopes: plan.scopes,
+        dataKeys: { retired: plan.dataKeys, created: 0, destroyed: 0, retained: 0 },
+        secrets: plan.secrets,
+        fields: Object.entries(plan.fieldRows).map(([label, rows]) => {
+          const [table = '', column = ''] = label.split('.');
+          return { table, column, rows };
+        }),
+        rows: plan.rows,
+        tables:
+          (plan.secrets > 0 ? 1 : 0) + Object.values(plan.fieldRows).filter((n) => n > 0).length,
+        conflicts: 0,
+        unreadable: 0,
+        unreadableRows: [],
+        durationMs: Math.round(performance.now() - started),
+      };
+    }
+    return this.#locked(async (lock) => {
+      const current = await unfinishedJob(db);
+      if (current !== undefined && current.kind !== 'data') throw unfinishedError(current);
+      const job =
+        (current as RekeyJob | undefined) ??
+        (await createJob<RekeyCheckpoint, RekeyTotals>(db, {
+          kind: 'data',
+          mode: decision.mode,
+          from: null,
+          to: null,
+          checkpoint: initialRekeyCheckpoint(),
+          totals: {
+            plannedRows: plan.rows,
+            scopes: plan.scopes,
+            dataKeysRetired: 0,
+            secrets: 0,
+            fields: {},
+            conflicts: 0,
+            unreadable: 0,
+            unreadableRows: [],
+            dataKeysDestroyed: 0,
+            dataKeysRetained: 0,
+          },
+          startedBy: options.actor?.id ?? null,
+        }));
+      await lock.setJob(job.id);
+      try {
+        await runDataRekey({
+          db,
+          dialect: this.#vault.store.dialect,
+          dataKeys: this.#vault.dataKeys,
+          job,
+          fields,
+          lock,
+          batchSize,
+          onProgress: options.onProgress,
+        });
+        const created = await db
+          .selectFrom('lockbox_data_keys')
+          .select((eb) => eb.fn.countAll<string | number>().as('n'))
+          .where('state', '=', 'active')
+          .where('created_at', '>=', job.startedAt)
+          .executeTakeFirstOrThrow();
+        const t = job.totals;
+        const fieldResults = fields.map((f) => ({
+          table: f.field.table,
+          column: f.field.column,
+          rows: t.fields[f.label] ?? 0,
+        }));
+        const rows = t.secrets + fieldResults.reduce((sum, f) => sum + f.rows, 0);
+        const result: DataRekeyResult = {
+          ...base,
+          mode: job.mode,
+          jobId: job.id,
+          dryRun: false,
+          scopes: t.scopes,
+          dataKeys: {
+            retired: t.dataKeysRetired,
+            created: Number(created.n),
+            destroyed: t.dataKeysDestroyed,
+            retained: t.dataKeysRetained,
+          },
+          secrets: t.secrets,
+          fields: fieldResults,
+          rows,
+          tables: (t.secrets > 0 ? 1 : 0) + fieldResults.filter((f) => f.rows > 0).length,
+          conflicts: t.conflicts,
+          unreadable: t.unreadable,
+          unreadableRows: t.unreadableRows,
+          durationMs: Math.round(performance.now() - started),
+        };
+        await this.#record(
+          'key.rotate.data',
+          'ok',
+          {
+            jobId: job.id,
+            mode: job.mode,
+            rows,
+            destroyed: t.dataKeysDestroyed,
+            retained: t.dataKeysRetained,
+            passes: Math.min(job.checkpoint.pass + 1, MAX_PASSES),
+          },
+          options.actor,
+        );
+        return result;
+      } catch (err) {
+        await recordJobError(db, job.id, describe(err)).catch(() => undefined);
+        await this.#record(
+          'key.rotate.data',
+          'error',
+          { jobId: job.id, mode: job.mode, code: isLockboxError(err) ? err.code : 'INTERNAL' },
+          options.actor,
+        ).catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  /**
+   * Re-encrypts a registered field's legacy rows (plaintext, Fernet, `v2:`) into
+   * Lockbox's format. Refuses, changing nothing, with FIELD_NOT_REGISTERED, a key
+   * error, INVALID_ARGUMENT (no key and no plaintext), ROTATION_FIRST_ROW_FAILED
+   * (the first row of an adopted format does not decode) or ROTATION_IN_PROGRESS.
+   */
+  async adopt(options: AdoptOptions): Promise<AdoptionResult> {
+    const started = performance.now();
+    const batchSize = batchSizeOf(options.batchSize);
+    const registration = await this.#vault.fields.registration(options.table, options.column);
+    const decoder = new LegacyDecoder(options);
+    try {
+      const table = new FieldTable(registration, this.#vault.store.dialect);
+      const db = this.#vault.store.db;
+      const total = await proveAdoption(db, table, decoder, batchSize);
+      const run = async (lock: RotationLockHandle | undefined) => ({
+        ...(await runAdoption({
+          db,
+          dataKeys: this.#vault.dataKeys,
+          table,
+          decoder,
+          lock,
+          batchSize,
+          total,
+          dryRun: options.dryRun === true,
+          onProgress: options.onProgress,
+        })),
+        durationMs: Math.round(performance.now() - started),
+      });
+      if (options.dryRun === true) return await run(undefined);
+      return await this.#locked(async (lock) => {
+        const result = await run(lock);
+        await this.#record(
+          'field.adopt',
+          'ok',
+          {
+            table: result.table,
+            column: result.column,
+            adopted: result.adopted,
+            failed: result.failed,
+          },
+          options.actor,
+        );
+        return result;
+      });
+    } finally {
+      decoder.dispose();
+    }
+  }
+
+  /**
+   * Continues the interrupted job. A master rotation needs its old and new keys:
+   * given here, or found in the keyring by the job's fingerprints. Throws
+   * ROTATION_NOT_FOUND when nothing is unfinished, KEY_NOT_IN_KEYRING when a key
+   * is needed, ROTATION_OLD_KEY_MISMATCH when a given key is not the job's.
+   */
+  async resume(options: ResumeOptions = {}): Promise<MasterRotationResult | DataRekeyResult> {
+    const job = await unfinishedJob(this.#vault.store.db);
+    if (job === undefined) {
+      throw new LockboxError('ROTATION_NOT_FOUND', 'there is no unfinished rotation to resume');
+    }
+    const common = {
+      ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+      ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+      ...(options.actor === undefined ? {} : { actor: options.actor }),
+    };
+    if (job.kind === 'data') return this.rekeyData(common);
+    const key = (given: MasterKeyInput | undefined, fingerprint: string, what: string) => {
+      const found =
+        given === undefined ? this.#vault.keyring.get(fingerprint) : toMasterKey(given, what);
+      if (found === undefined) {
+        throw new LockboxError(
+          'KEY_NOT_IN_KEYRING',
+          `resuming job ${job.id} needs the ${what} (fingerprint ${fingerprint}); add it to the keyring or pass it`,
+          { details: { fingerprint, jobId: job.id } },
+        );
+      }
+      if (found.fingerprint !== fingerprint) {
+        throw new LockboxError(
+          'ROTATION_OLD_KEY_MISMATCH',
+          `the ${what} given (fingerprint ${found.fingerprint}) is not the one job ${job.id} rotates (${fingerprint}); nothing was changed`,
+          { details: { given: found.fingerprint, expected: fingerprint, jobId: job.id } },
+        );
+      }
+      return found;
+    };
+    return this.rotateMaster({
+      ...common,
+      oldKey: key(options.oldKey, job.from as string, 'old key'),
+      newKey: key(options.newKey, job.to as string, 'new key'),
+    });
+  }
+
+  /**
+   * Gives up the unfinished job (it will not be resumed). Always safe: a master
+   * rotation leaves data keys under the old or the new key (keep both in the
+   * keyring until `lockbox doctor` says otherwise); a data re-key leaves retiring
+   * keys intact, and the next re-key destroys them. Throws ROTATION_NOT_FOUND or
+   * ROTATION_IN_PROGRESS (its process is still running).
+   */
+  async abandon(actor?: Actor): Promise<RotationJob> {
+    const db = this.#vault.store.db;
+    return this.#locked(async (lock) => {
+      const job = await unfinishedJob(db);
+      if (job === undefined) {
+        throw new LockboxError('ROTATION_NOT_FOUND', 'there is no unfinished rotation to abandon');
+      }
+      await db.transaction().execute(async (trx) => {
+        await lock.touch(trx);
+        await finishJob(
+          trx,
+          job.id,
+          'failed',
+          job.checkpoint,
+          job.totals,
+          `abandoned by ${actor?.id ?? 'app'}`,
+        );
+      });
+      return { ...job, state: 'failed' as const };
+    });
+  }
+
+  async status(): Promise<RotationStatus> {
+    const db = this.#vault.store.db;
+    return {
+      lock: (await rotationLockInfo(this.#vault.store, this.#vault.storeId)) ?? null,
+      unfinished: (await unfinishedJob(db)) ?? null,
+      recent: await recentJobs(db, 10),
+    };
+  }
+
+  census(options: CensusOptions = {}): Promise<Census> {
+    return census(this.#vault, options);
+  }
+
+  /** Throws KEY_STILL_NEEDED unless the master key can leave the keyring. */
+  assertKeyDroppable(fingerprint: string): Promise<void> {
+    return assertKeyDroppable(this.#vault, fingerprint);
+  }
+}
