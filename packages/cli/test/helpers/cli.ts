@@ -8,8 +8,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { DialectName } from '../../../core/src/index.js';
-import { freshDatabase, type TestDatabase } from '../../../core/test/helpers/databases.js';
+import {
+  type DialectName,
+  keyringFromConfig,
+  type Lockbox,
+  openLockbox,
+} from '../../../core/src/index.js';
+import { drivers, freshDatabase, type TestDatabase } from '../../../core/test/helpers/databases.js';
 
 export const CLI_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
@@ -83,6 +88,8 @@ export interface CliStore {
   env: Record<string, string>;
   /** Runs the CLI against this store. */
   run(args: readonly string[], options?: Omit<CliRunOptions, 'cwd'>): Promise<CliResult>;
+  /** Opens the same store through the library (with the key init wrote), runs `use`, closes. */
+  withLibrary<T>(use: (lockbox: Lockbox) => Promise<T>): Promise<T>;
   drop(): Promise<void>;
 }
 
@@ -99,6 +106,15 @@ export async function initialisedStore(dialect: DialectName): Promise<CliStore> 
     db,
     env,
     run,
+    withLibrary: async (use) => {
+      const keyring = await keyringFromConfig({ primaryFile: join(dir, 'lockbox.key') });
+      const lockbox = await openLockbox({ database: db.url, drivers, keyring, mode: 'open' });
+      try {
+        return await use(lockbox);
+      } finally {
+        await lockbox.close();
+      }
+    },
     drop: async () => {
       await db.drop();
       cleanup();
