@@ -27,7 +27,7 @@ describe.each(DIALECTS)('lockbox audit on %s', (dialect) => {
   it('verifies an intact log, audits CLI actions under the local user, and tails it', async () => {
     store = await initialisedStore(dialect);
     expect((await store.run(['set', 'prod', 'db-pass'], { input: 'hunter2-canary' })).code).toBe(0);
-    expect((await store.run(['get', 'prod', 'db-pass'])).stdout).toBe('hunter2-canary');
+    expect((await store.run(['get', 'prod', 'db-pass'])).stdout.trim()).toBe('hunter2-canary');
 
     const verified = await store.run(['audit', 'verify']);
     expect(verified.code).toBe(0);
