@@ -31,12 +31,15 @@ import { createLogger, type LoggerOptions } from './logger.js';
 import { openApiOptions } from './openapi.js';
 import { Readiness } from './readiness.js';
 import { auditRoutes } from './routes/audit.js';
+import { backupRoutes } from './routes/backup.js';
 import { healthRoutes } from './routes/health.js';
 import { keysRoutes } from './routes/keys.js';
+import { rotationRoutes } from './routes/rotation.js';
 import { secretsRoutes } from './routes/secrets.js';
 import { tokensRoutes } from './routes/tokens.js';
 import { ErrorBody } from './schemas.js';
 import type { ServerContext, ServerLockbox } from './server-context.js';
+import { typeBoxValidatorCompiler } from './typebox-validator.js';
 
 /** A PEM certificate (chain) and its private key. */
 export interface TlsFiles {
@@ -112,13 +115,12 @@ export function buildServer(options: BuildServerOptions): LockboxServer {
     forceCloseConnections: 'idle',
     // Scopes and names are up to 256 characters, more once URL-encoded.
     routerOptions: { maxParamLength: 1024 },
-    // Unknown body fields are an error, not silently dropped.
-    ajv: { customOptions: { removeAdditional: false } },
   });
 
   // Shutdown begins: /readyz turns 503 and new requests are refused while in-flight ones finish.
   app.addHook('preClose', async () => readiness.close());
 
+  app.setValidatorCompiler(typeBoxValidatorCompiler);
   app.addSchema(ErrorBody);
   installErrorHandling(app);
 
@@ -142,6 +144,9 @@ export function buildServer(options: BuildServerOptions): LockboxServer {
       installAuth(v1, context);
       secretsRoutes(v1, context);
       keysRoutes(v1, context);
+      rotationRoutes(v1, context);
+      // Encapsulated: only these routes accept binary (application/octet-stream) bodies.
+      v1.register(async (backup) => backupRoutes(backup, context));
       auditRoutes(v1, context);
       tokensRoutes(v1, context);
       v1.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

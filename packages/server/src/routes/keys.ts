@@ -5,7 +5,7 @@
  */
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { responses } from '../schemas.js';
+import { responses, Timestamp } from '../schemas.js';
 import type { ServerContext } from '../server-context.js';
 import type { TypeBoxProvider } from '../type-provider.js';
 
@@ -38,6 +38,66 @@ const KeyStatus = Type.Object({
     }),
   ),
   schemaVersion: Type.Integer(),
+  census: Type.Object(
+    {
+      masterKeys: Type.Array(
+        Type.Object({
+          fingerprint: Type.String(),
+          recorded: Type.Union([Type.Literal('active'), Type.Literal('retired'), Type.Null()]),
+          primary: Type.Boolean(),
+          inKeyring: Type.Boolean(),
+          dataKeys: Type.Integer(),
+          secrets: Type.Integer(),
+          fieldRows: Type.Integer(),
+          needed: Type.Boolean({ description: 'Live data keys need it: keep it in the keyring.' }),
+        }),
+      ),
+      dataKeys: Type.Object({
+        active: Type.Integer(),
+        retiring: Type.Integer(),
+        destroyed: Type.Integer(),
+      }),
+      secrets: Type.Object({
+        total: Type.Integer(),
+        onRetiringKeys: Type.Integer(),
+        unreadable: Type.Integer(),
+        unreadableByReason: Type.Record(Type.String(), Type.Integer()),
+      }),
+      fields: Type.Array(
+        Type.Object({
+          table: Type.String(),
+          column: Type.String(),
+          scope: Type.String(),
+          rows: Type.Integer(),
+          lockbox: Type.Integer(),
+          plaintext: Type.Integer(),
+          fernet: Type.Integer(),
+          v2: Type.Integer(),
+          unreadable: Type.Integer(),
+        }),
+      ),
+      droppable: Type.Array(Type.String(), {
+        description: 'Previous keys no live data key needs: safe to drop.',
+      }),
+      missing: Type.Array(Type.String(), {
+        description: 'Master keys live data keys need that the keyring lacks.',
+      }),
+    },
+    {
+      description: 'Which master keys the stored data needs (keys checked, values not decrypted).',
+    },
+  ),
+  backup: Type.Object(
+    {
+      state: Type.Union([Type.Literal('ok'), Type.Literal('not-backed-up')]),
+      reasons: Type.Array(Type.String()),
+      recoveryRecipient: Type.Optional(Type.String()),
+      dataKeysWithoutRecovery: Type.Integer(),
+      lastExportAt: Type.Optional(Timestamp),
+      keysChangedAt: Type.Optional(Timestamp),
+    },
+    { description: 'Whether losing the master key would lose secrets.' },
+  ),
 });
 
 export function keysRoutes(app: FastifyInstance, context: ServerContext): void {
@@ -54,7 +114,12 @@ export function keysRoutes(app: FastifyInstance, context: ServerContext): void {
       },
     },
     async () => {
-      const status = await context.readiness.require().status();
+      const lockbox = context.readiness.require();
+      const [status, census, backup] = await Promise.all([
+        lockbox.status(),
+        lockbox.rotation.census(),
+        lockbox.backup.state(),
+      ]);
       return {
         primary: status.keys.primary,
         previous: status.keys.previous,
@@ -63,6 +128,8 @@ export function keysRoutes(app: FastifyInstance, context: ServerContext): void {
         totals: status.totals,
         undecryptable: status.undecryptable,
         schemaVersion: status.schemaVersion,
+        census,
+        backup,
       };
     },
   );

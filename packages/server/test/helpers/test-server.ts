@@ -5,7 +5,13 @@
  */
 import { Writable } from 'node:stream';
 import type { DialectName } from '@lockbox/core';
-import { generateMasterKey, Keyring, type Lockbox, openLockbox } from '@lockbox/core';
+import {
+  type AuditEntry,
+  generateMasterKey,
+  Keyring,
+  type Lockbox,
+  openLockbox,
+} from '@lockbox/core';
 import { drivers, freshDatabase, type TestDatabase } from '../../../core/test/helpers/databases.js';
 import { type BuildServerOptions, buildServer, type LockboxServer } from '../../src/index.js';
 
@@ -85,4 +91,15 @@ export async function startTestServer(
 
 export function bearer(token: string): { authorization: string } {
   return { authorization: `Bearer ${token}` };
+}
+
+/** The audit entries a request wrote, found by the request id the server returned. */
+export async function auditFor(
+  lockbox: Lockbox,
+  response: { headers: Record<string, unknown> },
+): Promise<AuditEntry[]> {
+  const requestId = response.headers['x-request-id'];
+  if (typeof requestId !== 'string') throw new Error('response has no x-request-id');
+  const entries = await lockbox.audit.list({ order: 'desc', limit: 1000 });
+  return entries.filter((e) => e.requestId === requestId).reverse();
 }
