@@ -12,6 +12,9 @@ export const TAG_BYTES = 16;
 
 export type AeadKey = Uint8Array | KeyObject;
 
+/** Shared by every call: the options object is read, never kept or changed, by node:crypto. */
+const GCM_OPTIONS = { authTagLength: TAG_BYTES } as const;
+
 function algorithm(key: AeadKey): CipherGCMTypes {
   const length = key instanceof Uint8Array ? key.length : key.symmetricKeySize;
   switch (length) {
@@ -42,12 +45,13 @@ export function sealInto(
   out: Buffer,
   offset: number,
 ): number {
-  const cipher = createCipheriv(algorithm(key), key, nonce, { authTagLength: TAG_BYTES });
+  const cipher = createCipheriv(algorithm(key), key, nonce, GCM_OPTIONS);
   cipher.setAAD(aad);
   const body = cipher.update(plaintext);
   body.copy(out, offset);
+  // GCM is a stream mode: final() only computes the tag and returns no bytes.
   const final = cipher.final();
-  final.copy(out, offset + body.length);
+  if (final.length > 0) final.copy(out, offset + body.length);
   const written = body.length + final.length;
   cipher.getAuthTag().copy(out, offset + written);
   return written + TAG_BYTES;
@@ -78,7 +82,7 @@ export function open(key: AeadKey, nonce: Uint8Array, sealed: Uint8Array, aad: U
     );
   }
   const split = sealed.length - TAG_BYTES;
-  const decipher = createDecipheriv(algorithm(key), key, nonce, { authTagLength: TAG_BYTES });
+  const decipher = createDecipheriv(algorithm(key), key, nonce, GCM_OPTIONS);
   decipher.setAAD(aad);
   decipher.setAuthTag(sealed.subarray(split));
   const body = decipher.update(sealed.subarray(0, split));

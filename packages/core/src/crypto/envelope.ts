@@ -52,11 +52,18 @@ function hasCanonicalTail(body: string): boolean {
   return (last & (rest === 2 ? 0b1111 : 0b11)) === 0;
 }
 
-function aadFor(format: EnvelopeFormat, keyId: Uint8Array, context: Uint8Array): Buffer {
-  const tagLength = format.tag.length;
+/**
+ * aad = ascii(TAG) ‖ key_id ‖ context. `keyIdFirst` starts with the key id (the
+ * id itself when sealing, the payload when opening), so opening needs no view of
+ * it; the bytes are copied one by one because a loop over 12 bytes is cheaper
+ * than the Buffer methods' dispatch on this per-call path.
+ */
+function aadFor(format: EnvelopeFormat, keyIdFirst: Uint8Array, context: Uint8Array): Buffer {
+  const { tag } = format;
+  const tagLength = tag.length;
   const aad = Buffer.allocUnsafe(tagLength + KEY_ID_BYTES + context.length);
-  aad.write(format.tag, 0, 'latin1');
-  aad.set(keyId, tagLength);
+  for (let i = 0; i < tagLength; i++) aad[i] = tag.charCodeAt(i);
+  for (let i = 0; i < KEY_ID_BYTES; i++) aad[tagLength + i] = keyIdFirst[i]!;
   aad.set(context, tagLength + KEY_ID_BYTES);
   return aad;
 }
@@ -116,7 +123,6 @@ export function openEnvelope(
   context: Uint8Array,
 ): Buffer {
   const { payload } = parsed;
-  const keyId = payload.subarray(0, KEY_ID_BYTES);
   const nonce = payload.subarray(KEY_ID_BYTES, HEADER_BYTES);
-  return open(key, nonce, payload.subarray(HEADER_BYTES), aadFor(format, keyId, context));
+  return open(key, nonce, payload.subarray(HEADER_BYTES), aadFor(format, payload, context));
 }

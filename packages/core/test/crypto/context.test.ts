@@ -40,6 +40,25 @@ describe('encodeContext', () => {
     );
   });
 
+  it('writes the same bytes as a plain length-prefixed UTF-8 encoder for any text', () => {
+    const reference = (parts: string[]) =>
+      Buffer.concat(
+        parts.flatMap((part) => {
+          const bytes = Buffer.from(part, 'utf8');
+          const length = Buffer.alloc(4);
+          length.writeUInt32BE(bytes.length);
+          return [length, bytes];
+        }),
+      );
+    const part = fc.oneof(fc.string(), fc.string({ unit: 'grapheme' }));
+    fc.assert(
+      fc.property(fc.array(part, { maxLength: 5 }), (parts) => {
+        expect(encodeContext(parts).equals(reference(parts))).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('keeps parts apart however they are split', () => {
     expect(encodeContext(['ab', 'c']).equals(encodeContext(['a', 'bc']))).toBe(false);
     expect(encodeContext(['a', '']).equals(encodeContext(['a']))).toBe(false);
