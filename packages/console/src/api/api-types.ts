@@ -1,0 +1,156 @@
+/**
+ * The shapes of the /v1 answers the console reads, as the server's route
+ * schemas (packages/server/src/routes/*.ts) declare them. Kept by hand: the
+ * console depends on the HTTP contract only, never on server code.
+ */
+
+/** GET /v1/keys */
+export interface KeyStatus {
+  primary: string;
+  previous: string[];
+  needed: { fingerprint: string; dataKeys: number; inKeyring: boolean }[];
+  unusedPreviousKeys: string[];
+  totals: { secrets: number; scopes: number; dataKeys: number };
+  undecryptable: {
+    dataKeyId: string;
+    scope: string;
+    secrets: number;
+    code: string;
+    message: string;
+  }[];
+  schemaVersion: number;
+}
+
+/** GET /v1/scopes */
+export interface ScopeCount {
+  scope: string;
+  secrets: number;
+}
+
+export type SecretType = 'utf8' | 'bytes';
+export type Metadata = Record<string, unknown> | null;
+
+/** One row of GET /v1/secrets/:scope */
+export interface ListedSecret {
+  name: string;
+  version: number;
+  type: SecretType;
+  metadata: Metadata;
+  createdAt: string;
+  updatedAt: string;
+  updatedBy: string | null;
+  status: 'ok' | 'undecryptable';
+  error?: { code: string; message: string };
+}
+
+/** GET /v1/secrets/:scope/:name — the one answer that carries a value. */
+export interface SecretValue {
+  scope: string;
+  name: string;
+  version: number;
+  type: SecretType;
+  metadata: Metadata;
+  createdAt: string;
+  updatedAt: string;
+  updatedBy: string | null;
+  encoding: 'utf8' | 'base64';
+  value: string;
+}
+
+/** GET /v1/audit entries */
+export interface AuditEntry {
+  seq: number;
+  at: string;
+  actorId: string | null;
+  actorName: string | null;
+  action: string;
+  scope: string | null;
+  name: string | null;
+  outcome: 'ok' | 'denied' | 'error';
+  requestId: string | null;
+  details: Record<string, unknown> | null;
+  keyId: string | null;
+  prevHash: string;
+  hash: string;
+}
+
+export interface AuditPage {
+  entries: AuditEntry[];
+  next: { after?: number; before?: number } | null;
+}
+
+/** GET /v1/audit/verify */
+export interface AuditVerifyResult {
+  ok: boolean;
+  entries: number;
+  head?: { seq: number; hash: string } | null;
+  firstBroken?: number;
+  reason?: 'edited' | 'deleted' | 'inserted' | 'reordered';
+  message?: string;
+}
+
+export interface TokenInfo {
+  id: string;
+  name: string;
+  permissions: string[];
+  createdAt: string;
+  createdBy: string | null;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+/** POST /v1/tokens (201) */
+export interface CreatedToken {
+  id: string;
+  token: string;
+  info: TokenInfo;
+}
+
+/** A rotation job (GET /v1/rotation), as core's RotationJob. */
+export interface RotationJob {
+  id: string;
+  kind: string;
+  mode: 'online' | 'atomic';
+  state: 'running' | 'done' | 'failed';
+  from: string | null;
+  to: string | null;
+  totals: Record<string, unknown>;
+  startedBy: string | null;
+  startedAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+  error: string | null;
+}
+
+export type ConflictPolicy = 'skip' | 'overwrite' | 'fail';
+
+export interface ScopeImportCounts {
+  scope: string;
+  create: number;
+  overwrite: number;
+  unchanged: number;
+  conflict: number;
+}
+
+/** POST /v1/backup/import/preview and /apply, as core's ImportReport. */
+export interface ImportReport {
+  mode: 'preview' | 'apply';
+  policy: ConflictPolicy;
+  bundle: {
+    version: number;
+    createdAt?: string;
+    sourceFingerprint?: string;
+    storeId?: string;
+    scopes?: string[];
+    records: number;
+  };
+  totals: Omit<ScopeImportCounts, 'scope'>;
+  scopes: ScopeImportCounts[];
+  conflicts: {
+    scope: string;
+    name: string;
+    reason: 'newer-in-target' | 'undecryptable-in-target';
+  }[];
+  conflictsTruncated: boolean;
+  writes: { create: number; overwrite: number };
+}

@@ -1,0 +1,188 @@
+/**
+ * Keys: rotate the master key. The operator enters the old and the new key; a
+ * confirmation dialog says what will happen; the confirm button is guarded, so
+ * a double click starts one rotation. While it runs the dialog shows progress
+ * (polled from GET /v1/rotation) and cannot be dismissed; then the result — or
+ * the API's error message (a wrong old key, say) — shows on the page.
+ *
+ * The keys live only in this form's state: they are sent once, in the body of
+ * the rotation request, and the fields are cleared when the rotation succeeds.
+ */
+import { useEffect, useState } from 'preact/hooks';
+import { useApi } from '../api/api-context.js';
+import type { RotationJob } from '../api/api-types.js';
+import { Dialog } from '../components/dialog.js';
+import { ErrorNotice } from '../components/error-notice.js';
+import { Notice } from '../components/notice.js';
+import { RotationProgress } from '../components/rotation-progress.js';
+import { TextField } from '../components/text-field.js';
+import { useI18n } from '../i18n/i18n-context.js';
+import { useGuardedAction } from '../lib/use-guarded-action.js';
+import { useResource } from '../lib/use-resource.js';
+
+const POLL_MS = 500;
+
+export function KeysPage() {
+  const { t, formatNumber } = useI18n();
+  const api = useApi();
+  const keys = useResource(() => api.keys(), [api]);
+  const jobs = useResource(() => api.rotations(), [api]);
+  const [oldKey, setOldKey] = useState('');
+  const [newKey, setNewKey] = useState('');
+  const [confirming, setConfirming] = useState(false);
+  const [formError, setFormError] = useState<string | null>(null);
+  const [result, setResult] = useState<RotationJob | null>(null);
+  const [live, setLive] = useState<RotationJob | null>(null);
+
+  const rotate = useGuardedAction(async () => {
+    setResult(null);
+    try {
+      const job = await api.rotateMaster(oldKey.trim(), newKey.trim());
+      setResult(job);
+      setOldKey('');
+      setNewKey('');
+    } finally {
+      setConfirming(false);
+      setLive(null);
+      keys.reload();
+      jobs.reload();
+    }
+  });
+
+  // While the rotation request runs, poll its job for the progress bar.
+  useEffect(() => {
+    if (!rotate.busy) return;
+    let stopped = false;
+    const poll = async () => {
+      while (!stopped) {
+        try {
+          const running = (await api.rotations()).find((job) => job.state === 'running');
+          if (!stopped && running !== undefined) setLive(running);
+        } catch {
+          // Progress is best effort; the rotation request itself reports failure.
+        }
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      }
+    };
+    void poll();
+    return () => {
+      stopped = true;
+    };
+  }, [rotate.busy, api]);
+
+  const review = (event: Event) => {
+    event.preventDefault();
+    rotate.clearError();
+    if (oldKey.trim() === '' || newKey.trim() === '') setFormError(t('keys.bothRequired'));
+    else if (oldKey.trim() === newKey.trim()) setFormError(t('keys.sameKey'));
+    else {
+      setFormError(null);
+      setConfirming(true);
+    }
+  };
+
+  const primary = keys.data?.primary ?? '—';
+  const dataKeys = keys.data?.needed.find((n) => n.fingerprint === keys.data?.primary)?.dataKeys;
+  const latest = jobs.data?.[0];
+
+  return (
+    <>
+      <p class="lead">{t('keys.intro')}</p>
+      <ErrorNotice error={keys.error} />
+      <form class="card" aria-labelledby="rotate-title" onSubmit={review}>
+        <h2 id="rotate-title">{t('keys.rotateTitle')}</h2>
+        <p>
+          {t('keys.currentPrimary')} <code data-testid="primary-fingerprint">{primary}</code>
+        </p>
+        <TextField
+          label={t('keys.oldKey')}
+          hint={t('keys.oldKeyHint')}
+          type="password"
+          value={oldKey}
+          onInput={setOldKey}
+          required
+          testId="old-key"
+        />
+        <TextField
+          label={t('keys.newKey')}
+          hint={t('keys.newKeyHint')}
+          type="password"
+          value={newKey}
+          onInput={setNewKey}
+          required
+          testId="new-key"
+        />
+        {formError === null ? null : (
+          <p class="field-error" role="alert">
+            {formError}
+          </p>
+        )}
+        <ErrorNotice error={rotate.error} testId="rotate-error" />
+        <button type="submit" class="primary" disabled={rotate.busy} data-testid="rotate">
+          {t('keys.review')}
+        </button>
+      </form>
+
+      {result === null ? null : (
+        <Notice tone="success" title={t('keys.doneTitle')} testId="rotate-done">
+          <RotationProgress job={result} />
+          <p>{t('keys.doneNext')}</p>
+        </Notice>
+      )}
+
+      <section class="card" aria-labelledby="last-rotation-title">
+        <h2 id="last-rotation-title">{t('keys.lastRotation')}</h2>
+        <ErrorNotice error={jobs.error} />
+        {latest === undefined ? (
+          <p class="muted">{t('keys.noRotation')}</p>
+        ) : (
+          <RotationProgress job={latest} />
+        )}
+      </section>
+
+      <Dialog
+        open={confirming}
+        title={t('keys.confirmTitle')}
+        onClose={() => setConfirming(false)}
+        dismissible={!rotate.busy}
+      >
+        <p>{t('keys.confirmLead')}</p>
+        <ol class="steps">
+          <li>{t('keys.confirmProve', { fingerprint: primary })}</li>
+          <li>
+            {t('keys.confirmRewrap', {
+              count: dataKeys === undefined ? '?' : formatNumber(dataKeys),
+            })}
+          </li>
+          <li>{t('keys.confirmPrimary')}</li>
+          <li>{t('keys.confirmKeep')}</li>
+        </ol>
+        {rotate.busy ? (
+          <div aria-live="polite">
+            <p>{t('keys.running')}</p>
+            {live === null ? <progress /> : <RotationProgress job={live} />}
+          </div>
+        ) : null}
+        <div class="dialog-actions">
+          <button
+            type="button"
+            onClick={() => setConfirming(false)}
+            disabled={rotate.busy}
+            data-autofocus
+          >
+            {t('common.cancel')}
+          </button>
+          <button
+            type="button"
+            class="danger"
+            disabled={rotate.busy}
+            data-testid="confirm-rotate"
+            onClick={() => rotate.run()}
+          >
+            {t('keys.confirm')}
+          </button>
+        </div>
+      </Dialog>
+    </>
+  );
+}
