@@ -6,7 +6,8 @@
  *   hash = HMAC(K, enc(prev_hash, seq, …)), and moves the MACed head (lockbox_meta)
  *   in the same transaction. Appends from any number of handles, processes and
  *   instances are serialised (advisory lock on PostgreSQL, the write lock on
- *   SQLite), so the chain never forks and seqs stay contiguous.
+ *   SQLite), so the chain never forks and seqs stay contiguous. Events recorded
+ *   concurrently on one handle share a transaction (group commit).
  * - An entry holds who, what, which scope/name, the outcome and the request id —
  *   never a value or a key (the event type has no field for either).
  * - If the head is missing or fails its MAC while entries exist, appends go on
@@ -34,6 +35,7 @@ import {
 import { type AuditHead, readHead, writeHead } from './audit-head.js';
 import { type AuditKeySource, AuditKeys, type AuditMacKey } from './audit-keys.js';
 import { AuditVerifier, type AuditVerifyResult, type VerifyOptions } from './audit-verifier.js';
+import { GroupCommit } from './group-commit.js';
 
 export interface AuditListOptions {
   /** Only entries with seq greater than this (a cursor: pass the last seq you saw). */
@@ -53,6 +55,8 @@ export interface AuditListOptions {
 export const DEFAULT_AUDIT_PAGE = 100;
 export const MAX_AUDIT_PAGE = 1000;
 const APPEND_ATTEMPTS = 5;
+/** Entries per append transaction at most (bounded so one insert statement stays small). */
+const MAX_APPEND_BATCH = 200;
 
 type PreparedEvent = Omit<AuditTable, 'seq' | 'prev_hash' | 'hash' | 'key_id' | 'at'>;
 
@@ -60,24 +64,34 @@ export class AuditLog implements AuditSink {
   readonly #store: Pick<Store, 'db' | 'dialect'>;
   readonly #keys: AuditKeys;
   readonly #verifier: AuditVerifier;
+  readonly #queue: GroupCommit<PreparedEvent>;
 
   constructor(store: Pick<Store, 'db' | 'dialect'>, dataKeys: AuditKeySource) {
     this.#store = store;
     this.#keys = new AuditKeys(store.db, dataKeys);
     this.#verifier = new AuditVerifier(store, this.#keys);
+    this.#queue = new GroupCommit((events) => this.#appendWithRetry(events), MAX_APPEND_BATCH);
   }
 
   /**
-   * Appends one entry. Throws INVALID_ARGUMENT for a malformed event (bad outcome,
-   * details naming a value or key, details over 4 KiB) and STORE_FAILED when the
-   * database refuses the append after a few retries.
+   * Appends one entry; resolves once it is committed. Throws INVALID_ARGUMENT for a
+   * malformed event (bad outcome, details naming a value or key, details over
+   * 4 KiB) and STORE_FAILED when the database refuses the append after a few
+   * retries. Concurrent calls on one handle are committed together (group-commit.ts).
    */
-  async record(event: AuditEvent): Promise<void> {
-    const prepared = prepare(event);
+  record(event: AuditEvent): Promise<void> {
+    try {
+      return this.#queue.add(prepare(event));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  async #appendWithRetry(events: PreparedEvent[]): Promise<void> {
     const key = await this.#keys.current();
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.#append(prepared, key);
+        await this.#append(events, key);
         return;
       } catch (err) {
         if (err instanceof LockboxError) throw err;
@@ -92,7 +106,8 @@ export class AuditLog implements AuditSink {
     }
   }
 
-  async #append(event: PreparedEvent, key: AuditMacKey): Promise<void> {
+  /** Appends `events` as consecutive entries in one transaction under the chain lock. */
+  async #append(events: PreparedEvent[], key: AuditMacKey): Promise<void> {
     await this.#store.db.transaction().execute(async (trx) => {
       await lockAuditChain(trx, this.#store.dialect);
       const head = await readHead(trx, this.#keys);
@@ -112,13 +127,16 @@ export class AuditLog implements AuditSink {
         prevHash = last?.hash ?? GENESIS_HASH;
         moveHead = head.state === 'absent' && last === undefined;
       }
-      const fields = { ...event, seq, at: nowIso(), key_id: key.id, prev_hash: prevHash };
-      const hash = entryHash(key, fields);
-      await trx
-        .insertInto('lockbox_audit')
-        .values({ ...fields, hash })
-        .execute();
-      if (moveHead) await writeHead(trx, key, { seq, hash });
+      const rows: AuditTable[] = [];
+      for (const event of events) {
+        const fields = { ...event, seq, at: nowIso(), key_id: key.id, prev_hash: prevHash };
+        const hash = entryHash(key, fields);
+        rows.push({ ...fields, hash });
+        prevHash = hash;
+        seq += 1;
+      }
+      await trx.insertInto('lockbox_audit').values(rows).execute();
+      if (moveHead) await writeHead(trx, key, { seq: seq - 1, hash: prevHash });
     });
   }
 
