@@ -161,6 +161,21 @@ export async function peekBytes(
   return { head, stream: rest };
 }
 
+const ARMOR_BEGIN = new TextEncoder().encode('-----BEGIN AGE ENCRYPTED FILE-----');
+
+/**
+ * Refuses ASCII-armored age (`age -a`) with a message that says so: bundles and
+ * snapshots are read as streams, and armor would have to be decoded whole.
+ */
+export function refuseArmor(head: Uint8Array): void {
+  if (head.length >= ARMOR_BEGIN.length && ARMOR_BEGIN.every((byte, i) => head[i] === byte)) {
+    throw new LockboxError(
+      'BUNDLE_MALFORMED',
+      'the file is ASCII-armored age (age -a); bundles are binary age files: decrypt it with age -d and re-encrypt without -a',
+    );
+  }
+}
+
 /** True when `head` starts like a binary age file. */
 export function looksLikeAge(head: Uint8Array): boolean {
   if (head.length < AGE_MAGIC.length) return false;

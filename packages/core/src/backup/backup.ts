@@ -2,19 +2,23 @@
  * Backup: bundles (decrypting exports, preview-then-apply imports), snapshots
  * (non-decrypting copies) and the backup state, for one open Lockbox.
  *
- * Every operation that changes or reveals the store's contents is audited
- * (backup.export, backup.import, backup.snapshot, backup.restore) with counts
- * and outcome, never names of values or keys. A complete export (every scope)
+ * Every operation that changes or reveals the store's contents is audited when
+ * it succeeds (backup.export, backup.import, backup.snapshot, backup.restore) with
+ * counts, never values or keys. A complete export (every scope)
  * moves META.lastExportAt, which backupState reads.
  */
-import { LockboxError } from '../errors.js';
 import type { Actor, AuditEvent, AuditSink } from '../vault/audit-sink.js';
 import type { Vault } from '../vault/lockbox.js';
 import { META, setMeta } from '../vault/store-meta.js';
 import type { ByteSource } from './age-stream.js';
 import { type BackupState, backupState } from './backup-state.js';
 import { type ExportOptions, type ExportSummary, exportBundle } from './export-bundle.js';
-import { applyImport, type ImportOptions, type ImportReport, previewImport } from './import-bundle.js';
+import {
+  applyImport,
+  type ImportOptions,
+  type ImportReport,
+  previewImport,
+} from './import-bundle.js';
 import type { Recovery } from './recovery.js';
 import { type RestoreOptions, type RestoreSummary, restoreSnapshot } from './restore-snapshot.js';
 import { type SnapshotOptions, type SnapshotSummary, takeSnapshot } from './take-snapshot.js';
@@ -32,24 +36,24 @@ export class Backup {
     this.#recovery = recovery;
   }
 
+  /**
+   * Runs `run` and records one audit entry when it succeeds. A refusal is not
+   * recorded: refused imports and restores promise to write nothing at all (the
+   * database stays byte-for-byte as it was), and the caller reports the error.
+   */
   async #audited<T>(
     event: Omit<AuditEvent, 'outcome'> & { actor?: Actor | undefined },
     run: () => Promise<T>,
     describe: (result: T) => Record<string, unknown>,
   ): Promise<T> {
     const { actor, ...rest } = event;
-    const base = { ...rest, ...(actor === undefined ? {} : { actor }) };
-    let result: T;
-    try {
-      result = await run();
-    } catch (err) {
-      const code = err instanceof LockboxError ? err.code : 'INTERNAL';
-      await this.#audit
-        ?.record({ ...base, outcome: 'error', details: { ...event.details, code } })
-        .catch(() => undefined);
-      throw err;
-    }
-    await this.#audit?.record({ ...base, outcome: 'ok', details: { ...event.details, ...describe(result) } });
+    const result = await run();
+    await this.#audit?.record({
+      ...rest,
+      ...(actor === undefined ? {} : { actor }),
+      outcome: 'ok',
+      details: { ...event.details, ...describe(result) },
+    });
     return result;
   }
 
@@ -117,7 +121,12 @@ export class Backup {
         details: { policy: options.policy ?? 'fail' },
       },
       () => applyImport(this.#vault, input, options),
-      (r) => ({ records: r.bundle.records, ...r.writes, unchanged: r.totals.unchanged, conflicts: r.totals.conflict }),
+      (r) => ({
+        records: r.bundle.records,
+        ...r.writes,
+        unchanged: r.totals.unchanged,
+        conflicts: r.totals.conflict,
+      }),
     );
   }
 
@@ -138,18 +147,21 @@ export class Backup {
   }
 
   /** Restores a snapshot into this (empty) store; see restore-snapshot.ts. */
-  async restore(
+  restore(
     input: ByteSource,
     options: RestoreOptions & { actor?: Actor } = {},
   ): Promise<RestoreSummary> {
-    const summary = await this.#audited(
+    return this.#audited(
       { action: 'backup.restore', actor: options.actor, details: {} },
-      () => restoreSnapshot(this.#vault, input, options),
+      async () => {
+        const summary = await restoreSnapshot(this.#vault, input, options);
+        // An adopted recovery recipient applies to every key made from now on,
+        // starting with the audit key the entry below may create.
+        await this.#recovery?.load();
+        return summary;
+      },
       (s) => ({ ...s.counts, recovery: s.recovery, sourceStoreId: s.sourceStoreId }),
     );
-    // An adopted recovery recipient applies to the keys this process creates from now on.
-    await this.#recovery?.load();
-    return summary;
   }
 
   /** Whether losing the master key would lose secrets (see backup-state.ts). */

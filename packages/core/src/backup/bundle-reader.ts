@@ -14,7 +14,15 @@
  */
 import { LockboxError } from '../errors.js';
 import { DEFAULT_MAX_VALUE_BYTES } from '../vault/secrets.js';
-import { type AgeDecryption, type ByteSource, byteLimit, decryptStream, toReadableStream } from './age-stream.js';
+import {
+  type AgeDecryption,
+  type ByteSource,
+  byteLimit,
+  decryptStream,
+  peekBytes,
+  refuseArmor,
+  toReadableStream,
+} from './age-stream.js';
 import {
   type BundleHeader,
   type BundleRecord,
@@ -56,7 +64,9 @@ export async function* readBundle(
   const limited = toReadableStream(source).pipeThrough(
     byteLimit(options.maxBytes ?? DEFAULT_MAX_BUNDLE_BYTES, options.onBytes),
   );
-  const plaintext = await decryptStream(limited, options.decryption);
+  const { head, stream } = await peekBytes(limited, 64);
+  refuseArmor(head);
+  const plaintext = await decryptStream(stream, options.decryption);
   const seen = new RecordKeySet();
   let header: BundleHeader | undefined;
   let trailer: { records: number; line: number } | undefined;

@@ -75,7 +75,10 @@ async function* bundleChunks(
       .groupBy('scope')
       .orderBy('scope');
     if (scopes !== undefined) counts = counts.where('scope', 'in', scopes);
-    summary.scopes = (await counts.execute()).map((r) => ({ scope: r.scope, secrets: Number(r.count) }));
+    summary.scopes = (await counts.execute()).map((r) => ({
+      scope: r.scope,
+      secrets: Number(r.count),
+    }));
     const total = summary.scopes.reduce((sum, s) => sum + s.secrets, 0);
     const header: BundleHeader = {
       format: BUNDLE_FORMAT,
@@ -116,7 +119,8 @@ async function* bundleChunks(
             scope: row.scope,
             name: row.name,
             value,
-            metadata: row.metadata === null ? null : (JSON.parse(row.metadata) as Record<string, unknown>),
+            metadata:
+              row.metadata === null ? null : (JSON.parse(row.metadata) as Record<string, unknown>),
             version: Number(row.version),
             updatedAt: row.updated_at,
           }),
@@ -155,7 +159,9 @@ export async function exportBundle(
     bytes: 0,
     complete: scopes === undefined,
   };
-  const plain = ReadableStream.from(bundleChunks(source, scopes, pageSize, summary, options.onProgress));
+  const plain = ReadableStream.from(
+    bundleChunks(source, scopes, pageSize, summary, options.onProgress),
+  );
   const cipher = await encryptStream(plain, encrypter);
   await cipher
     .pipeThrough(

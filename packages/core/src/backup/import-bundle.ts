@@ -156,7 +156,9 @@ class ImportRun {
       );
     // Lock the rows this import may overwrite, so the classification holds until commit.
     if (this.#write && this.#target.store.dialect === 'postgres') query = query.forUpdate();
-    const existing = new Map((await query.execute()).map((row) => [pairKey(row.scope, row.name), row]));
+    const existing = new Map(
+      (await query.execute()).map((row) => [pairKey(row.scope, row.name), row]),
+    );
     const classified: Classified[] = [];
     for (const record of records) {
       const row = existing.get(pairKey(record.scope, record.name));

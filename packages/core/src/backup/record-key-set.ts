@@ -28,7 +28,10 @@ export class RecordKeySet {
 
   /** Adds the pair; returns false when it was already present. */
   add(scope: string, name: string): boolean {
-    const digest = createHash('sha256').update(this.#salt).update(encodeContext([scope, name])).digest();
+    const digest = createHash('sha256')
+      .update(this.#salt)
+      .update(encodeContext([scope, name]))
+      .digest();
     // Word 0 is forced odd so an all-zero slot always means "empty".
     const words = [
       digest.readUInt32LE(0) | 1,
@@ -42,7 +45,11 @@ export class RecordKeySet {
     return true;
   }
 
-  #insert(table: Uint32Array, slots: number, words: readonly [number, number, number, number]): boolean {
+  #insert(
+    table: Uint32Array,
+    slots: number,
+    words: readonly [number, number, number, number],
+  ): boolean {
     let slot = (words[1] >>> 0) & (slots - 1);
     for (;;) {
       const at = slot * WORDS;

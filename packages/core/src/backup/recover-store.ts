@@ -94,7 +94,8 @@ async function recover(store: Store, options: RecoverStoreOptions): Promise<Reco
       { details: { expected: recipient, given: pair.recipient } },
     );
   }
-  const newKey = options.newKey instanceof Uint8Array ? masterKeyFrom(options.newKey) : options.newKey;
+  const newKey =
+    options.newKey instanceof Uint8Array ? masterKeyFrom(options.newKey) : options.newKey;
 
   const missing = await db
     .selectFrom('lockbox_data_keys')
@@ -178,7 +179,10 @@ async function recover(store: Store, options: RecoverStoreOptions): Promise<Reco
                 throw new LockboxError(
                   'DECRYPT_FAILED',
                   `data key ${row.id} (scope "${row.scope}") from its recovery wrap does not decrypt secret "${sample.scope}/${sample.name}"; nothing was changed`,
-                  { cause: err, details: { scope: sample.scope, name: sample.name, dataKeyId: row.id } },
+                  {
+                    cause: err,
+                    details: { scope: sample.scope, name: sample.name, dataKeyId: row.id },
+                  },
                 );
               }
               verified += 1;
@@ -215,8 +219,15 @@ async function recover(store: Store, options: RecoverStoreOptions): Promise<Reco
         .execute();
       await trx
         .insertInto('lockbox_master_keys')
-        .values({ fingerprint: newKey.fingerprint, state: 'active', created_at: now, retired_at: null })
-        .onConflict((oc) => oc.column('fingerprint').doUpdateSet({ state: 'active', retired_at: null }))
+        .values({
+          fingerprint: newKey.fingerprint,
+          state: 'active',
+          created_at: now,
+          retired_at: null,
+        })
+        .onConflict((oc) =>
+          oc.column('fingerprint').doUpdateSet({ state: 'active', retired_at: null }),
+        )
         .execute();
       await setMeta(trx, META.keysChangedAt, now);
       return {

@@ -157,15 +157,8 @@ export class Recovery {
         });
       });
     } catch (err) {
+      // Refused: nothing was written (not even an audit entry); keep wrapping as before.
       this.#useRecipient(previousWrapper);
-      await this.#audit
-        ?.record({
-          action: 'recovery.set',
-          outcome: 'error',
-          details: { code: err instanceof LockboxError ? err.code : 'INTERNAL', replace },
-          ...(actor === undefined ? {} : { actor }),
-        })
-        .catch(() => undefined);
       throw err;
     }
     await this.#audit?.record({

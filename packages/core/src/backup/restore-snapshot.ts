@@ -34,6 +34,7 @@ import {
   looksLikeAge,
   peekBytes,
   readDecrypted,
+  refuseArmor,
   toReadableStream,
 } from './age-stream.js';
 import { DEFAULT_MAX_BUNDLE_BYTES } from './bundle-reader.js';
@@ -79,7 +80,10 @@ export async function checkRestoreTarget(db: Db): Promise<void> {
   const count = async (query: Promise<{ count: string | number } | undefined>) =>
     Number((await query)?.count ?? 0);
   const secrets = await count(
-    db.selectFrom('lockbox_secrets').select((eb) => eb.fn.countAll<string | number>().as('count')).executeTakeFirst(),
+    db
+      .selectFrom('lockbox_secrets')
+      .select((eb) => eb.fn.countAll<string | number>().as('count'))
+      .executeTakeFirst(),
   );
   const dataKeys = await count(
     db
@@ -89,7 +93,10 @@ export async function checkRestoreTarget(db: Db): Promise<void> {
       .executeTakeFirst(),
   );
   const fields = await count(
-    db.selectFrom('lockbox_fields').select((eb) => eb.fn.countAll<string | number>().as('count')).executeTakeFirst(),
+    db
+      .selectFrom('lockbox_fields')
+      .select((eb) => eb.fn.countAll<string | number>().as('count'))
+      .executeTakeFirst(),
   );
   if (secrets + dataKeys + fields > 0) {
     throw new LockboxError(
@@ -119,7 +126,8 @@ async function openSnapshot(
   const limited = toReadableStream(source).pipeThrough(
     byteLimit(options.maxBytes ?? DEFAULT_MAX_BUNDLE_BYTES),
   );
-  const { head, stream } = await peekBytes(limited, 32);
+  const { head, stream } = await peekBytes(limited, 64);
+  refuseArmor(head);
   if (looksLikeAge(head)) {
     if (options.decryption === undefined) {
       await stream.cancel();
@@ -249,7 +257,12 @@ class RestoreRun {
   async #secret(row: Extract<SnapshotRow, { type: 'secret' }>): Promise<void> {
     validateUserScope(row.scope);
     validateName(row.name);
-    const stored = { scope: row.scope, name: row.name, value_type: row.valueType, ciphertext: row.ciphertext };
+    const stored = {
+      scope: row.scope,
+      name: row.name,
+      value_type: row.valueType,
+      ciphertext: row.ciphertext,
+    };
     // Throws SECRET_UNDECRYPTABLE naming the scope/name when the row does not open.
     (await decryptSecretRow(this.#target.dataKeys, stored, this.#db)).fill(0);
     this.#secrets.push({
@@ -328,7 +341,9 @@ export async function restoreSnapshot(
       await trx
         .insertInto('lockbox_master_keys')
         .values({ fingerprint, state: 'active', created_at: header.createdAt, retired_at: null })
-        .onConflict((oc) => oc.column('fingerprint').doUpdateSet({ state: 'active', retired_at: null }))
+        .onConflict((oc) =>
+          oc.column('fingerprint').doUpdateSet({ state: 'active', retired_at: null }),
+        )
         .execute();
     }
     let recovery: RestoreSummary['recovery'] = 'none';

@@ -40,7 +40,10 @@ export async function decryptSecretRow(
     throw new LockboxError(
       'SECRET_UNDECRYPTABLE',
       `secret "${row.scope}/${row.name}" cannot be decrypted (${err.code})${needs}`,
-      { cause: err, details: { ...err.details, scope: row.scope, name: row.name, reason: err.code } },
+      {
+        cause: err,
+        details: { ...err.details, scope: row.scope, name: row.name, reason: err.code },
+      },
     );
   }
 }
@@ -54,7 +57,12 @@ export function encryptSecretValue(
 ): { ciphertext: string; type: ValueType } {
   const type: ValueType = typeof value === 'string' ? 'utf8' : 'bytes';
   const plaintext = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
-  const ciphertext = encryptToText(key.idBytes, key.key, plaintext, secretContext(scope, name, type));
+  const ciphertext = encryptToText(
+    key.idBytes,
+    key.key,
+    plaintext,
+    secretContext(scope, name, type),
+  );
   if (typeof value === 'string') plaintext.fill(0);
   return { ciphertext, type };
 }

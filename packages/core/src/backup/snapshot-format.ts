@@ -83,7 +83,11 @@ export type SnapshotRow = SnapshotDataKey | SnapshotField | SnapshotSecret;
 const DATA_KEY_STATES: readonly DataKeyState[] = ['active', 'retiring', 'destroyed'];
 const VALUE_TYPES: readonly ValueType[] = ['utf8', 'bytes'];
 
-function nullableString(object: Record<string, unknown>, field: string, line: number): string | null {
+function nullableString(
+  object: Record<string, unknown>,
+  field: string,
+  line: number,
+): string | null {
   if (!(field in object)) throw malformed(line, `a row has no "${field}" field`);
   return optionalString(object, field, line) ?? null;
 }
@@ -165,7 +169,8 @@ export function parseSnapshotRow(object: Record<string, unknown>, line: number):
         'updatedAt',
       ]);
       const state = requireString(object, 'state', line) as DataKeyState;
-      if (!DATA_KEY_STATES.includes(state)) throw malformed(line, `unknown data key state "${state}"`);
+      if (!DATA_KEY_STATES.includes(state))
+        throw malformed(line, `unknown data key state "${state}"`);
       const id = requireString(object, 'id', line);
       if (!/^[0-9a-f]{16}$/.test(id)) throw malformed(line, 'a data key id is 16 hex characters');
       return {
@@ -213,7 +218,8 @@ export function parseSnapshotRow(object: Record<string, unknown>, line: number):
         'updatedBy',
       ]);
       const valueType = requireString(object, 'valueType', line) as ValueType;
-      if (!VALUE_TYPES.includes(valueType)) throw malformed(line, `unknown value type "${valueType}"`);
+      if (!VALUE_TYPES.includes(valueType))
+        throw malformed(line, `unknown value type "${valueType}"`);
       return {
         type: 'secret',
         scope: requireString(object, 'scope', line),

@@ -67,7 +67,12 @@ async function* snapshotChunks(
         ).count,
       );
     const fields: SnapshotField[] = (
-      await trx.selectFrom('lockbox_fields').selectAll().orderBy('table_name').orderBy('column_name').execute()
+      await trx
+        .selectFrom('lockbox_fields')
+        .selectAll()
+        .orderBy('table_name')
+        .orderBy('column_name')
+        .execute()
     ).map((r) => ({
       type: 'field',
       table: r.table_name,
@@ -154,7 +159,9 @@ async function* snapshotChunks(
         .limit(pageSize);
       if (after !== undefined) {
         const last = after;
-        page = page.where((eb) => eb(eb.refTuple('scope', 'name'), '>', eb.tuple(last.scope, last.name)));
+        page = page.where((eb) =>
+          eb(eb.refTuple('scope', 'name'), '>', eb.tuple(last.scope, last.name)),
+        );
       }
       const rows = await page.execute();
       if (rows.length === 0) break;
