@@ -19,7 +19,8 @@
  * limit, default 64 MiB), so the import's transaction never waits on a slow client.
  * These headers are redacted from logs like Authorization.
  *
- * Core audits export and apply (backup.export, backup.import) with counts only.
+ * Core audits each completed export and apply (backup.export, backup.import)
+ * with counts only; a refused import changes nothing and writes no entry.
  */
 import { Readable } from 'node:stream';
 import {
