@@ -162,6 +162,7 @@ describe('backup routes', () => {
     expect(wrong.statusCode).toBe(422);
     expect(wrong.json().error.code).toBe('BUNDLE_DECRYPT_FAILED');
     // A refused import changes nothing, so it writes no audit entry either.
+    expect(await auditFor(target.lockbox, wrong)).toEqual([]);
     expect(await target.lockbox.audit.list({ action: 'backup.import' })).toEqual([]);
 
     const neither = await attempt({});
