@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliStore, initialisedStore } from './helpers/cli.js';
+import { type CliStore, initialisedStore, SPAWNING } from './helpers/cli.js';
 
 /** Values that break naive quoting in one format or another. */
 const HARD_VALUES: Record<string, string> = {
@@ -43,7 +43,7 @@ function decodeDotenv(text: string): Record<string, string> {
   return out;
 }
 
-describe('lockbox env', () => {
+describe('lockbox env', SPAWNING, () => {
   let store: CliStore;
   const expected: Record<string, string> = {};
   beforeAll(async () => {

@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCli, tempDir } from './helpers/cli.js';
+import { runCli, SPAWNING, tempDir } from './helpers/cli.js';
 
 const cleanups: (() => void)[] = [];
 function workdir(): string {
@@ -13,7 +13,7 @@ afterEach(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
-describe('lockbox init', () => {
+describe('lockbox init', SPAWNING, () => {
   it('creates the store and a 0600 key file, and says losing the key loses every secret', async () => {
     const dir = workdir();
     const init = await runCli(['init'], { cwd: dir });
@@ -89,7 +89,7 @@ describe('lockbox init', () => {
   });
 });
 
-describe('commands before init', () => {
+describe('commands before init', SPAWNING, () => {
   it('refuse a missing SQLite store with exit 4 and create no file', async () => {
     const dir = workdir();
     for (const args of [['get', 'a', 'b'], ['list'], ['status'], ['rm', 'a', 'b']]) {
@@ -103,7 +103,7 @@ describe('commands before init', () => {
   });
 });
 
-describe('a wrong master key', () => {
+describe('a wrong master key', SPAWNING, () => {
   it('is refused with exit 3, naming the fingerprint the store needs, and changes nothing', async () => {
     const dir = workdir();
     await runCli(['init'], { cwd: dir });

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliStore, finished, initialisedStore, startCli } from './helpers/cli.js';
+import { type CliStore, finished, initialisedStore, SPAWNING, startCli } from './helpers/cli.js';
 
 const NODE = process.execPath;
 const API_KEY = 'sk-run-4f1c9a7e2b';
@@ -17,7 +17,7 @@ function runNode(
   return store.run(['run', ...flags, '--', NODE, '-e', script], { env });
 }
 
-describe('lockbox run', () => {
+describe('lockbox run', SPAWNING, () => {
   let store: CliStore;
   beforeAll(async () => {
     store = await initialisedStore('sqlite');

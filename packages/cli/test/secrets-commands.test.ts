@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../core/test/helpers/databases.js';
-import { type CliStore, initialisedStore } from './helpers/cli.js';
+import { type CliStore, initialisedStore, SPAWNING } from './helpers/cli.js';
 
-describe.each(DIALECTS)('set, get, list, rm and status on %s', (dialect) => {
+describe.each(DIALECTS)('set, get, list, rm and status on %s', SPAWNING, (dialect) => {
   let store: CliStore;
   beforeAll(async () => {
     store = await initialisedStore(dialect);

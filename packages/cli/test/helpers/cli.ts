@@ -16,6 +16,12 @@ import {
 } from '../../../core/src/index.js';
 import { drivers, freshDatabase, type TestDatabase } from '../../../core/test/helpers/databases.js';
 
+/**
+ * Suite options for tests that spawn the CLI several times: each spawn loads Node
+ * and the core library, which takes seconds on a loaded CI machine.
+ */
+export const SPAWNING = { timeout: 180_000 } as const;
+
 export const CLI_MAIN = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 
 export interface CliResult {
