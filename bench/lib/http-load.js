@@ -1,0 +1,56 @@
+/**
+ * A small HTTP load generator, run as a forked child of bench/http.js so that
+ * the client never shares an event loop with the server it measures.
+ *
+ * Protocol (IPC): the parent sends { url, headers, connections, durationMs };
+ * the child opens `connections` keep-alive sockets (one node:http Agent), keeps
+ * one request in flight on each, and replies { completed, failed, seconds } for
+ * the requests that finished inside the window. A response counts as completed
+ * only with status 200 and its whole body read. The parent sends { exit: true }
+ * to end it.
+ */
+import { Agent, request } from 'node:http';
+
+function once(agent, url, headers) {
+  return new Promise((resolve) => {
+    const req = request(url, { agent, headers }, (res) => {
+      res.on('data', () => {});
+      res.on('end', () => resolve(res.statusCode === 200));
+      res.on('error', () => resolve(false));
+    });
+    req.on('error', () => resolve(false));
+    req.end();
+  });
+}
+
+async function load({ url, headers, connections, durationMs }) {
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  // Open every connection before the window so that the window times requests only.
+  await Promise.all(Array.from({ length: connections }, () => once(agent, url, headers)));
+  let completed = 0;
+  let failed = 0;
+  const start = performance.now();
+  const end = start + durationMs;
+  await Promise.all(
+    Array.from({ length: connections }, async () => {
+      while (performance.now() < end) {
+        if (await once(agent, url, headers)) completed++;
+        else failed++;
+      }
+    }),
+  );
+  const seconds = (performance.now() - start) / 1000;
+  agent.destroy();
+  return { completed, failed, seconds };
+}
+
+process.on('message', (message) => {
+  if (message.exit === true) {
+    process.disconnect();
+    return;
+  }
+  load(message).then(
+    (result) => process.send(result),
+    (err) => process.send({ error: String(err?.message ?? err) }),
+  );
+});
