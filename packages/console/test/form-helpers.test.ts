@@ -53,9 +53,13 @@ describe('pageFromHash', () => {
 });
 
 describe('jobProgress', () => {
-  const job = (state: RotationJob['state'], totals: Record<string, unknown>): RotationJob => ({
+  const job = (
+    kind: RotationJob['kind'],
+    state: RotationJob['state'],
+    totals: Record<string, unknown>,
+  ): RotationJob => ({
     id: 'j',
-    kind: 'master',
+    kind,
     mode: 'online',
     state,
     from: 'a',
@@ -68,15 +72,32 @@ describe('jobProgress', () => {
     error: null,
   });
 
-  it('counts rewrapped of planned data keys while running', () => {
-    expect(jobProgress(job('running', { planned: 10, rewrapped: 4 }))).toEqual({
+  it('counts rewrapped of planned data keys for a running master rotation', () => {
+    expect(jobProgress(job('master', 'running', { planned: 10, rewrapped: 4 }))).toEqual({
       done: 4,
       total: 10,
+      unit: 'dataKeys',
     });
   });
 
-  it('shows a finished job complete and tolerates missing totals', () => {
-    expect(jobProgress(job('done', { planned: 3, rewrapped: 5 }))).toEqual({ done: 3, total: 3 });
-    expect(jobProgress(job('running', {}))).toEqual({ done: 0, total: 0 });
+  it('counts secrets and field rows of planned rows for a data re-key', () => {
+    const totals = { plannedRows: 100, secrets: 30, fields: { 'users.token': 20, 'x.y': 5 } };
+    expect(jobProgress(job('data', 'running', totals))).toEqual({
+      done: 55,
+      total: 100,
+      unit: 'rows',
+    });
+  });
+
+  it('shows a finished job complete and tolerates missing or malformed totals', () => {
+    expect(jobProgress(job('master', 'done', { planned: 3, rewrapped: 5 }))).toMatchObject({
+      done: 3,
+      total: 3,
+    });
+    expect(jobProgress(job('master', 'running', {}))).toMatchObject({ done: 0, total: 0 });
+    expect(jobProgress(job('data', 'running', { plannedRows: 'x', fields: null }))).toMatchObject({
+      done: 0,
+      total: 0,
+    });
   });
 });

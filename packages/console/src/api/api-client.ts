@@ -74,12 +74,13 @@ export class ApiClient {
     return (await response.json()) as T;
   }
 
-  /** Sends raw bytes (an uploaded file) and resolves with the parsed JSON answer. */
-  async upload<T>(route: string, body: Blob, contentType: string): Promise<T> {
+  /** POSTs raw bytes (an uploaded file) with extra headers; resolves with the parsed JSON answer. */
+  async upload<T>(route: string, body: Blob, headers: Record<string, string> = {}): Promise<T> {
     const response = await this.#send('POST', route, {
       accept: 'application/json',
-      contentType,
+      contentType: 'application/octet-stream',
       body,
+      headers,
     });
     return (await response.json()) as T;
   }
@@ -98,9 +99,15 @@ export class ApiClient {
   async #send(
     method: Method,
     route: string,
-    options: { accept: string; contentType?: string; body?: BodyInit },
+    options: {
+      accept: string;
+      contentType?: string;
+      body?: BodyInit;
+      headers?: Record<string, string>;
+    },
   ): Promise<Response> {
     const headers: Record<string, string> = {
+      ...options.headers,
       authorization: `Bearer ${this.#token}`,
       accept: options.accept,
     };

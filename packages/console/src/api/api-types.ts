@@ -4,6 +4,31 @@
  * console depends on the HTTP contract only, never on server code.
  */
 
+/** GET /v1/keys: census.masterKeys, one row per master key the store knows or the keyring holds. */
+export interface MasterKeyCensus {
+  fingerprint: string;
+  /** As the store records it (null: seen only on data keys). */
+  recorded: 'active' | 'retired' | null;
+  primary: boolean;
+  inKeyring: boolean;
+  dataKeys: number;
+  secrets: number;
+  fieldRows: number;
+  /** Live data keys need it: it must stay in the keyring. */
+  needed: boolean;
+}
+
+/** GET /v1/keys: backup, whether losing the master key would lose secrets. */
+export interface BackupState {
+  state: 'ok' | 'not-backed-up';
+  /** The server's reasons, in English; the console words its own from the fields below. */
+  reasons: string[];
+  recoveryRecipient?: string;
+  dataKeysWithoutRecovery: number;
+  lastExportAt?: string;
+  keysChangedAt?: string;
+}
+
 /** GET /v1/keys */
 export interface KeyStatus {
   primary: string;
@@ -19,12 +44,19 @@ export interface KeyStatus {
     message: string;
   }[];
   schemaVersion: number;
-}
-
-/** GET /v1/scopes */
-export interface ScopeCount {
-  scope: string;
-  secrets: number;
+  census: {
+    masterKeys: MasterKeyCensus[];
+    dataKeys: { active: number; retiring: number; destroyed: number };
+    secrets: {
+      total: number;
+      onRetiringKeys: number;
+      unreadable: number;
+      unreadableByReason: Record<string, number>;
+    };
+    droppable: string[];
+    missing: string[];
+  };
+  backup: BackupState;
 }
 
 export type SecretType = 'utf8' | 'bytes';
@@ -106,20 +138,44 @@ export interface CreatedToken {
   info: TokenInfo;
 }
 
-/** A rotation job (GET /v1/rotation), as core's RotationJob. */
+/** A rotation job, as GET /v1/rotation lists it (core's RotationJob without its checkpoint). */
 export interface RotationJob {
   id: string;
-  kind: string;
+  kind: 'master' | 'data';
   mode: 'online' | 'atomic';
   state: 'running' | 'done' | 'failed';
   from: string | null;
   to: string | null;
+  /** master: { planned, rewrapped } data keys; data: { plannedRows, secrets, fields, ... }. */
   totals: Record<string, unknown>;
   startedBy: string | null;
   startedAt: string;
   updatedAt: string;
   finishedAt: string | null;
   error: string | null;
+}
+
+/** GET /v1/rotation */
+export interface RotationStatus {
+  lock: { holder: string; since: string; heartbeatAt: string; live: boolean } | null;
+  /** The job that has not finished: running now, or interrupted and waiting to be resumed. */
+  unfinished: RotationJob | null;
+  recent: RotationJob[];
+}
+
+/** POST /v1/rotation/master (200) */
+export interface MasterRotationResult {
+  kind: 'master';
+  jobId: string | null;
+  dryRun: boolean;
+  mode: 'online' | 'atomic';
+  modeReason: string;
+  resumed: boolean;
+  durationMs: number;
+  from: string;
+  to: string;
+  dataKeys: { planned: number; rewrapped: number; remaining: number };
+  oldKeyRetired: boolean;
 }
 
 export type ConflictPolicy = 'skip' | 'overwrite' | 'fail';

@@ -11,9 +11,9 @@ import type {
   ImportReport,
   KeyStatus,
   ListedSecret,
+  MasterRotationResult,
   Metadata,
-  RotationJob,
-  ScopeCount,
+  RotationStatus,
   SecretValue,
   TokenInfo,
 } from './api-types.js';
@@ -36,11 +36,6 @@ export class LockboxApi {
 
   keys(): Promise<KeyStatus> {
     return this.#client.json('GET', '/keys');
-  }
-
-  /** Scopes the token can read, with their secret counts. */
-  async scopes(): Promise<ScopeCount[]> {
-    return (await this.#client.json<{ scopes: ScopeCount[] }>('GET', '/scopes')).scopes;
   }
 
   async listSecrets(scope: string): Promise<ListedSecret[]> {
@@ -72,16 +67,18 @@ export class LockboxApi {
     return this.#client.json('DELETE', path`/secrets/${scope}/${name}`);
   }
 
-  /** Rotation jobs, newest first. */
-  async rotations(): Promise<RotationJob[]> {
-    return (await this.#client.json<{ jobs: RotationJob[] }>('GET', '/rotation')).jobs;
+  /** The rotation lock, the unfinished job (if any) and recent jobs, newest first. */
+  rotation(): Promise<RotationStatus> {
+    return this.#client.json('GET', '/rotation');
   }
 
-  /** Rewraps every data key from the old master key to the new one; resolves with the finished job. */
-  async rotateMaster(oldKey: string, newKey: string): Promise<RotationJob> {
-    return (
-      await this.#client.json<{ job: RotationJob }>('POST', '/rotation/master', { oldKey, newKey })
-    ).job;
+  /**
+   * Rewraps every data key from the old master key to the new one, within the
+   * request. The server proves the old key first: a wrong one is refused
+   * (ROTATION_OLD_KEY_MISMATCH) before anything is written.
+   */
+  rotateMaster(oldKey: string, newKey: string): Promise<MasterRotationResult> {
+    return this.#client.json('POST', '/rotation/master', { oldKey, newKey });
   }
 
   /** An age-encrypted bundle of every user scope, encrypted to `recipient`. */
@@ -89,12 +86,26 @@ export class LockboxApi {
     return this.#client.download('/backup/export', { recipients: [recipient] });
   }
 
+  /** What applying `bundle` under `policy` would do; writes nothing. */
   previewImport(bundle: Blob, identity: string, policy: ConflictPolicy): Promise<ImportReport> {
-    return this.#client.upload(`/backup/import/preview${query({ policy })}`, bundle, identity);
+    return this.#import('preview', bundle, identity, policy);
   }
 
+  /** Imports `bundle` in one transaction (all or nothing). */
   applyImport(bundle: Blob, identity: string, policy: ConflictPolicy): Promise<ImportReport> {
-    return this.#client.upload(`/backup/import/apply${query({ policy })}`, bundle, identity);
+    return this.#import('apply', bundle, identity, policy);
+  }
+
+  /** The bundle is the raw body; the age identity that opens it travels in a header. */
+  #import(
+    step: 'preview' | 'apply',
+    bundle: Blob,
+    identity: string,
+    policy: ConflictPolicy,
+  ): Promise<ImportReport> {
+    return this.#client.upload(`/backup/import/${step}${query({ policy })}`, bundle, {
+      'x-lockbox-identity': identity,
+    });
   }
 
   audit(options: AuditQuery = {}): Promise<AuditPage> {

@@ -1,6 +1,6 @@
 /**
- * A rotation job's progress and state: a <progress> bar over the data keys
- * planned and rewrapped so far, with the job's fingerprints and times.
+ * A rotation job's progress and state: a <progress> bar over the work planned
+ * and done so far (job-progress.ts), with the job's fingerprints and times.
  */
 import type { RotationJob } from '../api/api-types.js';
 import { useI18n } from '../i18n/i18n-context.js';
@@ -16,17 +16,23 @@ const STATES: Record<RotationJob['state'], MessageKey> = {
 export function RotationProgress(props: { job: RotationJob }) {
   const { t, formatNumber, formatTime } = useI18n();
   const { job } = props;
-  const { done, total } = jobProgress(job);
+  const { done, total, unit } = jobProgress(job);
   return (
     <div class="rotation" data-testid="rotation-job" data-state={job.state}>
       <p>
         <span class={`badge badge-${job.state === 'failed' ? 'error' : job.state}`}>
           {t(STATES[job.state])}
         </span>{' '}
-        {t('rotation.fromTo', { from: job.from ?? '—', to: job.to ?? '—' })}
+        {t(job.kind === 'data' ? 'rotation.kindData' : 'rotation.kindMaster')}{' '}
+        {job.from === null || job.to === null
+          ? null
+          : t('rotation.fromTo', { from: job.from, to: job.to })}
       </p>
       <label class="progress-label">
-        {t('rotation.progress', { done: formatNumber(done), total: formatNumber(total) })}
+        {t(unit === 'rows' ? 'rotation.progressRows' : 'rotation.progress', {
+          done: formatNumber(done),
+          total: formatNumber(total),
+        })}
         <progress max={Math.max(total, 1)} value={total === 0 ? 1 : done} />
       </label>
       <p class="muted">

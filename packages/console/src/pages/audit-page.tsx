@@ -170,10 +170,10 @@ function EntriesTable(props: { entries: AuditEntry[] }) {
           {props.entries.map((entry) => (
             <tr key={entry.seq} data-action={entry.action}>
               <td>{entry.seq}</td>
-              <td>{formatTime(entry.at)}</td>
+              <td class="nowrap">{formatTime(entry.at)}</td>
               <td>{entry.actorName ?? entry.actorId ?? '—'}</td>
               <td>
-                <code>{entry.action}</code>
+                <code class="nowrap">{entry.action}</code>
               </td>
               <td>
                 {entry.scope === null ? (

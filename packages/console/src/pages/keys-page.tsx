@@ -10,7 +10,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { useApi } from '../api/api-context.js';
-import type { RotationJob } from '../api/api-types.js';
+import type { MasterRotationResult, RotationJob } from '../api/api-types.js';
 import { Dialog } from '../components/dialog.js';
 import { ErrorNotice } from '../components/error-notice.js';
 import { Notice } from '../components/notice.js';
@@ -26,38 +26,37 @@ export function KeysPage() {
   const { t, formatNumber } = useI18n();
   const api = useApi();
   const keys = useResource(() => api.keys(), [api]);
-  const jobs = useResource(() => api.rotations(), [api]);
+  const rotation = useResource(() => api.rotation(), [api]);
   const [oldKey, setOldKey] = useState('');
   const [newKey, setNewKey] = useState('');
   const [confirming, setConfirming] = useState(false);
   const [formError, setFormError] = useState<string | null>(null);
-  const [result, setResult] = useState<RotationJob | null>(null);
+  const [result, setResult] = useState<MasterRotationResult | null>(null);
   const [live, setLive] = useState<RotationJob | null>(null);
 
   const rotate = useGuardedAction(async () => {
     setResult(null);
     try {
-      const job = await api.rotateMaster(oldKey.trim(), newKey.trim());
-      setResult(job);
+      setResult(await api.rotateMaster(oldKey.trim(), newKey.trim()));
       setOldKey('');
       setNewKey('');
     } finally {
       setConfirming(false);
       setLive(null);
       keys.reload();
-      jobs.reload();
+      rotation.reload();
     }
   });
 
-  // While the rotation request runs, poll its job for the progress bar.
+  // While the rotation request runs (it answers when done), poll its job for the progress bar.
   useEffect(() => {
     if (!rotate.busy) return;
     let stopped = false;
     const poll = async () => {
       while (!stopped) {
         try {
-          const running = (await api.rotations()).find((job) => job.state === 'running');
-          if (!stopped && running !== undefined) setLive(running);
+          const { unfinished } = await api.rotation();
+          if (!stopped && unfinished !== null) setLive(unfinished);
         } catch {
           // Progress is best effort; the rotation request itself reports failure.
         }
@@ -83,7 +82,7 @@ export function KeysPage() {
 
   const primary = keys.data?.primary ?? '—';
   const dataKeys = keys.data?.needed.find((n) => n.fingerprint === keys.data?.primary)?.dataKeys;
-  const latest = jobs.data?.[0];
+  const latest = rotation.data?.unfinished ?? rotation.data?.recent[0];
 
   return (
     <>
@@ -125,14 +124,27 @@ export function KeysPage() {
 
       {result === null ? null : (
         <Notice tone="success" title={t('keys.doneTitle')} testId="rotate-done">
-          <RotationProgress job={result} />
+          <p>
+            {t('keys.doneSummary', {
+              from: result.from,
+              to: result.to,
+              rewrapped: formatNumber(result.dataKeys.rewrapped),
+            })}
+          </p>
+          <p class="muted">
+            {t(result.mode === 'atomic' ? 'rotation.modeAtomic' : 'rotation.modeOnline')} ·{' '}
+            {t('keys.duration', { ms: formatNumber(result.durationMs) })}
+          </p>
+          {result.dataKeys.remaining > 0 ? (
+            <p>{t('keys.remaining', { count: formatNumber(result.dataKeys.remaining) })}</p>
+          ) : null}
           <p>{t('keys.doneNext')}</p>
         </Notice>
       )}
 
       <section class="card" aria-labelledby="last-rotation-title">
         <h2 id="last-rotation-title">{t('keys.lastRotation')}</h2>
-        <ErrorNotice error={jobs.error} />
+        <ErrorNotice error={rotation.error} />
         {latest === undefined ? (
           <p class="muted">{t('keys.noRotation')}</p>
         ) : (

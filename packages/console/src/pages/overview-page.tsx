@@ -1,20 +1,25 @@
 /**
- * Overview: the master keys (fingerprints, which one is primary, how many data
- * keys each wraps), totals, secrets the configured keys cannot open, the backup
- * state (an amber warning until a recovery key or a fresh complete bundle
- * exists) and the latest rotation with its progress.
+ * Overview: the master keys with their census (which keys the stored data needs
+ * and how many data keys and secrets each one protects), secrets the configured
+ * keys cannot open, the backup state — an amber warning until a recovery key
+ * covers every data key or a complete bundle was exported since the keys last
+ * changed — and the rotation in progress or the latest one.
  */
 import { useApi } from '../api/api-context.js';
-import type { KeyStatus } from '../api/api-types.js';
+import type { BackupState, KeyStatus, MasterKeyCensus, RotationStatus } from '../api/api-types.js';
 import { ErrorNotice } from '../components/error-notice.js';
 import { Notice } from '../components/notice.js';
+import { RotationProgress } from '../components/rotation-progress.js';
 import { useI18n } from '../i18n/i18n-context.js';
+import type { MessageKey } from '../i18n/messages.js';
+import { backupReasons } from '../lib/backup-reasons.js';
 import { useResource } from '../lib/use-resource.js';
 
 export function OverviewPage() {
   const { t } = useI18n();
   const api = useApi();
   const keys = useResource(() => api.keys(), [api]);
+  const rotation = useResource(() => api.rotation(), [api]);
   return (
     <>
       <p class="lead">{t('overview.intro')}</p>
@@ -24,21 +29,29 @@ export function OverviewPage() {
           <p class="muted">{t('common.loading')}</p>
         ) : null
       ) : (
-        <KeysSummary status={keys.data} />
+        <>
+          <BackupSummary backup={keys.data.backup} />
+          <KeysSummary status={keys.data} />
+        </>
       )}
+      <section class="card" aria-labelledby="rotation-title">
+        <h2 id="rotation-title">{t('overview.rotation')}</h2>
+        <ErrorNotice error={rotation.error} />
+        {rotation.data === null ? null : <RotationSummary status={rotation.data} />}
+      </section>
     </>
   );
 }
 
-/** Census per master key: every fingerprint stored data needs, plus configured keys nothing needs. */
+function roleOf(key: MasterKeyCensus): MessageKey {
+  if (key.primary) return 'overview.rolePrimary';
+  if (!key.inKeyring) return key.needed ? 'overview.roleMissing' : 'overview.roleRetired';
+  return key.needed ? 'overview.rolePrevious' : 'overview.roleUnused';
+}
+
 function KeysSummary(props: { status: KeyStatus }) {
   const { t, formatNumber } = useI18n();
   const { status } = props;
-  const rows = new Map(status.needed.map((n) => [n.fingerprint, n]));
-  for (const fingerprint of [status.primary, ...status.previous]) {
-    if (!rows.has(fingerprint))
-      rows.set(fingerprint, { fingerprint, dataKeys: 0, inKeyring: true });
-  }
   return (
     <>
       <section class="card" aria-labelledby="master-keys-title">
@@ -50,30 +63,28 @@ function KeysSummary(props: { status: KeyStatus }) {
                 <th scope="col">{t('overview.fingerprint')}</th>
                 <th scope="col">{t('overview.role')}</th>
                 <th scope="col">{t('overview.dataKeys')}</th>
+                <th scope="col">{t('overview.secrets')}</th>
+                <th scope="col">{t('overview.fieldRows')}</th>
                 <th scope="col">{t('overview.inKeyring')}</th>
               </tr>
             </thead>
             <tbody>
-              {[...rows.values()].map((row) => (
-                <tr key={row.fingerprint}>
+              {status.census.masterKeys.map((key) => (
+                <tr key={key.fingerprint} data-primary={key.primary ? 'true' : undefined}>
                   <th scope="row">
-                    <code>{row.fingerprint}</code>
+                    <code>{key.fingerprint}</code>
                   </th>
+                  <td>{t(roleOf(key))}</td>
+                  <td>{formatNumber(key.dataKeys)}</td>
+                  <td>{formatNumber(key.secrets)}</td>
+                  <td>{formatNumber(key.fieldRows)}</td>
                   <td>
-                    {row.fingerprint === status.primary
-                      ? t('overview.rolePrimary')
-                      : status.previous.includes(row.fingerprint)
-                        ? status.unusedPreviousKeys.includes(row.fingerprint)
-                          ? t('overview.roleUnused')
-                          : t('overview.rolePrevious')
-                        : t('overview.roleMissing')}
-                  </td>
-                  <td>{formatNumber(row.dataKeys)}</td>
-                  <td>
-                    {row.inKeyring ? (
+                    {key.inKeyring ? (
                       <span class="badge badge-ok">{t('common.yes')}</span>
                     ) : (
-                      <span class="badge badge-error">{t('common.no')}</span>
+                      <span class={`badge ${key.needed ? 'badge-error' : 'badge-denied'}`}>
+                        {t('common.no')}
+                      </span>
                     )}
                   </td>
                 </tr>
@@ -96,6 +107,17 @@ function KeysSummary(props: { status: KeyStatus }) {
           </div>
         </dl>
       </section>
+      {status.census.missing.length === 0 ? null : (
+        <Notice tone="warning" title={t('overview.missingKeys')} testId="missing-keys">
+          <p>
+            {status.census.missing.map((f) => (
+              <code key={f} class="permission">
+                {f}
+              </code>
+            ))}
+          </p>
+        </Notice>
+      )}
       {status.undecryptable.length === 0 ? null : (
         <Notice tone="warning" title={t('overview.undecryptable')} testId="undecryptable">
           <ul>
@@ -113,4 +135,70 @@ function KeysSummary(props: { status: KeyStatus }) {
       )}
     </>
   );
+}
+
+function BackupSummary(props: { backup: BackupState }) {
+  const { t, formatTime, formatNumber } = useI18n();
+  const { backup } = props;
+  const facts = (
+    <dl class="facts">
+      <dt>{t('overview.recoveryRecipient')}</dt>
+      <dd>
+        {backup.recoveryRecipient === undefined ? (
+          t('overview.none')
+        ) : (
+          <code>{backup.recoveryRecipient}</code>
+        )}
+      </dd>
+      <dt>{t('overview.lastExport')}</dt>
+      <dd>{formatTime(backup.lastExportAt ?? null)}</dd>
+      <dt>{t('overview.keysChanged')}</dt>
+      <dd>{formatTime(backup.keysChangedAt ?? null)}</dd>
+    </dl>
+  );
+  if (backup.state === 'ok') {
+    return (
+      <Notice tone="success" title={t('overview.backupOk')} testId="backup-ok">
+        {facts}
+      </Notice>
+    );
+  }
+  return (
+    <Notice tone="warning" title={t('overview.backupWarning')} testId="backup-warning">
+      <ul>
+        {backupReasons(backup).map((reason) => (
+          <li key={reason.key}>{t(reason.key, { count: formatNumber(reason.count ?? 0) })}</li>
+        ))}
+      </ul>
+      <p>
+        {t('overview.backupHowTo')} <a href="#/backup">{t('overview.backupLink')}</a>
+      </p>
+      {facts}
+    </Notice>
+  );
+}
+
+function RotationSummary(props: { status: RotationStatus }) {
+  const { t } = useI18n();
+  const { status } = props;
+  if (status.unfinished !== null) {
+    const interrupted = status.lock === null || !status.lock.live;
+    return (
+      <>
+        {interrupted ? (
+          <Notice
+            tone="warning"
+            title={t('overview.rotationInterrupted')}
+            testId="rotation-interrupted"
+          >
+            <p>{t('overview.rotationResume')}</p>
+          </Notice>
+        ) : null}
+        <RotationProgress job={status.unfinished} />
+      </>
+    );
+  }
+  const latest = status.recent[0];
+  if (latest === undefined) return <p class="muted">{t('keys.noRotation')}</p>;
+  return <RotationProgress job={latest} />;
 }

@@ -15,11 +15,14 @@ import { useResource } from '../lib/use-resource.js';
 export function SecretsPage() {
   const { t } = useI18n();
   const api = useApi();
-  const [draftScope, setDraftScope] = useState('default');
-  const [scope, setScope] = useState('default');
+  const [draftScope, setDraftScope] = useState('');
+  /** The scope being shown; null until the operator opens one. */
+  const [scope, setScope] = useState<string | null>(null);
   const [deleting, setDeleting] = useState<string | null>(null);
-  const secrets = useResource(() => api.listSecrets(scope), [api, scope]);
-  const scopes = useResource(() => api.scopes(), [api]);
+  const secrets = useResource(
+    async () => (scope === null ? null : api.listSecrets(scope)),
+    [api, scope],
+  );
 
   const open = (next: string) => {
     setDraftScope(next);
@@ -30,23 +33,7 @@ export function SecretsPage() {
     <>
       <p class="lead">{t('secrets.intro')}</p>
       <section class="card" aria-labelledby="scopes-title">
-        <h2 id="scopes-title">{t('secrets.scopes')}</h2>
-        {scopes.data === null || scopes.data.length === 0 ? null : (
-          <ul class="scope-list">
-            {scopes.data.map((s) => (
-              <li key={s.scope}>
-                <button
-                  type="button"
-                  class="link-button"
-                  aria-pressed={s.scope === scope}
-                  onClick={() => open(s.scope)}
-                >
-                  <code>{s.scope}</code> <span class="muted">({s.secrets})</span>
-                </button>
-              </li>
-            ))}
-          </ul>
-        )}
+        <h2 id="scopes-title">{t('secrets.openScope')}</h2>
         <form
           class="row"
           onSubmit={(event) => {
@@ -58,6 +45,7 @@ export function SecretsPage() {
             label={t('secrets.scope')}
             value={draftScope}
             onInput={setDraftScope}
+            hint={t('secrets.scopeHint')}
             required
             testId="scope-input"
           />
@@ -65,51 +53,52 @@ export function SecretsPage() {
         </form>
       </section>
 
-      <section class="card" aria-labelledby="list-title">
-        <h2 id="list-title">{t('secrets.inScope', { scope })}</h2>
-        <ErrorNotice error={secrets.error} />
-        {secrets.data === null ? (
-          <p class="muted">{t('common.loading')}</p>
-        ) : secrets.data.length === 0 ? (
-          <p class="muted">{t('secrets.empty')}</p>
-        ) : (
-          <div class="table-wrap">
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">{t('secrets.name')}</th>
-                  <th scope="col">{t('secrets.version')}</th>
-                  <th scope="col">{t('secrets.type')}</th>
-                  <th scope="col">{t('secrets.metadata')}</th>
-                  <th scope="col">{t('secrets.updated')}</th>
-                  <th scope="col">{t('secrets.value')}</th>
-                  <th scope="col">
-                    <span class="visually-hidden">{t('common.actions')}</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {secrets.data.map((secret) => (
-                  <SecretRow
-                    key={`${scope}/${secret.name}/${secret.version}`}
-                    scope={scope}
-                    secret={secret}
-                    onDelete={setDeleting}
-                  />
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
-      </section>
+      {scope === null ? null : (
+        <section class="card" aria-labelledby="list-title">
+          <h2 id="list-title">{t('secrets.inScope', { scope })}</h2>
+          <ErrorNotice error={secrets.error} />
+          {secrets.data === null ? (
+            <p class="muted">{t('common.loading')}</p>
+          ) : secrets.data.length === 0 ? (
+            <p class="muted">{t('secrets.empty')}</p>
+          ) : (
+            <div class="table-wrap">
+              <table>
+                <thead>
+                  <tr>
+                    <th scope="col">{t('secrets.name')}</th>
+                    <th scope="col">{t('secrets.version')}</th>
+                    <th scope="col">{t('secrets.type')}</th>
+                    <th scope="col">{t('secrets.metadata')}</th>
+                    <th scope="col">{t('secrets.updated')}</th>
+                    <th scope="col">{t('secrets.value')}</th>
+                    <th scope="col">
+                      <span class="visually-hidden">{t('common.actions')}</span>
+                    </th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {secrets.data.map((secret) => (
+                    <SecretRow
+                      key={`${scope}/${secret.name}/${secret.version}`}
+                      scope={scope}
+                      secret={secret}
+                      onDelete={setDeleting}
+                    />
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </section>
+      )}
 
       <SetSecretForm
         key={scope}
-        scope={scope}
+        scope={scope ?? ''}
         onSaved={(savedScope) => {
           if (savedScope === scope) secrets.reload();
           else open(savedScope);
-          scopes.reload();
         }}
       />
 
@@ -120,13 +109,12 @@ export function SecretsPage() {
         danger
         onClose={() => setDeleting(null)}
         onConfirm={async () => {
-          if (deleting === null) return;
+          if (deleting === null || scope === null) return;
           await api.deleteSecret(scope, deleting);
           secrets.reload();
-          scopes.reload();
         }}
       >
-        <p>{t('secrets.deleteBody', { scope, name: deleting ?? '' })}</p>
+        <p>{t('secrets.deleteBody', { scope: scope ?? '', name: deleting ?? '' })}</p>
       </ConfirmDialog>
     </>
   );
