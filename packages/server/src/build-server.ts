@@ -126,10 +126,12 @@ export function buildServer(options: BuildServerOptions): LockboxServer {
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
-    if (!readiness.accepting) {
-      reply.header('connection', 'close');
-      throw new LockboxError('NOT_READY', 'the server is shutting down');
-    }
+    if (!readiness.accepting) throw new LockboxError('NOT_READY', 'the server is shutting down');
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    // During shutdown, a connection is closed after its response instead of idling
+    // in keep-alive, so the listener can finish closing as soon as requests are done.
+    if (!readiness.accepting) reply.header('connection', 'close');
   });
 
   app.register(fastifySwagger, openApiOptions());
