@@ -58,7 +58,7 @@ export const en = {
   'overview.backupNoExport': 'No complete bundle has been exported.',
   'overview.backupStaleExport': 'The keys changed after the last complete export.',
   'overview.backupHowTo':
-    'Set up a recovery key (see docs/backup-and-recovery.md), or export a complete bundle:',
+    'Set a recovery key (“lockbox recovery add”), or export a complete bundle:',
   'overview.backupLink': 'go to Backup',
   'overview.recoveryRecipient': 'Recovery key',
   'overview.none': 'None',

@@ -59,7 +59,7 @@ export const ja: Record<MessageKey, string> = {
   'overview.backupNoExport': '完全なバンドルがまだエクスポートされていません。',
   'overview.backupStaleExport': '最後の完全エクスポートの後に鍵が変更されました。',
   'overview.backupHowTo':
-    'リカバリー鍵を設定するか（docs/backup-and-recovery.md を参照）、完全なバンドルをエクスポートしてください：',
+    'リカバリー鍵を設定する（「lockbox recovery add」）か、完全なバンドルをエクスポートしてください：',
   'overview.backupLink': 'バックアップへ',
   'overview.recoveryRecipient': 'リカバリー鍵',
   'overview.none': 'なし',

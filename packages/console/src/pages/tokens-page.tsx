@@ -46,7 +46,7 @@ export function TokensPage() {
                   <tr key={token.id} data-testid={`token-${token.name}`}>
                     <th scope="row">{token.name}</th>
                     <td>
-                      <code>{token.id}</code>
+                      <code class="nowrap">{token.id}</code>
                     </td>
                     <td>
                       {token.permissions.map((p) => (
