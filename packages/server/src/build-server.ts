@@ -12,11 +12,8 @@
  * log, whatever the lockbox was opened with.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, statSync } from 'node:fs';
 import type { Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import { resolve } from 'node:path';
-import fastifyStatic from '@fastify/static';
 import fastifySwagger from '@fastify/swagger';
 import { LockboxError } from '@lockbox/core';
 import Fastify, {
@@ -26,6 +23,7 @@ import Fastify, {
 } from 'fastify';
 import { installAuth } from './auth.js';
 import { AuthFailureLimiter, type AuthRateLimitOptions } from './auth-failure-limiter.js';
+import { registerConsoleFiles } from './console-files.js';
 import { installErrorHandling } from './error-handling.js';
 import { createLogger, type LoggerOptions } from './logger.js';
 import { openApiOptions } from './openapi.js';
@@ -158,12 +156,7 @@ export function buildServer(options: BuildServerOptions): LockboxServer {
 
   app.register(async (root) => healthRoutes(root, context));
 
-  if (options.consoleDir !== undefined) {
-    const dir = resolve(options.consoleDir);
-    if (existsSync(dir) && statSync(dir).isDirectory()) {
-      app.register(fastifyStatic, { root: dir, prefix: '/', index: ['index.html'] });
-    }
-  }
+  registerConsoleFiles(app, options.consoleDir);
 
   return Object.assign(app, { lockboxReadiness: readiness });
 }

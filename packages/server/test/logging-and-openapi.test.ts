@@ -132,6 +132,8 @@ describe('web console', () => {
     expect(page.statusCode).toBe(200);
     expect(page.headers['content-type']).toContain('text/html');
     expect(page.body).toContain('<title>Lockbox</title>');
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(page.headers['x-frame-options']).toBe('DENY');
     expect((await server.app.inject({ method: 'GET', url: '/v1/openapi.json' })).statusCode).toBe(
       200,
     );

@@ -1,0 +1,19 @@
+/**
+ * docs/api.md's error→status table is the server's table: every code, the same status.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ERROR_STATUS } from '../src/index.js';
+
+describe('docs/api.md', () => {
+  it('lists every error code under the status the server answers with', () => {
+    const text = readFileSync(new URL('../../../docs/api.md', import.meta.url), 'utf8');
+    const documented: Record<string, number> = {};
+    for (const [, status, codes] of text.matchAll(/^\| (\d{3}) \| (.+) \|$/gm)) {
+      for (const [, code] of (codes ?? '').matchAll(/`([A-Z_]+)`/g)) {
+        documented[code as string] = Number(status);
+      }
+    }
+    expect(documented).toEqual({ ...ERROR_STATUS });
+  });
+});
