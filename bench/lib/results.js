@@ -60,6 +60,7 @@ export function row(id, label, figures, extra = {}) {
     min: figures.min,
     max: figures.max,
     samples: figures.samples.map((s) => Math.round(s)),
+    ...(figures.wallMedian === undefined ? {} : { wallMedian: Math.round(figures.wallMedian) }),
     ...(extra.note === undefined ? {} : { note: extra.note }),
   };
 }
