@@ -147,6 +147,8 @@ suite('web console in chromium', () => {
   let token: string;
   let masterKey: Buffer;
   const requests: Request[] = [];
+  /** Script errors and console errors (a CSP refusal among them), except failed-request notices. */
+  const pageErrors: string[] = [];
 
   beforeAll(async () => {
     if (!haveChromium) {
@@ -185,6 +187,13 @@ suite('web console in chromium', () => {
     });
     page = context.pages()[0] ?? (await context.newPage());
     page.on('request', (request) => requests.push(request));
+    page.on('pageerror', (error) => pageErrors.push(error.message));
+    page.on('console', (message) => {
+      // Chromium logs every 4xx answer as "Failed to load resource"; those are expected here.
+      if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) {
+        pageErrors.push(message.text());
+      }
+    });
     mkdirSync(SCREENSHOTS, { recursive: true });
   });
 
@@ -482,5 +491,9 @@ suite('web console in chromium', () => {
     await page.getByTestId('language').selectOption('en');
     await hasText(page.locator('h1'), 'Lockbox console');
     await shoot('sign-in', 'en', false);
+  });
+
+  it('ran without a script error or a Content-Security-Policy refusal', () => {
+    expect(pageErrors).toEqual([]);
   });
 });
