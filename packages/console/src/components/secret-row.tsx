@@ -22,7 +22,6 @@ export function SecretRow(props: {
   const reveal = useGuardedAction(async () => {
     setRevealed(await api.readSecret(props.scope, secret.name));
   });
-  const valueId = `value-${secret.name}`;
   return (
     <tr data-testid={`secret-${secret.name}`}>
       <th scope="row">
@@ -43,16 +42,11 @@ export function SecretRow(props: {
             {t('secrets.undecryptable')}
           </span>
         ) : revealed === null ? (
-          <button
-            type="button"
-            aria-controls={valueId}
-            disabled={reveal.busy}
-            onClick={() => reveal.run()}
-          >
+          <button type="button" disabled={reveal.busy} onClick={() => reveal.run()}>
             {t('secrets.reveal')}
           </button>
         ) : (
-          <div id={valueId} class="revealed">
+          <div class="revealed">
             <code data-testid="secret-value">{revealed.value}</code>
             {revealed.encoding === 'base64' ? <span class="muted"> (base64)</span> : null}
             <button type="button" onClick={() => setRevealed(null)}>

@@ -1,6 +1,7 @@
 /**
  * Loading data for a page: runs `load` on mount and whenever `deps` change, and
- * again on `reload()`. Answers that arrive after a newer load started (or after
+ * again on `reload()`. Changed deps clear the previous data; a reload keeps it
+ * until the new answer arrives. Answers that arrive after a newer load started (or after
  * the page went away) are dropped, so a slow old answer never overwrites a new one.
  */
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
@@ -20,11 +21,19 @@ export function useResource<T>(load: () => Promise<T>, deps: readonly unknown[])
   const [loading, setLoading] = useState(true);
   const [tick, setTick] = useState(0);
   const latest = useRef(0);
+  const loadedTick = useRef(tick);
 
   // The caller names what `load` depends on in `deps`.
   useEffect(() => {
     const run = ++latest.current;
     setLoading(true);
+    // New deps mean other data (another scope, say): drop the old answer instead of
+    // showing it under the new heading. A reload keeps it on screen until the new one arrives.
+    if (loadedTick.current === tick) {
+      setData(null);
+      setError(null);
+    }
+    loadedTick.current = tick;
     load().then(
       (value) => {
         if (run !== latest.current) return;

@@ -13,6 +13,7 @@ import { Notice } from '../components/notice.js';
 import { TextField } from '../components/text-field.js';
 import { useI18n } from '../i18n/i18n-context.js';
 import type { MessageKey } from '../i18n/messages.js';
+import type { Params } from '../i18n/translate.js';
 import { bundleFileName } from '../lib/bundle-file-name.js';
 import { checkFileSize, formatBytes, MAX_IMPORT_BYTES } from '../lib/file-size-guard.js';
 import { saveDownload } from '../lib/save-download.js';
@@ -86,7 +87,8 @@ function ImportCard() {
   const fileId = useId();
   const policyId = useId();
   const [file, setFile] = useState<File | null>(null);
-  const [fileError, setFileError] = useState<string | null>(null);
+  /** Why the chosen file was refused (kept as a message key, so it follows a language switch). */
+  const [fileError, setFileError] = useState<{ key: MessageKey; params: Params } | null>(null);
   const [identity, setIdentity] = useState('');
   const [policy, setPolicy] = useState<ConflictPolicy>('fail');
   const [preview, setPreview] = useState<ImportReport | null>(null);
@@ -122,11 +124,11 @@ function ImportCard() {
       setFile(null);
       setFileError(
         check.reason === 'empty'
-          ? t('backup.fileEmpty')
-          : t('backup.fileTooLarge', {
-              size: formatBytes(chosen.size),
-              limit: formatBytes(check.limit),
-            }),
+          ? { key: 'backup.fileEmpty', params: {} }
+          : {
+              key: 'backup.fileTooLarge',
+              params: { size: formatBytes(chosen.size), limit: formatBytes(check.limit) },
+            },
       );
     }
   };
@@ -156,7 +158,7 @@ function ImportCard() {
           </p>
           {fileError === null ? null : (
             <p class="field-error" role="alert" data-testid="file-error">
-              {fileError}
+              {t(fileError.key, fileError.params)}
             </p>
           )}
         </div>

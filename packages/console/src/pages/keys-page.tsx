@@ -17,6 +17,7 @@ import { Notice } from '../components/notice.js';
 import { RotationProgress } from '../components/rotation-progress.js';
 import { TextField } from '../components/text-field.js';
 import { useI18n } from '../i18n/i18n-context.js';
+import type { MessageKey } from '../i18n/messages.js';
 import { useGuardedAction } from '../lib/use-guarded-action.js';
 import { useResource } from '../lib/use-resource.js';
 
@@ -30,7 +31,7 @@ export function KeysPage() {
   const [oldKey, setOldKey] = useState('');
   const [newKey, setNewKey] = useState('');
   const [confirming, setConfirming] = useState(false);
-  const [formError, setFormError] = useState<string | null>(null);
+  const [formError, setFormError] = useState<MessageKey | null>(null);
   const [result, setResult] = useState<MasterRotationResult | null>(null);
   const [live, setLive] = useState<RotationJob | null>(null);
 
@@ -72,8 +73,8 @@ export function KeysPage() {
   const review = (event: Event) => {
     event.preventDefault();
     rotate.clearError();
-    if (oldKey.trim() === '' || newKey.trim() === '') setFormError(t('keys.bothRequired'));
-    else if (oldKey.trim() === newKey.trim()) setFormError(t('keys.sameKey'));
+    if (oldKey.trim() === '' || newKey.trim() === '') setFormError('keys.bothRequired');
+    else if (oldKey.trim() === newKey.trim()) setFormError('keys.sameKey');
     else {
       setFormError(null);
       setConfirming(true);
@@ -113,7 +114,7 @@ export function KeysPage() {
         />
         {formError === null ? null : (
           <p class="field-error" role="alert">
-            {formError}
+            {t(formError)}
           </p>
         )}
         <ErrorNotice error={rotate.error} testId="rotate-error" />
