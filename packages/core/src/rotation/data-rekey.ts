@@ -176,12 +176,11 @@ class RekeyWalker {
           total: this.#totals.scopes,
         });
       } else if (cp.phase === 'secrets') {
-        await batches.run((trx) => this.#secretsBatch(trx));
-        this.#report();
+        // Steps that only move to the next phase report nothing.
+        if ((await batches.run((trx) => this.#secretsBatch(trx))) > 0) this.#report();
       } else {
         const table = cp.field ?? undefined;
-        await batches.run((trx) => this.#fieldBatch(trx));
-        this.#report(table);
+        if ((await batches.run((trx) => this.#fieldBatch(trx))) > 0) this.#report(table);
       }
     }
   }
@@ -217,7 +216,8 @@ class RekeyWalker {
     }
   }
 
-  async #secretsBatch(trx: Db): Promise<void> {
+  /** Re-encrypts the next batch of secrets; returns how many rows it read. */
+  async #secretsBatch(trx: Db): Promise<number> {
     const cp = this.#cp;
     let query = trx
       .selectFrom('lockbox_secrets as s')
@@ -239,7 +239,7 @@ class RekeyWalker {
       cp.row = null;
       if (cp.field === null) this.#endPass();
       await this.#save(trx);
-      return;
+      return 0;
     }
     const updates: unknown[][] = [];
     for (const row of rows) {
@@ -273,6 +273,7 @@ class RekeyWalker {
     const last = rows[rows.length - 1]!;
     cp.secret = [last.scope, last.name];
     await this.#save(trx);
+    return rows.length;
   }
 
   /** The states of data keys by id (unknown ids map to 'missing'). */
@@ -301,7 +302,8 @@ class RekeyWalker {
     return result;
   }
 
-  async #fieldBatch(trx: Db): Promise<void> {
+  /** Re-encrypts the next batch of the current field's rows; returns how many rows it read. */
+  async #fieldBatch(trx: Db): Promise<number> {
     const cp = this.#cp;
     const index = this.#o.fields.findIndex((f) => f.label === cp.field);
     const table = this.#o.fields[index];
@@ -311,7 +313,7 @@ class RekeyWalker {
       cp.row = null;
       if (cp.field === null) this.#endPass();
       await this.#save(trx);
-      return;
+      return 0;
     }
     const rows = await table.readBatch(trx, 'lockbox', cp.row, this.#o.batchSize);
     if (rows.length === 0) {
@@ -320,7 +322,7 @@ class RekeyWalker {
       cp.row = null;
       if (next === undefined) this.#endPass();
       await this.#save(trx);
-      return;
+      return 0;
     }
     const parsed = rows.map((row) => {
       try {
@@ -360,6 +362,7 @@ class RekeyWalker {
     cp.passDone += rows.length;
     cp.row = rows[rows.length - 1]!.pk;
     await this.#save(trx);
+    return rows.length;
   }
 
   #endPass(): void {

@@ -78,9 +78,11 @@ export async function seed(
     await lockbox.fields.register({ table: FIELD_TABLE, column: FIELD_COLUMN });
     const fieldRows = new Map<number, string>();
     const ids = Array.from({ length: options.rows }, (_, i) => i + 1);
-    for (let start = 0; start < ids.length; start += 4) {
+    // The first row alone: it creates the field scope's data key (concurrent first
+    // writers to one scope may each create one).
+    for (let start = 0; start < ids.length; start += start === 0 ? 1 : 4) {
       await Promise.all(
-        ids.slice(start, start + 4).map(async (id) => {
+        ids.slice(start, start === 0 ? 1 : start + 4).map(async (id) => {
           const value = JSON.stringify({ access_token: `at-${id}`, refresh_token: `rt-${id}` });
           const ciphertext = await lockbox.fields.encrypt(FIELD_TABLE, FIELD_COLUMN, id, value);
           await sql`insert into ${sql.table(FIELD_TABLE)} (id, ${sql.ref(FIELD_COLUMN)}) values (${id}, ${ciphertext})`.execute(
