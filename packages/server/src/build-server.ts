@@ -111,6 +111,9 @@ export function buildServer(options: BuildServerOptions): LockboxServer {
     return503OnClosing: false,
     // Close idle keep-alive sockets on shutdown; busy ones finish their request first.
     forceCloseConnections: 'idle',
+    // The API is exactly the documented routes: no implicit HEAD twins (a HEAD of a
+    // secret would run an audited read to send no body).
+    exposeHeadRoutes: false,
     // Scopes and names are up to 256 characters, more once URL-encoded.
     routerOptions: { maxParamLength: 1024 },
   });
