@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
 import {
@@ -167,6 +168,14 @@ export async function storeFingerprint(
   appTables: readonly string[] = [FIELD_TABLE],
 ): Promise<string> {
   if (database.file !== undefined) {
+    // Move committed pages from the WAL into the file first (a no-op when nothing
+    // was written), so the file's bytes are the whole store even while it is open.
+    const connection = new Database(database.file);
+    try {
+      connection.pragma('wal_checkpoint(TRUNCATE)');
+    } finally {
+      connection.close();
+    }
     return createHash('sha256').update(readFileSync(database.file)).digest('hex');
   }
   const client = new pg.Client({ connectionString: database.url });
