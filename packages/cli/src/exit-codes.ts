@@ -84,6 +84,7 @@ export const EXIT_CODE_GROUPS: Readonly<Record<Exclude<ExitCode, 0 | 1>, readonl
     'KEY_FILE_EXISTS',
     'FILE_EXISTS',
     'KEY_STILL_NEEDED',
+    'RESTORE_TARGET_NOT_EMPTY',
   ],
 };
 

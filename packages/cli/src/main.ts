@@ -14,13 +14,19 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { registerAudit } from './commands/audit.js';
 import { registerEnv } from './commands/env.js';
+import { registerExport } from './commands/export.js';
 import { registerGet } from './commands/get.js';
+import { registerImport } from './commands/import.js';
 import { registerInit } from './commands/init.js';
 import { registerList } from './commands/list.js';
+import { registerRecover } from './commands/recover.js';
+import { registerRecovery } from './commands/recovery.js';
+import { registerRestore } from './commands/restore.js';
 import { registerRm } from './commands/rm.js';
 import { registerRun } from './commands/run.js';
 import { registerServe } from './commands/serve.js';
 import { registerSet } from './commands/set.js';
+import { registerSnapshot } from './commands/snapshot.js';
 import { registerStatus } from './commands/status.js';
 import { registerToken } from './commands/token.js';
 import { CliContext } from './context.js';
@@ -68,6 +74,12 @@ function buildProgram(context: CliContext): Command {
   registerServe(program, context);
   registerAudit(program, context);
   registerToken(program, context);
+  registerExport(program, context);
+  registerImport(program, context);
+  registerSnapshot(program, context);
+  registerRestore(program, context);
+  registerRecovery(program, context);
+  registerRecover(program, context);
   return program;
 }
 

@@ -23,6 +23,7 @@ import {
   getMeta,
   Keyring,
   keyringFromConfig,
+  type Lockbox,
   LockboxError,
   META,
   parseDatabaseUrl,
@@ -34,17 +35,25 @@ import type { Command } from 'commander';
 import type { ResolvedConfig } from '../config.js';
 import type { CliContext } from '../context.js';
 import { nodeDrivers } from '../node-drivers.js';
+import { createRecoveryIdentity, identityWarning } from './recovery.js';
 
 interface InitOptions {
   keyFile?: string;
   printKey?: boolean;
   force?: boolean;
   existingKey?: boolean;
+  recoveryIdentity?: string;
 }
 
 const LOSS_WARNING =
   'Keep the master key safe and backed up: losing it loses every secret in this store, ' +
   'until recovery is set up (see docs/backup-and-recovery.md).';
+
+function recoveryLines(recipient: string | undefined): string[] {
+  return recipient === undefined
+    ? []
+    : [`Recovery recipient: ${recipient} (every data key is also wrapped to it)`];
+}
 
 /** Read-only: throws STORE_ALREADY_INITIALIZED if the database already holds a store. */
 async function refuseInitialisedStore(config: ResolvedConfig): Promise<void> {
@@ -73,6 +82,10 @@ export function registerInit(program: Command, context: CliContext): void {
     .option('--print-key', 'print the new key once to stdout instead of writing a file')
     .option('--force', 'replace an existing key file (its old key is lost)')
     .option('--existing-key', 'use the master key already configured instead of generating one')
+    .option(
+      '--recovery-identity <file>',
+      'also create a recovery identity in this file (0600); every data key is wrapped to it',
+    )
     .action(async (options: InitOptions, command: Command) => {
       const invocation = context.invocation(command);
       const { output } = invocation;
@@ -90,23 +103,45 @@ export function registerInit(program: Command, context: CliContext): void {
         );
       }
       await refuseInitialisedStore(config);
+      const recoveryFile =
+        options.recoveryIdentity === undefined
+          ? undefined
+          : resolve(invocation.io.cwd, options.recoveryIdentity);
+      if (recoveryFile !== undefined && existsSync(recoveryFile)) {
+        throw new LockboxError(
+          'KEY_FILE_EXISTS',
+          `${recoveryFile} already exists; nothing was changed`,
+          {
+            details: { path: recoveryFile },
+          },
+        );
+      }
+      const addRecovery = async (lockbox: Lockbox) =>
+        recoveryFile === undefined
+          ? undefined
+          : (await createRecoveryIdentity(lockbox, recoveryFile, { actor: invocation.actor }))
+              .recipient;
 
       if (options.existingKey === true) {
         const keyring = await keyringFromConfig(config.keys);
         const lockbox = await invocation.open({ mode: 'create', keyring });
+        const recoveryRecipient = await addRecovery(lockbox);
         output.result(
           {
             database: lockbox.vault.store.location,
             fingerprint: keyring.primary.fingerprint,
             keySource: config.primaryKeySource ?? null,
+            ...(recoveryRecipient === undefined ? {} : { recoveryRecipient, recoveryFile }),
           },
           (r) => [
             `Created a Lockbox store at ${r.database}.`,
             `Master key fingerprint: ${r.fingerprint} (the configured key, from ${r.keySource})`,
+            ...recoveryLines(recoveryRecipient),
             '',
             LOSS_WARNING,
           ],
         );
+        if (recoveryFile !== undefined) output.note(identityWarning(recoveryFile));
         return;
       }
 
@@ -136,8 +171,9 @@ export function registerInit(program: Command, context: CliContext): void {
         if (keyFile !== undefined) {
           await writeMasterKeyFile(keyFile, key, { force: options.force === true });
         }
+        let lockbox: Lockbox;
         try {
-          await invocation.open({ mode: 'create', keyring });
+          lockbox = await invocation.open({ mode: 'create', keyring });
         } catch (err) {
           // The store was not created, so the key just written protects nothing.
           if (keyFile !== undefined && options.force !== true) {
@@ -145,8 +181,12 @@ export function registerInit(program: Command, context: CliContext): void {
           }
           throw err;
         }
-        // Recovery (an age recipient every data key is also wrapped to) plugs in
-        // here, once the store exists and before the loss warning is printed.
+        // Recovery (an age recipient every data key is also wrapped to), once the
+        // store exists and before the loss warning is printed.
+        const recoveryRecipient = await addRecovery(lockbox);
+        const recoveryNote = () => {
+          if (recoveryFile !== undefined) output.note(identityWarning(recoveryFile));
+        };
 
         const database = redactDatabaseUrl(config.database);
         if (options.printKey === true) {
@@ -159,18 +199,30 @@ export function registerInit(program: Command, context: CliContext): void {
               `Created a Lockbox store at ${database}; master key fingerprint ${keyring.primary.fingerprint}.`,
               'The key above is shown only this once and was not written anywhere.',
               'Put it in LOCKBOX_MASTER_KEY (for example in your secret manager).',
+              ...recoveryLines(recoveryRecipient),
               LOSS_WARNING,
             ].join('\n'),
           );
+          recoveryNote();
           return;
         }
-        output.result({ database, fingerprint: keyring.primary.fingerprint, keyFile }, (r) => [
-          `Created a Lockbox store at ${r.database}.`,
-          `Master key fingerprint: ${r.fingerprint}`,
-          `Master key written to ${r.keyFile} (mode 0600).`,
-          '',
-          LOSS_WARNING,
-        ]);
+        output.result(
+          {
+            database,
+            fingerprint: keyring.primary.fingerprint,
+            keyFile,
+            ...(recoveryRecipient === undefined ? {} : { recoveryRecipient, recoveryFile }),
+          },
+          (r) => [
+            `Created a Lockbox store at ${r.database}.`,
+            `Master key fingerprint: ${r.fingerprint}`,
+            `Master key written to ${r.keyFile} (mode 0600).`,
+            ...recoveryLines(recoveryRecipient),
+            '',
+            LOSS_WARNING,
+          ],
+        );
+        recoveryNote();
       } finally {
         key.fill(0);
       }

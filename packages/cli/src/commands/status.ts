@@ -21,6 +21,7 @@ export function registerStatus(program: Command, context: CliContext): void {
       const config = await invocation.config();
       const lockbox = await invocation.open();
       const status = await lockbox.status();
+      const backup = await lockbox.backup.state();
       const store = lockbox.vault.store;
       const report = {
         database: { dialect: store.dialect, location: store.location },
@@ -36,6 +37,7 @@ export function registerStatus(program: Command, context: CliContext): void {
         scopes: status.scopes,
         totals: status.totals,
         undecryptable: status.undecryptable,
+        backup,
       };
       invocation.output.result(report, (r) => {
         const lines = [
@@ -69,6 +71,12 @@ export function registerStatus(program: Command, context: CliContext): void {
             ).map((l) => `  ${l}`),
           );
         }
+        lines.push(
+          '',
+          r.backup.state === 'ok'
+            ? `backup:          ok${r.backup.recoveryRecipient === undefined ? '' : ` (recovery recipient ${r.backup.recoveryRecipient})`}${r.backup.lastExportAt === undefined ? '' : `, last complete export ${r.backup.lastExportAt}`}`
+            : `backup:          NOT BACKED UP: ${r.backup.reasons.join('; ')} (see lockbox recovery add / lockbox export)`,
+        );
         if (r.undecryptable.length > 0) {
           lines.push('', 'UNDECRYPTABLE:');
           for (const u of r.undecryptable) {

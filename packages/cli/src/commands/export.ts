@@ -1,0 +1,87 @@
+/**
+ * `lockbox export`: writes the secrets of every scope (or the chosen ones) as an
+ * age-encrypted bundle, to --output FILE or to stdout (never to a terminal).
+ * Plaintext exists only in memory; the file holds age ciphertext that `age -d`
+ * reads. docs/backup-and-recovery.md describes the format.
+ *
+ * With --output the summary goes to stdout (text, or --json); when the bundle
+ * itself goes to stdout, the summary goes to stderr.
+ */
+import type { ExportSummary } from '@lockbox/core';
+import type { Command } from 'commander';
+import {
+  type EncryptionFlags,
+  encryptionFrom,
+  encryptionOptions,
+  openOutput,
+  writeTo,
+} from '../bundle-io.js';
+import type { CliContext } from '../context.js';
+import { createProgress } from '../progress.js';
+
+interface ExportFlags extends EncryptionFlags {
+  scope?: string[];
+  output?: string;
+  force?: boolean;
+}
+
+export function describeExport(s: ExportSummary, where: string): string[] {
+  return [
+    `Exported ${s.records} secret(s) from ${s.scopes.length} scope(s) to ${where} (${s.bytes} bytes, age-encrypted).`,
+    ...s.scopes.map((x) => `  ${x.scope}: ${x.secrets}`),
+    s.complete
+      ? 'This is a complete export: lockbox status counts it as a backup until the keys change.'
+      : 'Only some scopes were exported; lockbox status does not count this as a backup.',
+  ];
+}
+
+export function registerExport(program: Command, context: CliContext): void {
+  encryptionOptions(
+    program
+      .command('export')
+      .description('write secrets as an age-encrypted bundle (to --output FILE or stdout)')
+      .option(
+        '-s, --scope <scope>',
+        'export only this scope (repeatable)',
+        (v: string, p: string[] = []) => [...p, v],
+      )
+      .option('-o, --output <file>', 'write the bundle here (0600, atomically) instead of stdout'),
+  )
+    .option('--force', 'replace an existing output file')
+    .action(async (flags: ExportFlags, command: Command) => {
+      const invocation = context.invocation(command);
+      const { output } = invocation;
+      const encryption = await encryptionFrom(flags, invocation);
+      const destination = await openOutput(flags.output, invocation, {
+        force: flags.force === true,
+      });
+      const lockbox = await invocation.open();
+      const progress = createProgress({
+        label: 'exporting',
+        total: 0,
+        stream: invocation.io.stderr,
+      });
+      let summary: ExportSummary;
+      try {
+        summary = await writeTo(destination, (sink) =>
+          lockbox.backup.export(sink, {
+            encryption,
+            ...(flags.scope === undefined ? {} : { scopes: flags.scope }),
+            actor: invocation.actor,
+            onProgress: (p) => progress.update(p.records, p.total),
+          }),
+        );
+      } finally {
+        progress.finish();
+      }
+      const where = destination.path ?? 'stdout';
+      if (destination.path === undefined) {
+        // stdout holds the bundle: the summary goes to stderr.
+        output.note(
+          output.json ? JSON.stringify(summary) : describeExport(summary, where).join('\n'),
+        );
+        return;
+      }
+      output.result({ ...summary, output: destination.path }, (s) => describeExport(s, where));
+    });
+}
