@@ -467,9 +467,18 @@ async function databaseFacts(url) {
     'select fingerprint, state from lockbox_master_keys order by created_at',
   );
   const [audit] = await queryRows(url, 'select count(*)::int as n from lockbox_audit');
+  // Two writers that both find no active key right after a re-key's switch can
+  // each create one; reads stay correct (the highest version wins), but it is
+  // worth seeing.
+  const [doubled] = await queryRows(
+    url,
+    `select count(*)::int as n from (select scope from lockbox_data_keys where state = 'active'
+       group by scope having count(*) > 1) as s`,
+  );
   return {
     postgres: String(version?.version ?? '').split(' on ')[0],
     dataKeys: Object.fromEntries(dataKeys.map((r) => [r.state, r.n])),
+    scopesWithSeveralActiveDataKeys: doubled?.n ?? 0,
     masterKeys,
     auditEntries: audit?.n ?? 0,
   };

@@ -104,7 +104,7 @@ export function renderSection(result) {
     '| --- | --- | ---: | ---: | ---: | ---: |',
     ...restartRows,
     '',
-    `**Afterwards:** ${count(result.readback.reads)} read-backs (every secret from every instance), ${result.readback.mismatches} mismatches; audit log ${result.audit.ok === true ? `verified, ${count(result.audit.entries)} entries` : 'NOT verified'}; data keys by state ${JSON.stringify(result.database.dataKeys)}.`,
+    `**Afterwards:** ${count(result.readback.reads)} read-backs (every secret from every instance), ${result.readback.mismatches} mismatches; audit log ${result.audit.ok === true ? `verified, ${count(result.audit.entries)} entries` : 'NOT verified'}; data keys by state ${JSON.stringify(result.database.dataKeys)}, scopes with more than one active data key: ${result.database.scopesWithSeveralActiveDataKeys}.`,
     '',
     `**Machine:** ${machine.cpus} × ${machine.cpu}, ${machine.memoryGiB} GiB, Node ${machine.node}, ${machine.postgres}; the three instances, the load generator and PostgreSQL share it (load average ${machine.loadAverage.start[0]} at the start, ${machine.loadAverage.end[0]} at the end — other work on the machine shows up in the latencies). Raw figures: [soak/results/soak.json](../soak/results/soak.json).`,
   ].join('\n');
