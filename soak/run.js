@@ -16,8 +16,9 @@
  * Pass criteria: zero failed requests (any non-200, socket error, or a read that
  * does not return exactly the last acknowledged write), every secret read back
  * identical from every instance afterwards, `lockbox audit verify` succeeds,
- * `lockbox status` finds nothing undecryptable and needs only the new key, and
- * every instance shut down gracefully. Nothing is retried.
+ * `lockbox status` finds nothing undecryptable, needs only the new key and finds
+ * every data key wrapped to the recovery recipient, and every instance shut down
+ * gracefully. Nothing is retried.
  *
  * Writes soak/results/soak.json and the "Reliability (soak)" section of
  * docs/soak.md. Exits 1 when a criterion fails, 2 on a setup error.
@@ -84,9 +85,14 @@ async function main() {
   let exitCode = 2;
   try {
     // Setup, as an operator would do it: init writes the old key file (0600).
-    const init = await lockboxJson(['init'], where(configs.old));
+    // With a recovery recipient, so the suite also checks that every data key
+    // created during the rotations (by any instance) is wrapped to it.
+    const init = await lockboxJson(
+      ['init', '--recovery-identity', join(work, 'recovery.txt')],
+      where(configs.old),
+    );
     const fingerprints = { old: init.json.fingerprint, new: '' };
-    log(`lockbox init: store created, master key ${fingerprints.old}`);
+    log(`lockbox init: store created, master key ${fingerprints.old}, recovery recipient set`);
     writeNewMasterKeyFile(newKey);
     writeConfigFile(configs.staged, {
       database: schema.url,
@@ -536,6 +542,16 @@ function buildResult(r) {
         status.undecryptable.length === 0 &&
         status.keys?.needed?.every((/** @type {any} */ n) => n.fingerprint === r.fingerprints.new),
       detail: JSON.stringify({ needed: status.keys?.needed, undecryptable: status.undecryptable }),
+    },
+    {
+      name: 'every data key is wrapped to the recovery recipient',
+      passed:
+        status.backup?.recoveryRecipient !== undefined &&
+        status.backup?.dataKeysWithoutRecovery === 0,
+      detail: JSON.stringify({
+        recipient: status.backup?.recoveryRecipient !== undefined,
+        dataKeysWithoutRecovery: status.backup?.dataKeysWithoutRecovery,
+      }),
     },
     {
       name: 'the old key alone opens nothing (KEY_WRONG)',
