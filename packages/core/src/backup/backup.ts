@@ -107,7 +107,10 @@ export class Backup {
     return { stream: pipe.readable, done };
   }
 
-  /** What importing the bundle would do, per scope. Writes nothing. */
+  /**
+   * What importing the bundle would do, per scope. Writes nothing at all (not
+   * even an audit entry: it changes no state).
+   */
   preview(input: ByteSource, options: ImportOptions): Promise<ImportReport> {
     return previewImport(this.#vault, input, options);
   }

@@ -15,6 +15,7 @@
  *   reader refuses; the caller should delete it.
  */
 import { nowIso } from '../clock.js';
+import { LockboxError } from '../errors.js';
 import type { Store } from '../store/connect.js';
 import type { DataKeys } from '../vault/data-keys.js';
 import { INTERNAL_SCOPE_PREFIX, validateUserScope } from '../vault/names.js';
@@ -150,6 +151,12 @@ export async function exportBundle(
 ): Promise<ExportSummary> {
   const encrypter = ageEncrypter(options.encryption);
   const scopes = options.scopes?.map((scope) => validateUserScope(scope));
+  if (scopes !== undefined && scopes.length === 0) {
+    throw new LockboxError(
+      'INVALID_ARGUMENT',
+      'the scope list is empty; omit it to export every scope',
+    );
+  }
   const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
   const summary: ExportSummary = {
     createdAt: nowIso(),
