@@ -55,9 +55,17 @@ export interface RotationLockHandle {
   touch(db: Db): Promise<void>;
 }
 
-function advisoryKey(storeId: string): number {
-  // Per store, so that stores in different schemas of one database do not block each other.
-  return createHash('sha256').update(storeId).digest().readInt32BE(0);
+/**
+ * The advisory lock's second key: per store and per schema, so that stores in
+ * different schemas of one database (including a snapshot restored beside its
+ * original, which keeps the store id) never block each other.
+ */
+async function advisoryKey(conn: Db, storeId: string): Promise<number> {
+  const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(conn);
+  return createHash('sha256')
+    .update(`${rows[0]?.schema ?? ''}\u0000${storeId}`)
+    .digest()
+    .readInt32BE(0);
 }
 
 export function parseHolder(
@@ -119,7 +127,7 @@ export async function rotationLockInfo(
   if (store.dialect === 'postgres') {
     // The advisory lock is the truth; the row may be left over from a killed process.
     live = await store.db.connection().execute(async (conn) => {
-      const key = advisoryKey(storeId);
+      const key = await advisoryKey(conn, storeId);
       const { rows } = await sql<{
         locked: boolean;
       }>`select pg_try_advisory_lock(${ADVISORY_CLASS}::int4, ${key}::int4) as locked`.execute(
@@ -193,7 +201,7 @@ export async function withRotationLock<T>(
       );
   if (store.dialect === 'postgres') {
     return db.connection().execute(async (conn) => {
-      const key = advisoryKey(storeId);
+      const key = await advisoryKey(conn, storeId);
       const { rows } = await sql<{
         locked: boolean;
       }>`select pg_try_advisory_lock(${ADVISORY_CLASS}::int4, ${key}::int4) as locked`.execute(

@@ -258,11 +258,12 @@ export class Rotation {
         }));
       await lock.setJob(job.id);
       const audit = { jobId: job.id, from: job.from, to: job.to, mode: job.mode };
+      let remaining: number;
       try {
         await recordActiveMasterKey(db, newKey.fingerprint);
         // From here this instance wraps new data keys under the new key.
         this.#vault.dataKeys.setKeyring(keyring);
-        const remaining = await runMasterRotation({
+        remaining = await runMasterRotation({
           db,
           job,
           mode: job.mode,
@@ -271,13 +272,6 @@ export class Rotation {
           batchSize,
           onProgress: options.onProgress,
         });
-        await this.#record(
-          'key.rotate.master',
-          'ok',
-          { ...audit, rewrapped: job.totals.rewrapped, remaining },
-          options.actor,
-        );
-        return result(job, remaining);
       } catch (err) {
         await recordJobError(db, job.id, describe(err)).catch(() => undefined);
         await this.#record(
@@ -288,6 +282,13 @@ export class Rotation {
         ).catch(() => undefined);
         throw err;
       }
+      await this.#record(
+        'key.rotate.master',
+        'ok',
+        { ...audit, rewrapped: job.totals.rewrapped, remaining },
+        options.actor,
+      );
+      return result(job, remaining);
     });
   }
 
@@ -373,54 +374,6 @@ export class Rotation {
           batchSize,
           onProgress: options.onProgress,
         });
-        const created = await db
-          .selectFrom('lockbox_data_keys')
-          .select((eb) => eb.fn.countAll<string | number>().as('n'))
-          .where('state', '=', 'active')
-          .where('created_at', '>=', job.startedAt)
-          .executeTakeFirstOrThrow();
-        const t = job.totals;
-        const fieldResults = fields.map((f) => ({
-          table: f.field.table,
-          column: f.field.column,
-          rows: t.fields[f.label] ?? 0,
-        }));
-        const rows = t.secrets + fieldResults.reduce((sum, f) => sum + f.rows, 0);
-        const result: DataRekeyResult = {
-          ...base,
-          mode: job.mode,
-          jobId: job.id,
-          dryRun: false,
-          scopes: t.scopes,
-          dataKeys: {
-            retired: t.dataKeysRetired,
-            created: Number(created.n),
-            destroyed: t.dataKeysDestroyed,
-            retained: t.dataKeysRetained,
-          },
-          secrets: t.secrets,
-          fields: fieldResults,
-          rows,
-          tables: (t.secrets > 0 ? 1 : 0) + fieldResults.filter((f) => f.rows > 0).length,
-          conflicts: t.conflicts,
-          unreadable: t.unreadable,
-          unreadableRows: t.unreadableRows,
-          durationMs: Math.round(performance.now() - started),
-        };
-        await this.#record(
-          'key.rotate.data',
-          'ok',
-          {
-            jobId: job.id,
-            mode: job.mode,
-            rows,
-            destroyed: t.dataKeysDestroyed,
-            retained: t.dataKeysRetained,
-            passes: Math.min(job.checkpoint.pass + 1, MAX_PASSES),
-          },
-          options.actor,
-        );
-        return result;
       } catch (err) {
         await recordJobError(db, job.id, describe(err)).catch(() => undefined);
         await this.#record(
@@ -431,6 +384,54 @@ export class Rotation {
         ).catch(() => undefined);
         throw err;
       }
+      const created = await db
+        .selectFrom('lockbox_data_keys')
+        .select((eb) => eb.fn.countAll<string | number>().as('n'))
+        .where('state', '=', 'active')
+        .where('created_at', '>=', job.startedAt)
+        .executeTakeFirstOrThrow();
+      const t = job.totals;
+      const fieldResults = fields.map((f) => ({
+        table: f.field.table,
+        column: f.field.column,
+        rows: t.fields[f.label] ?? 0,
+      }));
+      const rows = t.secrets + fieldResults.reduce((sum, f) => sum + f.rows, 0);
+      const result: DataRekeyResult = {
+        ...base,
+        mode: job.mode,
+        jobId: job.id,
+        dryRun: false,
+        scopes: t.scopes,
+        dataKeys: {
+          retired: t.dataKeysRetired,
+          created: Number(created.n),
+          destroyed: t.dataKeysDestroyed,
+          retained: t.dataKeysRetained,
+        },
+        secrets: t.secrets,
+        fields: fieldResults,
+        rows,
+        tables: (t.secrets > 0 ? 1 : 0) + fieldResults.filter((f) => f.rows > 0).length,
+        conflicts: t.conflicts,
+        unreadable: t.unreadable,
+        unreadableRows: t.unreadableRows,
+        durationMs: Math.round(performance.now() - started),
+      };
+      await this.#record(
+        'key.rotate.data',
+        'ok',
+        {
+          jobId: job.id,
+          mode: job.mode,
+          rows,
+          destroyed: t.dataKeysDestroyed,
+          retained: t.dataKeysRetained,
+          passes: Math.min(job.checkpoint.pass + 1, MAX_PASSES),
+        },
+        options.actor,
+      );
+      return result;
     });
   }
 
@@ -472,7 +473,10 @@ export class Rotation {
           {
             table: result.table,
             column: result.column,
-            adopted: result.adopted,
+            // Counts only; "plaintext" is a forbidden audit key, so the formats are renamed.
+            adoptedFernet: result.adopted.fernet,
+            adoptedV2: result.adopted.v2,
+            adoptedUnencrypted: result.adopted.plaintext,
             failed: result.failed,
           },
           options.actor,

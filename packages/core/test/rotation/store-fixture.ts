@@ -3,7 +3,7 @@
  * with a registered field, and the expected plaintexts to check every row against.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
@@ -14,7 +14,7 @@ import {
   type LockboxSchema,
   openLockbox,
 } from '../../src/index.js';
-import { drivers, POSTGRES_URL, type TestDatabase } from '../helpers/databases.js';
+import { drivers, freshDatabase, POSTGRES_URL, type TestDatabase } from '../helpers/databases.js';
 
 export interface Seeded {
   key: Buffer;
@@ -194,4 +194,39 @@ export async function storeFingerprint(
   }
 }
 
-export { POSTGRES_URL };
+function schemaOf(database: TestDatabase): string {
+  const match = /search_path(?:=|%3D)([a-z0-9_]+)/i.exec(decodeURIComponent(database.url));
+  if (match?.[1] === undefined) throw new Error('not a test schema URL');
+  return match[1];
+}
+
+/**
+ * A copy of a (closed) seeded store: the SQLite file, or every table of the
+ * PostgreSQL schema. Seeding through the library costs many round trips;
+ * copying costs a few, so tests that need many identical stores seed once.
+ */
+export async function cloneDatabase(template: TestDatabase): Promise<TestDatabase> {
+  const copy = await freshDatabase(template.dialect);
+  if (template.file !== undefined && copy.file !== undefined) {
+    copyFileSync(template.file, copy.file);
+    return copy;
+  }
+  const from = schemaOf(template);
+  const to = schemaOf(copy);
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ name: string }>(
+      'select tablename as name from pg_tables where schemaname = $1',
+      [from],
+    );
+    for (const { name } of rows) {
+      await client.query(
+        `create table ${to}."${name}" (like ${from}."${name}" including all); insert into ${to}."${name}" select * from ${from}."${name}"`,
+      );
+    }
+  } finally {
+    await client.end();
+  }
+  return copy;
+}
