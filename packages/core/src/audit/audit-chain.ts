@@ -10,10 +10,11 @@ import { AUDIT_HEAD_META } from './audit-head.js';
 import { type AuditMacKey, macHex } from './audit-keys.js';
 
 /**
- * The PostgreSQL advisory lock id of the audit chain ("lbxaudit" as ASCII, a
- * signed 64-bit constant). Other Lockbox locks use other ids.
+ * The first key of the audit chain's PostgreSQL advisory lock ("LKAU"). The second
+ * is a hash of the current schema, so stores in different schemas of one database
+ * never wait for each other's appends. (Other Lockbox locks use other first keys.)
  */
-export const AUDIT_ADVISORY_LOCK = '7809937063790537076';
+export const AUDIT_ADVISORY_LOCK = 0x4c4b4155;
 
 /** The chain MAC of an entry (hex), over its canonical encoding including prev_hash and seq. */
 export function entryHash(key: AuditMacKey, fields: ChainedFields): string {
@@ -22,18 +23,20 @@ export function entryHash(key: AuditMacKey, fields: ChainedFields): string {
 
 /**
  * Takes the append lock inside transaction `trx`; it is released at commit or
- * rollback. PostgreSQL: a transaction-scoped advisory lock, so appenders in other
- * instances queue here instead of colliding. SQLite: a write as the first
- * statement, which takes the database's single write lock at once (waiting up to
- * the busy timeout); reading first and writing later would instead fail with
- * SQLITE_BUSY when another writer commits in between.
+ * rollback. PostgreSQL: a transaction-scoped advisory lock (per schema), so
+ * appenders in other instances queue here instead of colliding. SQLite: a write
+ * as the first statement, which takes the database's single write lock at once
+ * (waiting up to the busy timeout); reading first and writing later would instead
+ * fail with SQLITE_BUSY when another writer commits in between.
  */
 export async function lockAuditChain(
   trx: Kysely<LockboxSchema>,
   dialect: DialectName,
 ): Promise<void> {
   if (dialect === 'postgres') {
-    await sql`select pg_advisory_xact_lock(${sql.raw(AUDIT_ADVISORY_LOCK)})`.execute(trx);
+    await sql`select pg_advisory_xact_lock(${sql.lit(AUDIT_ADVISORY_LOCK)}::int4, hashtext(current_schema()))`.execute(
+      trx,
+    );
     return;
   }
   await trx

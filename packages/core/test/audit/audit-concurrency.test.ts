@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { lockAuditChain } from '../../src/audit/audit-chain.js';
 import { generateMasterKey, Keyring, openLockbox } from '../../src/index.js';
 import { DIALECTS, drivers, freshDatabase, type TestDatabase } from '../helpers/databases.js';
 import { type AuditTestKit, appendMany, auditTestKit, seqs } from './audit-test-kit.js';
@@ -22,6 +23,38 @@ describe('audit appends from several instances on postgres', () => {
     for (const handle of handles) {
       expect(await handle.audit.verify()).toMatchObject({ ok: true, entries: 120 });
     }
+  });
+});
+
+describe('the audit append lock on postgres', () => {
+  const kits: AuditTestKit[] = [];
+  afterEach(async () => {
+    for (const kit of kits.splice(0)) await kit.close();
+  });
+
+  it('holds other appenders of the same store until commit, but not other schemas', async () => {
+    const [a, b] = [await auditTestKit('postgres'), await auditTestKit('postgres')];
+    kits.push(a, b);
+    const holder = await a.open();
+    const sameStore = await a.open();
+    const otherStore = await b.open();
+    await appendMany(sameStore, 1);
+    await appendMany(otherStore, 1);
+    let waited = false;
+    let blocked: Promise<void> | undefined;
+    await holder.vault.store.db.transaction().execute(async (trx) => {
+      await lockAuditChain(trx, 'postgres');
+      blocked = appendMany(sameStore, 1).then(() => {
+        waited = true;
+      });
+      await appendMany(otherStore, 1);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(waited).toBe(false);
+    });
+    await blocked;
+    expect(waited).toBe(true);
+    expect(await sameStore.audit.verify()).toMatchObject({ ok: true, entries: 2 });
+    expect(await otherStore.audit.verify()).toMatchObject({ ok: true, entries: 2 });
   });
 });
 
