@@ -27,7 +27,8 @@ export function useGuardedAction<A extends unknown[]>(
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<ApiError | null>(null);
   const run = (...args: A) => {
-    const started = guard.current.run(async () => {
+    // A run started while another is busy is dropped by the guard (it returns undefined).
+    void guard.current.run(async () => {
       setBusy(true);
       setError(null);
       try {
@@ -38,8 +39,6 @@ export function useGuardedAction<A extends unknown[]>(
         setBusy(false);
       }
     });
-    // A dropped run (already busy) needs nothing more.
-    void started;
   };
   return { run, busy, error, clearError: () => setError(null) };
 }
