@@ -13,6 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { registerAudit } from './commands/audit.js';
+import { registerDoctor } from './commands/doctor.js';
 import { registerEnv } from './commands/env.js';
 import { registerExport } from './commands/export.js';
 import { registerGet } from './commands/get.js';
@@ -23,6 +24,7 @@ import { registerRecover } from './commands/recover.js';
 import { registerRecovery } from './commands/recovery.js';
 import { registerRestore } from './commands/restore.js';
 import { registerRm } from './commands/rm.js';
+import { registerRotate } from './commands/rotate.js';
 import { registerRun } from './commands/run.js';
 import { registerServe } from './commands/serve.js';
 import { registerSet } from './commands/set.js';
@@ -69,6 +71,8 @@ function buildProgram(context: CliContext): Command {
   registerGet(program, context);
   registerList(program, context);
   registerRm(program, context);
+  registerRotate(program, context);
+  registerDoctor(program, context);
   registerEnv(program, context);
   registerRun(program, context);
   registerServe(program, context);

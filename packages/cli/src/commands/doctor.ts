@@ -1,0 +1,188 @@
+/**
+ * `lockbox doctor`: what the stored data needs from the keyring, and what is
+ * wrong. Counts ciphertexts per master-key fingerprint (through their data keys)
+ * across secrets and every registered field; rows still in plaintext, Fernet or
+ * `v2:` form; rows the configured keys cannot open; the rotation lock and any
+ * unfinished job. Says which previous keys are no longer needed (safe to drop)
+ * and which must stay. `--verify` decrypts every row instead of checking keys.
+ *
+ * Exit codes: 0 when every row opens with the configured keys (warnings, such as
+ * legacy rows or an unfinished job, are printed but do not fail); 3 when rows are
+ * unreadable or a needed key is missing.
+ */
+import type { Census, RotationStatus } from '@lockbox/core';
+import type { Command } from 'commander';
+import type { CliContext } from '../context.js';
+import { EXIT } from '../exit-codes.js';
+import { formatTable } from '../output.js';
+
+export interface DoctorFinding {
+  severity: 'error' | 'warning' | 'info';
+  message: string;
+  /** What to run or do about it. */
+  hint?: string;
+}
+
+/** The findings for a census and a rotation status, most severe first. */
+export function diagnose(census: Census, rotation: RotationStatus): DoctorFinding[] {
+  const findings: DoctorFinding[] = [];
+  for (const fp of census.missing) {
+    findings.push({
+      severity: 'error',
+      message: `master key ${fp} is needed by stored data keys and is not in the keyring`,
+      hint: 'add it as a previous key (LOCKBOX_PREVIOUS_KEYS or --previous-key-file)',
+    });
+  }
+  if (census.secrets.unreadable > 0) {
+    const reasons = Object.entries(census.secrets.unreadableByReason)
+      .map(([reason, n]) => `${n} ${reason}`)
+      .join(', ');
+    findings.push({
+      severity: 'error',
+      message: `${census.secrets.unreadable} secret(s) cannot be decrypted with the configured keys (${reasons})`,
+      hint: 'restore them from a backup or recovery; `lockbox list --verify` names them',
+    });
+  }
+  for (const f of census.fields) {
+    const name = `${f.table}.${f.column}`;
+    if (f.unreadable > 0) {
+      findings.push({
+        severity: 'error',
+        message: `${f.unreadable} row(s) of ${name} cannot be decrypted with the configured keys`,
+      });
+    }
+    const legacy = f.plaintext + f.fernet + f.v2;
+    if (legacy > 0) {
+      findings.push({
+        severity: 'warning',
+        message: `${name} still holds ${f.plaintext} plaintext, ${f.fernet} Fernet and ${f.v2} v2: value(s)`,
+        hint: `lockbox rotate adopt --table ${f.table} --column ${f.column} [--fernet-key-file F] [--v2-key-file F] [--plaintext]`,
+      });
+    }
+    if (f.otherLockboxFormat > 0) {
+      findings.push({
+        severity: 'warning',
+        message: `${f.otherLockboxFormat} row(s) of ${name} are in a Lockbox format this version does not read`,
+        hint: 'upgrade Lockbox',
+      });
+    }
+  }
+  const onRetiring =
+    census.secrets.onRetiringKeys + census.fields.reduce((n, f) => n + f.onRetiringKeys, 0);
+  if (census.dataKeys.retiring > 0) {
+    findings.push({
+      severity: 'warning',
+      message: `${census.dataKeys.retiring} data key(s) are retiring (${onRetiring} row(s) still on them): a data re-key has not finished`,
+      hint: 'lockbox rotate resume (or lockbox rotate data)',
+    });
+  }
+  if (rotation.unfinished !== null && (rotation.lock === null || !rotation.lock.live)) {
+    findings.push({
+      severity: 'warning',
+      message: `an interrupted ${rotation.unfinished.kind} rotation (job ${rotation.unfinished.id}) has not finished`,
+      hint: 'lockbox rotate resume (or lockbox rotate abandon)',
+    });
+  }
+  if (rotation.lock?.live === true) {
+    findings.push({
+      severity: 'info',
+      message: `a rotation is running: ${rotation.lock.holder} since ${rotation.lock.since}`,
+    });
+  }
+  for (const fp of census.droppable) {
+    findings.push({
+      severity: 'info',
+      message: `previous key ${fp} is no longer needed by any stored data: it can be dropped from the keyring`,
+    });
+  }
+  for (const key of census.masterKeys) {
+    if (key.needed && !key.primary && key.inKeyring) {
+      findings.push({
+        severity: 'info',
+        message: `previous key ${key.fingerprint} is still needed by ${key.dataKeys} data key(s): keep it`,
+        hint: 'lockbox rotate master --old-key-file <its file> --new-key-file <primary key file> moves them',
+      });
+    }
+  }
+  const order = { error: 0, warning: 1, info: 2 };
+  return findings.sort((a, b) => order[a.severity] - order[b.severity]);
+}
+
+export function registerDoctor(program: Command, context: CliContext): void {
+  program
+    .command('doctor')
+    .description(
+      'count ciphertexts per key, find legacy and unreadable rows, say which keys can be dropped',
+    )
+    .option('--verify', 'decrypt every secret and field row instead of checking keys only')
+    .action(async (flags: { verify?: boolean }, command: Command) => {
+      const invocation = context.invocation(command);
+      const config = await invocation.config();
+      const lockbox = await invocation.open();
+      const census = await lockbox.rotation.census({ verify: flags.verify === true });
+      const rotation = await lockbox.rotation.status();
+      const findings = diagnose(census, rotation);
+      const ok = !findings.some((f) => f.severity === 'error');
+      const store = lockbox.vault.store;
+      const report = {
+        ok,
+        database: { dialect: store.dialect, location: store.location },
+        primarySource: config.primaryKeySource ?? null,
+        census,
+        rotation,
+        findings,
+      };
+      invocation.output.result(report, (r) => {
+        const c = r.census;
+        const lines = [
+          `database:   ${r.database.location} (${r.database.dialect})`,
+          `primary:    ${c.primary}${r.primarySource === null ? '' : ` (from ${r.primarySource})`}`,
+          `keyring:    ${c.keyring.join(', ')}`,
+          '',
+          'master keys (what the stored data keys are wrapped under):',
+          ...formatTable(
+            ['FINGERPRINT', 'RECORDED', 'KEYRING', 'DATA KEYS', 'SECRETS', 'FIELD ROWS', 'NEEDED'],
+            c.masterKeys.map((k) => [
+              k.fingerprint,
+              k.recorded ?? '-',
+              k.primary ? 'primary' : k.inKeyring ? 'previous' : 'absent',
+              String(k.dataKeys),
+              String(k.secrets),
+              String(k.fieldRows),
+              k.needed ? 'yes' : 'no',
+            ]),
+          ).map((l) => `  ${l}`),
+          '',
+          `data keys:  ${c.dataKeys.active} active, ${c.dataKeys.retiring} retiring, ${c.dataKeys.destroyed} destroyed`,
+          `secrets:    ${c.secrets.total} (${c.secrets.unreadable} unreadable${c.verified ? ', every one decrypted' : ''})`,
+        ];
+        if (c.fields.length > 0) {
+          lines.push(
+            'fields:',
+            ...formatTable(
+              ['FIELD', 'ROWS', 'LOCKBOX', 'PLAINTEXT', 'FERNET', 'V2', 'UNREADABLE'],
+              c.fields.map((f) => [
+                `${f.table}.${f.column}`,
+                String(f.rows),
+                String(f.lockbox),
+                String(f.plaintext),
+                String(f.fernet),
+                String(f.v2),
+                String(f.unreadable),
+              ]),
+            ).map((l) => `  ${l}`),
+          );
+        }
+        lines.push('');
+        if (r.findings.length === 0) lines.push('ok: every row opens with the configured keys');
+        for (const f of r.findings) {
+          lines.push(`${f.severity}: ${f.message}`);
+          if (f.hint !== undefined) lines.push(`  → ${f.hint}`);
+        }
+        if (r.ok && r.findings.length > 0)
+          lines.push('ok: every row opens with the configured keys');
+        return lines;
+      });
+      if (!ok) process.exitCode = EXIT.WRONG_KEY;
+    });
+}

@@ -1,0 +1,168 @@
+/**
+ * Where `lockbox rotate` gets the keys it rotates between. Never from a flag's
+ * value (shell history, `ps`): from key files, named environment variables, or
+ * stdin (`--keys-stdin`: two lines, old then new). Without an old-key flag the old
+ * key is the configured primary; `--write-new-key-file` generates the new key.
+ */
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import {
+  generateMasterKey,
+  Keyring,
+  LockboxError,
+  masterKeyFrom,
+  masterKeyFromEnv,
+  masterKeyFromFile,
+  parseMasterKey,
+} from '@lockbox/core';
+import type { Invocation } from '../context.js';
+
+export interface RotationKeyFlags {
+  oldKeyFile?: string;
+  oldKeyEnv?: string;
+  newKeyFile?: string;
+  newKeyEnv?: string;
+  keysStdin?: boolean;
+  writeNewKeyFile?: string;
+  force?: boolean;
+}
+
+export interface RotationKeys {
+  old: Buffer;
+  next: Buffer;
+  /** Where each came from, for messages ("file /x/new.key", "LOCKBOX_NEW_KEY", "stdin"). */
+  oldSource: string;
+  newSource: string;
+  /** The file to write the generated new key to (written before anything rotates). */
+  generatedFile?: string;
+}
+
+function exclusive(what: string, given: readonly (string | boolean | undefined)[]): void {
+  if (given.filter((g) => g !== undefined && g !== false).length > 1) {
+    throw new LockboxError('INVALID_ARGUMENT', `give the ${what} one way only`);
+  }
+}
+
+async function readTwoStdinLines(invocation: Invocation): Promise<[string, string]> {
+  if (invocation.globals.masterKeyStdin === true) {
+    throw new LockboxError(
+      'INVALID_ARGUMENT',
+      '--keys-stdin and --master-key-stdin both want stdin; pass the configured key another way',
+    );
+  }
+  const bytes = await invocation.readSecret('the old and new keys (two lines)', {
+    maxBytes: 4096,
+  });
+  try {
+    const lines = bytes
+      .toString('utf8')
+      .split(/\r?\n/)
+      .filter((l) => l.trim() !== '');
+    if (lines.length !== 2) {
+      throw new LockboxError(
+        'INVALID_ARGUMENT',
+        `--keys-stdin expects exactly two lines (old key, then new key), got ${lines.length}`,
+      );
+    }
+    return lines as [string, string];
+  } finally {
+    bytes.fill(0);
+  }
+}
+
+/** Resolves the old and new keys from the flags (and the configuration for the old key). */
+export async function rotationKeys(
+  flags: RotationKeyFlags,
+  invocation: Invocation,
+  options: { dryRun: boolean },
+): Promise<RotationKeys> {
+  exclusive('old key', [flags.oldKeyFile, flags.oldKeyEnv, flags.keysStdin]);
+  exclusive('new key', [flags.newKeyFile, flags.newKeyEnv, flags.keysStdin, flags.writeNewKeyFile]);
+  const cwd = invocation.io.cwd;
+  let stdin: [string, string] | undefined;
+  if (flags.keysStdin === true) stdin = await readTwoStdinLines(invocation);
+
+  let old: Buffer;
+  let oldSource: string;
+  if (stdin !== undefined) {
+    old = parseMasterKey(stdin[0], 'old key (stdin line 1)');
+    oldSource = 'stdin';
+  } else if (flags.oldKeyFile !== undefined) {
+    oldSource = resolve(cwd, flags.oldKeyFile);
+    old = await masterKeyFromFile(oldSource);
+  } else if (flags.oldKeyEnv !== undefined) {
+    old = masterKeyFromEnv(flags.oldKeyEnv, invocation.io.env);
+    oldSource = flags.oldKeyEnv;
+  } else {
+    // The configured primary is the key being rotated away from.
+    const config = await invocation.config();
+    if (config.keys.primary === undefined && config.keys.primaryFile === undefined) {
+      throw new LockboxError(
+        'KEY_MISSING',
+        'no old key: pass --old-key-file, --old-key-env or --keys-stdin, or configure the current master key',
+      );
+    }
+    old =
+      config.keys.primary !== undefined
+        ? parseMasterKey(config.keys.primary, 'configured master key')
+        : await masterKeyFromFile(config.keys.primaryFile as string);
+    oldSource = config.primaryKeySource ?? 'the configured primary key';
+  }
+
+  let next: Buffer;
+  let newSource: string;
+  let generatedFile: string | undefined;
+  if (stdin !== undefined) {
+    next = parseMasterKey(stdin[1], 'new key (stdin line 2)');
+    newSource = 'stdin';
+  } else if (flags.newKeyFile !== undefined) {
+    newSource = resolve(cwd, flags.newKeyFile);
+    next = await masterKeyFromFile(newSource);
+  } else if (flags.newKeyEnv !== undefined) {
+    next = masterKeyFromEnv(flags.newKeyEnv, invocation.io.env);
+    newSource = flags.newKeyEnv;
+  } else if (flags.writeNewKeyFile !== undefined) {
+    generatedFile = resolve(cwd, flags.writeNewKeyFile);
+    if (!options.dryRun && existsSync(generatedFile) && flags.force !== true) {
+      throw new LockboxError(
+        'KEY_FILE_EXISTS',
+        `${generatedFile} exists; choose another file or pass --force (its key would be lost)`,
+        { details: { path: generatedFile } },
+      );
+    }
+    next = generateMasterKey();
+    newSource = generatedFile;
+  } else {
+    throw new LockboxError(
+      'INVALID_ARGUMENT',
+      'no new key: pass --new-key-file, --new-key-env, --keys-stdin or --write-new-key-file FILE',
+    );
+  }
+  return { old, next, oldSource, newSource, ...(generatedFile ? { generatedFile } : {}) };
+}
+
+/**
+ * The keyring to open the store with during a master rotation: the old key as
+ * primary (it opens the data keys not yet rewrapped), the new key and every
+ * configured key as previous (a resumed rotation has data keys under both).
+ */
+export async function openingKeyring(
+  keys: RotationKeys,
+  configured: () => Promise<Keyring>,
+): Promise<Keyring> {
+  const old = masterKeyFrom(keys.old);
+  const extra = [masterKeyFrom(keys.next)];
+  try {
+    extra.push(...(await configured()).all());
+  } catch (err) {
+    // A store may be rotated from flags alone, with nothing configured.
+    if (!(err instanceof LockboxError && err.code === 'KEY_MISSING')) throw err;
+  }
+  const seen = new Set([old.fingerprint]);
+  const previous = extra.filter((k) => {
+    if (seen.has(k.fingerprint)) return false;
+    seen.add(k.fingerprint);
+    return true;
+  });
+  return new Keyring(old, previous);
+}
