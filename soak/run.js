@@ -17,7 +17,8 @@
  * does not return exactly the last acknowledged write), every secret read back
  * identical from every instance afterwards, `lockbox audit verify` succeeds,
  * `lockbox status` finds nothing undecryptable, needs only the new key and finds
- * every data key wrapped to the recovery recipient, and every instance shut down
+ * every data key wrapped to the recovery recipient, `lockbox doctor --verify`
+ * decrypts every row, and every instance shut down
  * gracefully. Nothing is retried.
  *
  * Writes soak/results/soak.json and the "Reliability (soak)" section of
@@ -250,9 +251,12 @@ async function main() {
       path: '/v1/rotation',
       token: rotateToken,
     });
-    log('verifying: lockbox audit verify, lockbox status (new key only; old key only)');
+    log(
+      'verifying: lockbox audit verify, status and doctor --verify (new key only), status (old key only)',
+    );
     const auditVerify = await runLockbox(['--json', 'audit', 'verify'], where(configs.next));
     const status = await runLockbox(['--json', 'status'], where(configs.next));
+    const doctor = await runLockbox(['--json', 'doctor', '--verify'], where(configs.next));
     const oldOnly = await runLockbox(['--json', 'status'], where(configs.old));
     const database = await databaseFacts(schema.url);
 
@@ -270,6 +274,7 @@ async function main() {
       rotationStatus,
       auditVerify,
       status,
+      doctor,
       oldOnly,
       database,
       instances,
@@ -505,6 +510,7 @@ function buildResult(r) {
   const audit = parsedOutput(r.auditVerify);
   const status = parsedOutput(r.status);
   const oldOnly = parsedOutput(r.oldOnly);
+  const doctor = parsedOutput(r.doctor);
   const rotationStatus = r.rotationStatus.body;
   const criteria = [
     {
@@ -542,6 +548,16 @@ function buildResult(r) {
         status.undecryptable.length === 0 &&
         status.keys?.needed?.every((/** @type {any} */ n) => n.fingerprint === r.fingerprints.new),
       detail: JSON.stringify({ needed: status.keys?.needed, undecryptable: status.undecryptable }),
+    },
+    {
+      name: 'lockbox doctor --verify: every row decrypts, no key missing',
+      passed: r.doctor.code === 0 && doctor.ok === true,
+      detail: JSON.stringify({
+        exit: r.doctor.code,
+        secrets: doctor.census?.secrets?.total,
+        unreadable: doctor.census?.secrets?.unreadable,
+        findings: doctor.findings?.map((/** @type {any} */ f) => `${f.severity}: ${f.message}`),
+      }),
     },
     {
       name: 'every data key is wrapped to the recovery recipient',
