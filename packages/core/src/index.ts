@@ -154,16 +154,7 @@ export type { UnreadableRow } from './rotation/data-rekey.js';
 export { assertKeyDroppable } from './rotation/key-droppable.js';
 export type { LegacyKeys } from './rotation/legacy-decoder.js';
 export type { MasterKeyInput } from './rotation/master-key-input.js';
-export {
-  type AdoptOptions,
-  type DataRekeyResult,
-  type MasterRotationResult,
-  type RekeyDataOptions,
-  type ResumeOptions,
-  type RotateMasterOptions,
-  Rotation,
-  type RotationStatus,
-} from './rotation/rotation.js';
+export { Rotation } from './rotation/rotation.js';
 export type { RotationJob, RotationKind } from './rotation/rotation-jobs.js';
 export {
   type RotationLockHandle,
@@ -178,6 +169,16 @@ export {
   type RotationMode,
   type RotationModeChoice,
 } from './rotation/rotation-mode.js';
+export type {
+  AdoptOptions,
+  CommonOptions as RotationOptions,
+  DataRekeyResult,
+  MasterRotationResult,
+  RekeyDataOptions,
+  ResumeOptions,
+  RotateMasterOptions,
+  RotationStatus,
+} from './rotation/rotation-options.js';
 export type {
   ProgressListener,
   RotationPhase,

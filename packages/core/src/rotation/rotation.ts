@@ -27,12 +27,11 @@ import {
   type RekeyJob,
   type RekeyTotals,
   runDataRekey,
-  type UnreadableRow,
 } from './data-rekey.js';
 import { planDataRekey } from './data-rekey-plan.js';
 import { FieldTable } from './field-table.js';
 import { assertKeyDroppable } from './key-droppable.js';
-import { LegacyDecoder, type LegacyKeys } from './legacy-decoder.js';
+import { LegacyDecoder } from './legacy-decoder.js';
 import { type MasterKeyInput, toMasterKey } from './master-key-input.js';
 import {
   type MasterCheckpoint,
@@ -50,98 +49,18 @@ import {
   recordJobError,
   unfinishedJob,
 } from './rotation-jobs.js';
-import {
-  type RotationLockHandle,
-  type RotationLockInfo,
-  rotationLockInfo,
-  withRotationLock,
-} from './rotation-lock.js';
-import {
-  batchSizeOf,
-  chooseMode,
-  type ModeDecision,
-  type RotationMode,
-  type RotationModeChoice,
-} from './rotation-mode.js';
-import type { ProgressListener } from './rotation-progress.js';
-
-interface CommonOptions {
-  /** 'auto' (default): atomic when the work is small, online otherwise (see rotation-mode.ts). */
-  mode?: RotationModeChoice;
-  batchSize?: number;
-  /** Prove and count, write nothing. */
-  dryRun?: boolean;
-  onProgress?: ProgressListener;
-  actor?: Actor;
-}
-
-export interface RotateMasterOptions extends CommonOptions {
-  oldKey: MasterKeyInput;
-  newKey: MasterKeyInput;
-}
-
-export interface RekeyDataOptions extends CommonOptions {}
-
-export interface AdoptOptions extends LegacyKeys, Omit<CommonOptions, 'mode'> {
-  table: string;
-  column: string;
-}
-
-export interface ResumeOptions extends Omit<CommonOptions, 'mode' | 'dryRun'> {
-  /** For a master rotation; default: the key in the keyring with the job's fingerprint. */
-  oldKey?: MasterKeyInput;
-  newKey?: MasterKeyInput;
-}
-
-interface ResultBase {
-  jobId: string | null;
-  dryRun: boolean;
-  mode: RotationMode;
-  /** Why this mode, e.g. "atomic: 120 data keys (≤ 10,000, …)". */
-  modeReason: string;
-  /** True when this call continued an interrupted job. */
-  resumed: boolean;
-  durationMs: number;
-}
-
-export interface MasterRotationResult extends ResultBase {
-  kind: 'master';
-  from: string;
-  to: string;
-  dataKeys: {
-    /** Live data keys under the old key when the job started. */
-    planned: number;
-    /** Rewrapped by the job (across all its runs). */
-    rewrapped: number;
-    /** Still under the old key (created meanwhile by an instance whose primary it is). */
-    remaining: number;
-  };
-  /** True when no data key needs the old key any more (it is recorded as retired). */
-  oldKeyRetired: boolean;
-}
-
-export interface DataRekeyResult extends ResultBase {
-  kind: 'data';
-  scopes: number;
-  dataKeys: { retired: number; created: number; destroyed: number; retained: number };
-  secrets: number;
-  fields: { table: string; column: string; rows: number }[];
-  /** Rows re-encrypted in all (secrets and field rows). */
-  rows: number;
-  /** Tables with re-encrypted rows (lockbox_secrets counts as one). */
-  tables: number;
-  conflicts: number;
-  unreadable: number;
-  unreadableRows: UnreadableRow[];
-}
-
-export interface RotationStatus {
-  /** Who holds the rotation lock (live false: a dead holder the next run takes over). */
-  lock: RotationLockInfo | null;
-  /** The job that has not finished (interrupted, or running under the lock). */
-  unfinished: RotationJob | null;
-  recent: RotationJob[];
-}
+import { type RotationLockHandle, rotationLockInfo, withRotationLock } from './rotation-lock.js';
+import { batchSizeOf, chooseMode, type ModeDecision } from './rotation-mode.js';
+import type {
+  AdoptOptions,
+  CommonOptions,
+  DataRekeyResult,
+  MasterRotationResult,
+  RekeyDataOptions,
+  ResumeOptions,
+  RotateMasterOptions,
+  RotationStatus,
+} from './rotation-options.js';
 
 function describe(err: unknown): string {
   return isLockboxError(err) ? `${err.code}: ${err.message}` : 'INTERNAL: unexpected error';
@@ -183,9 +102,16 @@ export class Rotation {
     action: string,
     outcome: 'ok' | 'error',
     details: Record<string, unknown>,
-    actor: Actor | undefined,
+    // Only who asked and the request id are read from the caller's options.
+    caller: Pick<CommonOptions, 'actor' | 'requestId'>,
   ): Promise<void> {
-    await this.#audit?.record({ action, outcome, details, ...(actor ? { actor } : {}) });
+    await this.#audit?.record({
+      action,
+      outcome,
+      details,
+      ...(caller.actor ? { actor: caller.actor } : {}),
+      ...(caller.requestId === undefined ? {} : { requestId: caller.requestId }),
+    });
   }
 
   #locked<T>(run: (lock: RotationLockHandle) => Promise<T>): Promise<T> {
@@ -278,7 +204,7 @@ export class Rotation {
           'key.rotate.master',
           'error',
           { ...audit, code: isLockboxError(err) ? err.code : 'INTERNAL' },
-          options.actor,
+          options,
         ).catch(() => undefined);
         throw err;
       }
@@ -286,7 +212,7 @@ export class Rotation {
         'key.rotate.master',
         'ok',
         { ...audit, rewrapped: job.totals.rewrapped, remaining },
-        options.actor,
+        options,
       );
       return result(job, remaining);
     });
@@ -380,7 +306,7 @@ export class Rotation {
           'key.rotate.data',
           'error',
           { jobId: job.id, mode: job.mode, code: isLockboxError(err) ? err.code : 'INTERNAL' },
-          options.actor,
+          options,
         ).catch(() => undefined);
         throw err;
       }
@@ -429,7 +355,7 @@ export class Rotation {
           retained: t.dataKeysRetained,
           passes: Math.min(job.checkpoint.pass + 1, MAX_PASSES),
         },
-        options.actor,
+        options,
       );
       return result;
     });
@@ -479,7 +405,7 @@ export class Rotation {
             adoptedUnencrypted: result.adopted.plaintext,
             failed: result.failed,
           },
-          options.actor,
+          options,
         );
         return result;
       });
@@ -503,6 +429,7 @@ export class Rotation {
       ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
       ...(options.actor === undefined ? {} : { actor: options.actor }),
+      ...(options.requestId === undefined ? {} : { requestId: options.requestId }),
     };
     if (job.kind === 'data') return this.rekeyData(common);
     const key = (given: MasterKeyInput | undefined, fingerprint: string, what: string) => {
