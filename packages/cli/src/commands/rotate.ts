@@ -26,17 +26,22 @@ import {
   masterKeyFromEnv,
   masterKeyFromFile,
   type ProgressListener,
-  type RotationJob,
   type RotationModeChoice,
-  type RotationStatus,
   readSecretFile,
   writeMasterKeyFile,
 } from '@lockbox/core';
 import { type Command, Option } from 'commander';
 import type { CliContext, Invocation } from '../context.js';
-import { formatTable } from '../output.js';
 import { createProgress, type Progress } from '../progress.js';
 import { openingKeyring, type RotationKeyFlags, rotationKeys } from './rotate-keys.js';
+import {
+  describeAdoption,
+  describeData,
+  describeJob,
+  describeMaster,
+  describeStatus,
+  plural,
+} from './rotate-report.js';
 
 interface ModeFlags {
   atomic?: boolean;
@@ -44,9 +49,6 @@ interface ModeFlags {
   batchSize?: string;
   dryRun?: boolean;
 }
-
-const count = (n: number) => n.toLocaleString('en-US');
-const plural = (n: number, one: string, many = `${one}s`) => `${count(n)} ${n === 1 ? one : many}`;
 
 function modeOf(flags: ModeFlags): RotationModeChoice {
   if (flags.atomic === true && flags.online === true) {
@@ -90,61 +92,6 @@ function progressFor(invocation: Invocation): { onProgress: ProgressListener; fi
   };
 }
 
-export function masterSummary(result: MasterRotationResult): string {
-  return `${plural(result.dataKeys.rewrapped, 'data key')} rewrapped; 0 rows re-encrypted across 0 tables`;
-}
-
-export function dataSummary(result: DataRekeyResult): string {
-  return `${plural(result.rows, 'row')} re-encrypted across ${plural(result.tables, 'table')}; ${plural(result.dataKeys.destroyed, 'old data key')} destroyed`;
-}
-
-function describeMaster(
-  result: MasterRotationResult,
-  newSource: string,
-  oldSource: string,
-): string[] {
-  if (result.dryRun) {
-    return [
-      `dry run: would rewrap ${plural(result.dataKeys.planned, 'data key')} from ${result.from} to ${result.to}`,
-      `mode: ${result.modeReason}`,
-      'The old key matches and opens the first data key. Nothing was changed.',
-    ];
-  }
-  const lines = [
-    masterSummary(result),
-    `master key ${result.from} → ${result.to} (job ${result.jobId}, ${result.resumed ? 'resumed, ' : ''}${result.modeReason})`,
-    `The new primary master key (${result.to}) is ${newSource === 'stdin' ? 'the one given on stdin' : `in ${newSource}`}: configure it as the primary key everywhere.`,
-  ];
-  lines.push(
-    `Until then keep the old key (${result.from}, ${oldSource}) as a previous key (LOCKBOX_PREVIOUS_KEYS or --previous-key-file)${newSource === 'stdin' ? '' : `, e.g. LOCKBOX_MASTER_KEY_FILE=${newSource}`}.`,
-    result.oldKeyRetired
-      ? 'No data key needs the old key any more: drop it once every instance runs with the new primary and `lockbox doctor` lists it as no longer needed.'
-      : `${plural(result.dataKeys.remaining, 'data key')} still need the old key: do not drop it.`,
-  );
-  return lines;
-}
-
-function describeData(result: DataRekeyResult): string[] {
-  if (result.dryRun) {
-    return [
-      `dry run: would re-encrypt ${plural(result.rows, 'row')} across ${plural(result.tables, 'table')} and replace ${plural(result.dataKeys.retired, 'data key')} in ${plural(result.scopes, 'scope')}`,
-      `mode: ${result.modeReason}`,
-      'Every data key opens and the first rows decrypt. Nothing was changed.',
-    ];
-  }
-  const lines = [
-    dataSummary(result),
-    `job ${result.jobId} (${result.resumed ? 'resumed, ' : ''}${result.modeReason})`,
-    `secrets: ${count(result.secrets)}${result.fields.map((f) => `; ${f.table}.${f.column}: ${count(f.rows)}`).join('')}`,
-  ];
-  if (result.conflicts > 0) {
-    lines.push(
-      `${plural(result.conflicts, 'row')} changed by the application meanwhile and kept as it wrote them`,
-    );
-  }
-  return lines;
-}
-
 function warnData(invocation: Invocation, result: DataRekeyResult): void {
   if (result.unreadable > 0) {
     invocation.output.warn(
@@ -156,55 +103,6 @@ function warnData(invocation: Invocation, result: DataRekeyResult): void {
       `${plural(result.dataKeys.retained, 'old data key')} kept because rows still need them; run \`lockbox doctor\`, then \`lockbox rotate data\` again`,
     );
   }
-}
-
-function describeAdoption(result: AdoptionResult): string[] {
-  const a = result.adopted;
-  const total = a.fernet + a.v2 + a.plaintext;
-  const s = result.skipped;
-  return [
-    `${result.dryRun ? 'dry run: would adopt' : 'adopted'} ${plural(total, 'row')} of ${result.table}.${result.column} (Fernet ${count(a.fernet)}, v2 ${count(a.v2)}, plaintext ${count(a.plaintext)})`,
-    `skipped (no key given, or plaintext not asked for): Fernet ${count(s.fernet)}, v2 ${count(s.v2)}, plaintext ${count(s.plaintext)}, other Lockbox formats ${count(s.otherLockboxFormat)}`,
-    ...(result.failed > 0
-      ? [
-          `FAILED ${plural(result.failed, 'row')} (left exactly as they were): ${result.failedRows.map((r) => `${r.row} ${r.format} ${r.code}`).join(', ')}`,
-        ]
-      : []),
-  ];
-}
-
-function describeJob(job: RotationJob): string {
-  const route = job.kind === 'master' ? ` ${job.from} → ${job.to}` : '';
-  return `${job.kind}${route} ${job.mode}, job ${job.id}, started ${job.startedAt}${job.startedBy ? ` by ${job.startedBy}` : ''}`;
-}
-
-function describeStatus(status: RotationStatus): string[] {
-  const lines: string[] = [];
-  lines.push(
-    status.lock === null
-      ? 'rotation lock: free'
-      : `rotation lock: held by ${status.lock.holder} since ${status.lock.since}${status.lock.live ? '' : ' — its holder is gone; the next rotation takes it over'}`,
-  );
-  if (status.unfinished === null) lines.push('unfinished job: none');
-  else {
-    lines.push(`unfinished job: ${describeJob(status.unfinished)}`);
-    if (status.unfinished.error !== null) lines.push(`  stopped by: ${status.unfinished.error}`);
-    if (status.lock === null || !status.lock.live) {
-      lines.push(
-        '  finish it with `lockbox rotate resume` (or give it up: `lockbox rotate abandon`)',
-      );
-    }
-  }
-  if (status.recent.length > 0) {
-    lines.push(
-      '',
-      ...formatTable(
-        ['JOB', 'KIND', 'MODE', 'STATE', 'STARTED', 'FINISHED'],
-        status.recent.map((j) => [j.id, j.kind, j.mode, j.state, j.startedAt, j.finishedAt ?? '']),
-      ),
-    );
-  }
-  return lines;
 }
 
 async function rotateMaster(
