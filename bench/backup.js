@@ -1,8 +1,8 @@
 /**
- * Backup benchmark (issue 5): bundle export and import (apply) of 10,000 and
- * 100,000 secrets, in records per second, and the peak RSS of each, on SQLite and
- * PostgreSQL — to show that memory does not grow with the number of secrets
- * (bundles are produced, encrypted and parsed as streams).
+ * Backup benchmark (issue 5): bundle export and import (apply) of 10,000,
+ * 100,000 and 300,000 secrets, in records per second, and the peak RSS of each, on
+ * SQLite and PostgreSQL — to show that memory does not grow with the number of
+ * secrets (bundles are produced, encrypted and parsed as streams).
  *
  * Each measurement runs in its own child process, so its peak RSS
  * (process.resourceUsage().maxRSS) is that operation's alone:
@@ -12,9 +12,12 @@
  *               as a stream — this also seeds the store for step 3;
  *   3. `export` exports every scope of that store to a counting sink (age
  *               ciphertext, discarded).
- * An `idle` child (open the store, do nothing) gives the baseline RSS.
+ * An `idle` child (open the store, do nothing) gives the baseline RSS. All but
+ * `gen` run with the V8 heap capped (HEAP_CAP_MIB), which is the stronger proof
+ * that memory does not grow with the number of secrets.
  *
  * Usage: node --expose-gc bench/backup.js [--quick]   (--quick: 2,000 and 20,000 secrets)
+
  */
 import { spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream, mkdtempSync, rmSync } from 'node:fs';
@@ -36,6 +39,13 @@ import {
 
 const SELF = fileURLToPath(import.meta.url);
 const SCOPES = 100;
+/**
+ * Import, export and idle children run with V8's old generation capped here: a
+ * per-secret leak would make the 100,000-secret run fail with "heap out of
+ * memory", so a finished run proves the live heap is bounded. (Peak RSS also
+ * holds the young generation, code, SQLite's cache and malloc arenas.)
+ */
+const HEAP_CAP_MIB = 48;
 
 function mib(kib) {
   return Math.round((kib / 1024) * 10) / 10;
@@ -108,7 +118,8 @@ async function child(args) {
 }
 
 function runChild(args, env) {
-  const result = spawnSync(process.execPath, ['--expose-gc', SELF, '--child', ...args], {
+  const heap = args[0] === 'gen' ? [] : [`--max-old-space-size=${HEAP_CAP_MIB}`];
+  const result = spawnSync(process.execPath, ['--expose-gc', ...heap, SELF, '--child', ...args], {
     env: { ...process.env, ...env },
     encoding: 'utf8',
     maxBuffer: 1 << 20,
@@ -140,8 +151,9 @@ async function parent() {
   const core = await importBuilt('core');
   const options = benchOptions();
   const run = startRun();
-  const sizes = options.quick ? [2_000, 20_000] : [10_000, 100_000];
-  const rounds = options.quick ? 1 : 3;
+  // The largest size runs once: it is there to show peak RSS levelling off.
+  const sizes = options.quick ? [2_000, 20_000] : [10_000, 100_000, 300_000];
+  const roundsFor = (count) => (options.quick || count === sizes[sizes.length - 1] ? 1 : 3);
   const { generateAgeIdentity, generateMasterKey } = core;
   const pair = await generateAgeIdentity();
   const env = {
@@ -163,7 +175,7 @@ async function parent() {
         const importRss = [];
         const exportRss = [];
         try {
-          for (let round = 0; round < rounds; round++) {
+          for (let round = 0; round < roundsFor(count); round++) {
             const database = await freshDatabase(dialect);
             try {
               idle ??= runChild(['idle', dialect, database.url, '', '0'], env).maxRssMiB;
@@ -216,7 +228,8 @@ async function parent() {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  const [small, large] = sizes;
+  const small = sizes[0];
+  const [before, largest] = sizes.slice(-2);
   const groups = [
     withRatios({
       id: 'export',
@@ -245,11 +258,11 @@ async function parent() {
     ['export', 'import'].map((op) =>
       target({
         issue: 5,
-        description: `peak RSS of ${op} on ${dialect} does not grow with the number of secrets (${label(small)} within 1.25× of ${label(large)}: ratio ≥ 0.8)`,
+        description: `peak RSS of ${op} on ${dialect} does not grow with the number of secrets (${label(largest)} within 1.1× of ${label(before)}: ratio ≥ 0.9)`,
         group: rss,
-        row: `${dialect}-${op}-${small}`,
-        against: `${dialect}-${op}-${large}`,
-        threshold: 0.8,
+        row: `${dialect}-${op}-${before}`,
+        against: `${dialect}-${op}-${largest}`,
+        threshold: 0.9,
       }),
     ),
   );
@@ -265,9 +278,11 @@ async function parent() {
     groups,
     targets,
     notes: [
-      `Each figure is one child process (${rounds} round(s) per size); peak RSS is that process's maximum resident set, including Node itself (see the idle row).`,
+      `Each figure is one child process (${sizes.map((n) => `${roundsFor(n)} round(s) at ${label(n)}`).join(', ')}); peak RSS is that process's maximum resident set, including Node itself (see the idle row).`,
+      `Import and export children run with V8's old generation capped at ${HEAP_CAP_MIB} MiB (--max-old-space-size): the ${label(largest)}-secret runs completing proves the live heap does not grow with the number of secrets.`,
+      "Peak RSS rises from the smallest size while fixed-size buffers fill — mostly SQLite's page cache (better-sqlite3's default, 16 MiB), plus young generation, JIT code and allocator arenas — and then levels off: the targets compare the two largest sizes.",
       `Secrets: 64-byte text values in ${SCOPES} scopes. Import writes into an empty store in one transaction; export reads one consistent snapshot and age-encrypts to one X25519 recipient.`,
-      'Ratios in the RSS table are relative to the smaller export on SQLite; the targets compare each operation at both sizes.',
+      'Ratios in the RSS table are relative to the smallest export on SQLite.',
     ],
   });
 }
