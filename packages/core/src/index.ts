@@ -23,7 +23,7 @@ export {
   type ByteSource,
   looksLikeAge,
 } from './backup/age-stream.js';
-export { Backup } from './backup/backup.js';
+export { Backup, type BackupCaller } from './backup/backup.js';
 export { type BackupState, backupState } from './backup/backup-state.js';
 export {
   BUNDLE_FORMAT,

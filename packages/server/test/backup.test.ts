@@ -1,7 +1,7 @@
 /**
  * /v1/backup: export as a streamed age download, import preview and apply
  * (identity or passphrase in headers), their limits and refusals — and the audit
- * entries they write.
+ * entries they write (with the token as actor and the request id).
  */
 import { generateAgeIdentity } from '@lockbox/core';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -47,7 +47,12 @@ describe('backup routes', () => {
     expect(bundle.subarray(0, 22).toString()).toBe('age-encryption.org/v1\n');
     expect(bundle.includes(Buffer.from('pw-1'))).toBe(false);
     expect(await source.lockbox.audit.list({ action: 'backup.export' })).toMatchObject([
-      { outcome: 'ok', actorId: source.operatorId, details: { records: 2, complete: true } },
+      {
+        outcome: 'ok',
+        actorId: source.operatorId,
+        requestId: exported.headers['x-request-id'],
+        details: { records: 2, complete: true },
+      },
     ]);
     expect((await source.lockbox.backup.state()).state).toBe('ok');
 
@@ -80,7 +85,12 @@ describe('backup routes', () => {
     expect(await target.lockbox.secrets.getBytes('user:1', 'api')).toEqual(Buffer.from([0, 1, 2]));
     expect(await target.lockbox.secrets.get('prod', 'other')).toBe('keep');
     expect(await target.lockbox.audit.list({ action: 'backup.import' })).toMatchObject([
-      { outcome: 'ok', actorId: target.operatorId, details: { records: 2, create: 2 } },
+      {
+        outcome: 'ok',
+        actorId: target.operatorId,
+        requestId: apply.headers['x-request-id'],
+        details: { records: 2, create: 2 },
+      },
     ]);
   });
 

@@ -1,6 +1,7 @@
 /**
  * /v1/keys and /v1/rotation: key status, master rotation with proof of
- * possession, data re-key, resume and status — and their audit entries.
+ * possession, data re-key, resume and status — and their audit entries, which
+ * carry the token as actor and the request id.
  */
 import { fingerprint, formatMasterKey, generateMasterKey } from '@lockbox/core';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -75,7 +76,12 @@ describe('keys and rotation routes', () => {
     expect(await wrappedUnder()).toEqual([fingerprint(newKey)]);
     const entries = await lockbox.audit.list({ action: 'key.rotate.master' });
     expect(entries).toMatchObject([
-      { outcome: 'ok', actorId: rotatorId, details: { to: fingerprint(newKey) } },
+      {
+        outcome: 'ok',
+        actorId: rotatorId,
+        requestId: response.headers['x-request-id'],
+        details: { to: fingerprint(newKey) },
+      },
     ]);
     const read = await app.inject({
       method: 'GET',
@@ -189,7 +195,7 @@ describe('keys and rotation routes', () => {
       .execute();
     expect(after.map((r) => r.id)).not.toContain(before[0]?.id);
     expect(await lockbox.audit.list({ action: 'key.rotate.data' })).toMatchObject([
-      { outcome: 'ok', actorId: rotatorId },
+      { outcome: 'ok', actorId: rotatorId, requestId: rekey.headers['x-request-id'] },
     ]);
     const read = await app.inject({
       method: 'GET',

@@ -25,6 +25,12 @@ import { type SnapshotOptions, type SnapshotSummary, takeSnapshot } from './take
 
 type BackupVault = Pick<Vault, 'store' | 'dataKeys' | 'storeId' | 'keyring' | 'schemaVersion'>;
 
+/** Who asks, as the audit entry records it: the actor and the request id (an HTTP request's, say). */
+export interface BackupCaller {
+  actor?: Actor;
+  requestId?: string;
+}
+
 export class Backup {
   readonly #vault: BackupVault;
   readonly #audit: AuditSink | undefined;
@@ -42,15 +48,16 @@ export class Backup {
    * database stays byte-for-byte as it was), and the caller reports the error.
    */
   async #audited<T>(
-    event: Omit<AuditEvent, 'outcome'> & { actor?: Actor | undefined },
+    event: Omit<AuditEvent, 'outcome' | 'requestId'> & BackupCaller,
     run: () => Promise<T>,
     describe: (result: T) => Record<string, unknown>,
   ): Promise<T> {
-    const { actor, ...rest } = event;
+    const { actor, requestId, ...rest } = event;
     const result = await run();
     await this.#audit?.record({
       ...rest,
       ...(actor === undefined ? {} : { actor }),
+      ...(requestId === undefined ? {} : { requestId }),
       outcome: 'ok',
       details: { ...event.details, ...describe(result) },
     });
@@ -63,13 +70,14 @@ export class Backup {
    */
   async export(
     output: WritableStream<Uint8Array>,
-    options: ExportOptions & { actor?: Actor },
+    options: ExportOptions & BackupCaller,
   ): Promise<ExportSummary> {
     const v = this.#vault;
     return this.#audited(
       {
         action: 'backup.export',
         actor: options.actor,
+        requestId: options.requestId,
         details: {
           to: 'recipients' in options.encryption ? 'recipients' : 'passphrase',
           ...(options.scopes === undefined ? {} : { scopes: options.scopes.slice(0, 50) }),
@@ -97,7 +105,7 @@ export class Backup {
    * The same export as a readable stream of age ciphertext (for HTTP responses).
    * `done` settles when the stream has been read to the end (or failed).
    */
-  exportStream(options: ExportOptions & { actor?: Actor }): {
+  exportStream(options: ExportOptions & BackupCaller): {
     stream: ReadableStream<Uint8Array>;
     done: Promise<ExportSummary>;
   } {
@@ -116,11 +124,15 @@ export class Backup {
   }
 
   /** Imports the bundle in one transaction (see import-bundle.ts). */
-  apply(input: ByteSource, options: ImportOptions): Promise<ImportReport> {
+  apply(
+    input: ByteSource,
+    options: ImportOptions & Pick<BackupCaller, 'requestId'>,
+  ): Promise<ImportReport> {
     return this.#audited(
       {
         action: 'backup.import',
         actor: options.actor,
+        requestId: options.requestId,
         details: { policy: options.policy ?? 'fail' },
       },
       () => applyImport(this.#vault, input, options),
@@ -136,12 +148,13 @@ export class Backup {
   /** Writes a snapshot (wrapped keys and ciphertexts, nothing decrypted) to `output`. */
   snapshot(
     output: WritableStream<Uint8Array>,
-    options: SnapshotOptions & { actor?: Actor },
+    options: SnapshotOptions & BackupCaller,
   ): Promise<SnapshotSummary> {
     return this.#audited(
       {
         action: 'backup.snapshot',
         actor: options.actor,
+        requestId: options.requestId,
         details: { encrypted: options.encryption !== 'none' },
       },
       () => takeSnapshot(this.#vault, output, options),
@@ -150,12 +163,14 @@ export class Backup {
   }
 
   /** Restores a snapshot into this (empty) store; see restore-snapshot.ts. */
-  restore(
-    input: ByteSource,
-    options: RestoreOptions & { actor?: Actor } = {},
-  ): Promise<RestoreSummary> {
+  restore(input: ByteSource, options: RestoreOptions & BackupCaller = {}): Promise<RestoreSummary> {
     return this.#audited(
-      { action: 'backup.restore', actor: options.actor, details: {} },
+      {
+        action: 'backup.restore',
+        actor: options.actor,
+        requestId: options.requestId,
+        details: {},
+      },
       async () => {
         const summary = await restoreSnapshot(this.#vault, input, options);
         // An adopted recovery recipient applies to every key made from now on,

@@ -41,6 +41,8 @@ export interface RecoverStoreOptions {
   /** The new master key (32 bytes) that will wrap every data key. */
   newKey: Uint8Array | MasterKey;
   actor?: Actor;
+  /** Recorded on the audit entry. */
+  requestId?: string;
   onProgress?: (progress: { dataKeys: number; total: number }) => void;
 }
 
@@ -253,6 +255,7 @@ async function recover(store: Store, options: RecoverStoreOptions): Promise<Reco
         dataKeys: summary.dataKeys,
       },
       ...(options.actor === undefined ? {} : { actor: options.actor }),
+      ...(options.requestId === undefined ? {} : { requestId: options.requestId }),
     });
     summary.audited = true;
   } catch {

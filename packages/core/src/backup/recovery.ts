@@ -21,9 +21,10 @@ import { LockboxError } from '../errors.js';
 import { parseAgeRecipient, wrapToRecipient } from '../keys/age-identity.js';
 import { withRotationLock } from '../rotation/rotation-lock.js';
 import type { LockboxSchema } from '../store/schema.js';
-import type { Actor, AuditSink } from '../vault/audit-sink.js';
+import type { AuditSink } from '../vault/audit-sink.js';
 import type { Vault } from '../vault/lockbox.js';
 import { getMeta, META, setMeta } from '../vault/store-meta.js';
+import type { BackupCaller } from './backup.js';
 import { type RecoverStoreOptions, type RecoverySummary, recoverStore } from './recover-store.js';
 
 export interface RecoveryChange {
@@ -106,8 +107,8 @@ export class Recovery {
    * (use `replace`), ROTATION_IN_PROGRESS, and DATA_KEY_UNDECRYPTABLE /
    * KEY_NOT_IN_KEYRING when the keyring cannot open a data key.
    */
-  add(recipient: string, options: { actor?: Actor } = {}): Promise<RecoveryChange> {
-    return this.#set(recipient, false, options.actor);
+  add(recipient: string, options: BackupCaller = {}): Promise<RecoveryChange> {
+    return this.#set(recipient, false, options);
   }
 
   /**
@@ -116,11 +117,11 @@ export class Recovery {
    * database taken earlier still hold the old wraps). Throws RECOVERY_NOT_CONFIGURED
    * when none is set (use `add`), and as `add` otherwise.
    */
-  replace(recipient: string, options: { actor?: Actor } = {}): Promise<RecoveryChange> {
-    return this.#set(recipient, true, options.actor);
+  replace(recipient: string, options: BackupCaller = {}): Promise<RecoveryChange> {
+    return this.#set(recipient, true, options);
   }
 
-  async #set(text: string, replace: boolean, actor: Actor | undefined): Promise<RecoveryChange> {
+  async #set(text: string, replace: boolean, caller: BackupCaller): Promise<RecoveryChange> {
     const recipient = parseAgeRecipient(text);
     const { store, storeId } = this.#vault;
     const previousWrapper = await this.recipient();
@@ -170,7 +171,8 @@ export class Recovery {
         rewrapped: change.rewrapped,
         replace,
       },
-      ...(actor === undefined ? {} : { actor }),
+      ...(caller.actor === undefined ? {} : { actor: caller.actor }),
+      ...(caller.requestId === undefined ? {} : { requestId: caller.requestId }),
     });
     return change;
   }

@@ -76,6 +76,8 @@ describe.each(DIALECTS)('the lost-key drill on %s', (dialect) => {
       drivers,
       identity: await readFile(identityFile, 'utf8'),
       newKey,
+      actor: { id: 'cli:ops' },
+      requestId: 'drill-1',
     });
     expect(summary.recipient).toBe(pair.recipient);
     expect(summary.retiredFingerprints).toEqual([Keyring.fromBytes(oldKey).primary.fingerprint]);
@@ -94,9 +96,9 @@ describe.each(DIALECTS)('the lost-key drill on %s', (dialect) => {
       'field-secret',
     );
     expect(await recovered.audit.verify()).toMatchObject({ ok: true });
-    expect((await recovered.audit.list({ order: 'desc', limit: 1 }))[0]?.action).toBe(
-      'recovery.recover',
-    );
+    expect(await recovered.audit.list({ order: 'desc', limit: 1 })).toMatchObject([
+      { action: 'recovery.recover', actorId: 'cli:ops', requestId: 'drill-1' },
+    ]);
     const state = await recovered.backup.state();
     expect(state.recoveryRecipient).toBe(pair.recipient);
     expect(state.keysChangedAt).toBeDefined();

@@ -72,7 +72,10 @@ describe.each(DIALECTS)('the recovery recipient on %s', (dialect) => {
     expect(state.reasons).toContain('no recovery recipient is set');
 
     const pair = await generateAgeIdentity();
-    const change = await lockbox.recovery.add(pair.recipient);
+    const change = await lockbox.recovery.add(pair.recipient, {
+      actor: { id: 'cli:ops' },
+      requestId: 'req-recovery-1',
+    });
     expect(change).toEqual({ recipient: pair.recipient, rewrapped: 2, dataKeys: 2 });
     await lockbox.secrets.set('c', 'z', '3');
     expect(await expectAllRecoverable(lockbox, pair.identity)).toBe(3);
@@ -93,7 +96,9 @@ describe.each(DIALECTS)('the recovery recipient on %s', (dialect) => {
       dataKeys: 5,
       missing: 0,
     });
-    expect((await reopened.audit.list({ action: 'recovery.set' })).length).toBe(1);
+    expect(await reopened.audit.list({ action: 'recovery.set' })).toMatchObject([
+      { outcome: 'ok', actorId: 'cli:ops', requestId: 'req-recovery-1' },
+    ]);
   });
 
   it('refuses add over a different recipient and replace without one, changing nothing', async () => {

@@ -157,8 +157,12 @@ describe.each(DIALECTS)('master-key rotation on %s', (dialect) => {
     await expect(
       lockbox.rotation.rotateMaster({ oldKey: data.key, newKey: generateMasterKey() }),
     ).rejects.toMatchObject({ code: 'ROTATION_IN_PROGRESS' });
-    const resumed = await lockbox.rotation.resume();
+    const resumed = await lockbox.rotation.resume({ requestId: 'req-resume-1' });
     expect(resumed).toMatchObject({ kind: 'master', resumed: true, mode: 'online' });
+    // resume passes the request id on to the audit entry of the rotation it finishes.
+    expect(
+      await lockbox.audit.list({ action: 'key.rotate.master', order: 'desc', limit: 1 }),
+    ).toMatchObject([{ outcome: 'ok', requestId: 'req-resume-1' }]);
     if (resumed.kind !== 'master') throw new Error('expected a master rotation');
     expect(resumed.dataKeys.rewrapped).toBe(resumed.dataKeys.planned);
     await expect(lockbox.rotation.resume()).rejects.toMatchObject({ code: 'ROTATION_NOT_FOUND' });

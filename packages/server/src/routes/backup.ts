@@ -227,7 +227,7 @@ export function backupRoutes(app: FastifyInstance, context: ServerContext): void
       const { stream, done } = lockbox().backup.exportStream({
         encryption,
         ...(scopes === undefined ? {} : { scopes }),
-        actor: callerOf(request).actor,
+        ...callerOf(request),
       });
       done.catch((err: unknown) => request.log.warn({ err }, 'export stopped'));
       const reader = stream.getReader();
@@ -282,7 +282,7 @@ export function backupRoutes(app: FastifyInstance, context: ServerContext): void
       lockbox().backup.apply(bundleOf(request), {
         decryption: decryptionOf(request),
         maxBytes: context.importBodyLimit,
-        actor: callerOf(request).actor,
+        ...callerOf(request),
         ...(request.query.policy === undefined ? {} : { policy: request.query.policy }),
       }),
   );

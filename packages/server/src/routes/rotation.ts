@@ -196,12 +196,11 @@ export function rotationRoutes(app: FastifyInstance, context: ServerContext): vo
     },
     async (request) => {
       const body: Static<typeof MasterBody> = request.body;
-      const { actor } = callerOf(request);
       return proving(request, MASTER, () =>
         lockbox().rotation.rotateMaster({
           oldKey: body.oldKey,
           newKey: body.newKey,
-          actor,
+          ...callerOf(request),
           ...(body.mode === undefined ? {} : { mode: body.mode }),
           ...(body.dryRun === undefined ? {} : { dryRun: body.dryRun }),
           ...(body.batchSize === undefined ? {} : { batchSize: body.batchSize }),
@@ -224,7 +223,7 @@ export function rotationRoutes(app: FastifyInstance, context: ServerContext): vo
     async (request) => {
       const body = request.body;
       return lockbox().rotation.rekeyData({
-        actor: callerOf(request).actor,
+        ...callerOf(request),
         ...(body.mode === undefined ? {} : { mode: body.mode }),
         ...(body.dryRun === undefined ? {} : { dryRun: body.dryRun }),
         ...(body.batchSize === undefined ? {} : { batchSize: body.batchSize }),
@@ -247,7 +246,7 @@ export function rotationRoutes(app: FastifyInstance, context: ServerContext): vo
       const body = request.body;
       const result: MasterRotationResult | DataRekeyResult = await proving(request, RESUME, () =>
         lockbox().rotation.resume({
-          actor: callerOf(request).actor,
+          ...callerOf(request),
           ...(body.oldKey === undefined ? {} : { oldKey: body.oldKey }),
           ...(body.newKey === undefined ? {} : { newKey: body.newKey }),
           ...(body.batchSize === undefined ? {} : { batchSize: body.batchSize }),
