@@ -108,15 +108,38 @@ describe.each(DIALECTS)('backup commands on %s', (dialect) => {
     },
   );
 
-  it('writes the bundle to a piped stdout and the summary to stderr', SLOW, async () => {
-    const s = await store();
-    await s.run(['set', 'prod', 'A'], { input: 'a' });
-    const id = await identityFile(s);
-    const out = await s.run(['export', '-r', id.recipient]);
-    expect(out.code).toBe(0);
-    expect(out.stdout.startsWith('age-encryption.org/v1\n')).toBe(true);
-    expect(out.stderr).toContain('Exported 1 secret(s)');
-  });
+  it(
+    'writes the bundle to a piped stdout and the summary to stderr; passphrases come from a variable',
+    SLOW,
+    async () => {
+      const s = await store();
+      await s.run(['set', 'prod', 'A'], { input: 'a' });
+      const id = await identityFile(s);
+      const out = await s.run(['export', '-r', id.recipient]);
+      expect(out.code).toBe(0);
+      expect(out.stdout.startsWith('age-encryption.org/v1\n')).toBe(true);
+      expect(out.stderr).toContain('Exported 1 secret(s)');
+
+      const env = { BUNDLE_PASS: 'correct horse battery staple' };
+      const exported = await s.run(['export', '--passphrase-env', 'BUNDLE_PASS', '-o', 'p.age'], {
+        env,
+      });
+      expect(exported.code, exported.stderr).toBe(0);
+      const wrong = await s.run(['import', '--preview', '--passphrase-env', 'OTHER', 'p.age'], {
+        env: { OTHER: 'wrong' },
+      });
+      expect([wrong.code, wrong.stderr]).toEqual([
+        3,
+        expect.stringContaining('BUNDLE_DECRYPT_FAILED'),
+      ]);
+      const preview = await s.run(
+        ['import', '--preview', '--passphrase-env', 'BUNDLE_PASS', 'p.age'],
+        { env },
+      );
+      expect(preview.code, preview.stderr).toBe(0);
+      expect(preview.stdout).toMatch(/prod\s+0\s+0\s+1\s+0/);
+    },
+  );
 
   it('refuses bad imports with their codes and exit codes, changing nothing', SLOW, async () => {
     const s = await store();
