@@ -13,6 +13,7 @@
  * - preHandler (after validation, so the scope is a checked value): the
  *   permission check — on the route's `:scope` for secret permissions. A refusal
  *   is PERMISSION_DENIED (403), audited as denied with the token's id and name.
+ *   Routes whose permission is null take any valid token and have no such check.
  *
  * Audit entries for refusals name the action, the scope and name when known,
  * the error code and the permission — never the token text.
@@ -26,9 +27,10 @@ export interface RouteAuth {
   action: string;
   /**
    * The permission the token needs (or any one of a list); secret permissions are
-   * checked on the route's `:scope` param.
+   * checked on the route's `:scope` param. `null`: any valid token — for routes
+   * that answer only with what the token itself may see (whoami, the scope list).
    */
-  permission: PermissionName | readonly PermissionName[];
+  permission: PermissionName | readonly PermissionName[] | null;
 }
 
 export interface Principal {
@@ -138,6 +140,7 @@ export function installAuth(app: FastifyInstance, context: ServerContext): void 
     const auth = request.routeOptions.config.auth;
     if (auth === undefined) return;
     const principal = principalOf(request);
+    if (auth.permission === null) return;
     const target = paramsOf(request);
     const needed = typeof auth.permission === 'string' ? [auth.permission] : auth.permission;
     if (!needed.some((permission) => can(principal.token, permission, target.scope))) {

@@ -33,6 +33,7 @@ import { backupRoutes } from './routes/backup.js';
 import { healthRoutes } from './routes/health.js';
 import { keysRoutes } from './routes/keys.js';
 import { rotationRoutes } from './routes/rotation.js';
+import { scopesRoutes } from './routes/scopes.js';
 import { secretsRoutes } from './routes/secrets.js';
 import { tokensRoutes } from './routes/tokens.js';
 import { ErrorBody } from './schemas.js';
@@ -146,6 +147,7 @@ export function buildServer(options: BuildServerOptions): LockboxServer {
       });
       installAuth(v1, context);
       secretsRoutes(v1, context);
+      scopesRoutes(v1, context);
       keysRoutes(v1, context);
       rotationRoutes(v1, context);
       // Encapsulated: only these routes accept binary (application/octet-stream) bodies.

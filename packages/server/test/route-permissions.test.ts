@@ -3,6 +3,7 @@
  * (401), with a token that lacks its permission it is PERMISSION_DENIED (403),
  * and both refusals are audited as 'denied' under the route's action — with the
  * token's id and name for the 403. Nothing the route would change is changed.
+ * The routes any valid token may call (whoami, the scope list) have only the 401.
  */
 import { formatMasterKey, generateMasterKey } from '@lockbox/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,7 +13,7 @@ interface RouteCase {
   method: 'GET' | 'PUT' | 'POST' | 'DELETE';
   url: string;
   action: string;
-  /** A token that is authenticated but lacks the permission. */
+  /** A token that is authenticated but lacks the permission (empty for ANY_TOKEN routes). */
   lacking: string[];
   payload?: unknown;
   headers?: Record<string, string>;
@@ -121,6 +122,12 @@ const ROUTES: RouteCase[] = [
   },
 ];
 
+/** Routes any valid token may call: they answer only with what the token itself may see. */
+const ANY_TOKEN: RouteCase[] = [
+  { method: 'GET', url: '/v1/scopes', action: 'scope.list', lacking: [] },
+  { method: 'GET', url: '/v1/whoami', action: 'token.whoami', lacking: [] },
+];
+
 describe('permissions on every /v1 route', () => {
   let server: TestServer;
 
@@ -141,29 +148,39 @@ describe('permissions on every /v1 route', () => {
       .filter(([path]) => path.startsWith('/v1/'))
       .flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`))
       .sort();
-    const tested = ROUTES.map(
-      (r) =>
-        `${r.method} ${r.url
-          .replace(/^\/v1\/secrets\/prod\/db$/, '/v1/secrets/{scope}/{name}')
-          .replace(/^\/v1\/secrets\/prod$/, '/v1/secrets/{scope}')
-          .replace(/^\/v1\/tokens\/0+$/, '/v1/tokens/{id}')}`,
-    ).sort();
+    const tested = [...ROUTES, ...ANY_TOKEN]
+      .map(
+        (r) =>
+          `${r.method} ${r.url
+            .replace(/^\/v1\/secrets\/prod\/db$/, '/v1/secrets/{scope}/{name}')
+            .replace(/^\/v1\/secrets\/prod$/, '/v1/secrets/{scope}')
+            .replace(/^\/v1\/tokens\/0+$/, '/v1/tokens/{id}')}`,
+      )
+      .sort();
     expect(tested).toEqual(documented);
   });
 
-  it.each(ROUTES)('$method $url without a token is AUTH_MISSING (401), audited', async (route) => {
-    const response = await server.app.inject({
-      method: route.method,
-      url: route.url,
-      headers: route.headers ?? {},
-      ...(route.payload === undefined ? {} : { payload: route.payload as string }),
-    });
-    expect(response.statusCode).toBe(401);
-    expect(response.json().error.code).toBe('AUTH_MISSING');
-    expect(await auditFor(server.lockbox, response)).toMatchObject([
-      { action: route.action, outcome: 'denied', actorId: null, details: { code: 'AUTH_MISSING' } },
-    ]);
-  });
+  it.each([...ROUTES, ...ANY_TOKEN])(
+    '$method $url without a token is AUTH_MISSING (401), audited',
+    async (route) => {
+      const response = await server.app.inject({
+        method: route.method,
+        url: route.url,
+        headers: route.headers ?? {},
+        ...(route.payload === undefined ? {} : { payload: route.payload as string }),
+      });
+      expect(response.statusCode).toBe(401);
+      expect(response.json().error.code).toBe('AUTH_MISSING');
+      expect(await auditFor(server.lockbox, response)).toMatchObject([
+        {
+          action: route.action,
+          outcome: 'denied',
+          actorId: null,
+          details: { code: 'AUTH_MISSING' },
+        },
+      ]);
+    },
+  );
 
   it.each(ROUTES)(
     '$method $url without its permission is PERMISSION_DENIED (403), audited',

@@ -1,12 +1,14 @@
 /**
- * /v1/tokens: create, list and revoke API tokens (admin).
+ * /v1/tokens: create, list and revoke API tokens (admin); /v1/whoami: the
+ * caller's own token (any valid token), so a client can learn its permissions.
  *
  * The token text is in the creation response and nowhere else: Lockbox stores
  * only its hash, and create/revoke are audited (by core's Tokens) with the token
  * id, name and permissions. A token can only grant what its creator holds, so an
  * admin token cannot mint a keys:rotate token — rotation stays a separately held
  * power. The first admin token comes from `lockbox token create` (local access to
- * the store and key).
+ * the store and key). whoami is a read of the caller's own record and is not
+ * audited (a refused request is, by auth.ts).
  */
 import { can, LockboxError, PERMISSION_NAMES, type PermissionName } from '@lockbox/core';
 import { Type } from '@sinclair/typebox';
@@ -107,6 +109,19 @@ export function tokensRoutes(app: FastifyInstance, context: ServerContext): void
       },
     },
     async () => ({ tokens: await lockbox().tokens.list() }),
+  );
+
+  api.get(
+    '/whoami',
+    {
+      config: { auth: { action: 'token.whoami', permission: null } },
+      schema: {
+        summary: "The calling token's record: id, name, permissions (never the token or its hash)",
+        tags: ['tokens'],
+        response: responses({ 200: Type.Object({ token: TokenInfo }) }),
+      },
+    },
+    async (request) => ({ token: principalOf(request).token }),
   );
 
   api.delete(
