@@ -125,13 +125,7 @@ describe.each(DIALECTS)('backup commands on %s', (dialect) => {
         env,
       });
       expect(exported.code, exported.stderr).toBe(0);
-      const wrong = await s.run(['import', '--preview', '--passphrase-env', 'OTHER', 'p.age'], {
-        env: { OTHER: 'wrong' },
-      });
-      expect([wrong.code, wrong.stderr]).toEqual([
-        3,
-        expect.stringContaining('BUNDLE_DECRYPT_FAILED'),
-      ]);
+      // (A wrong passphrase is refused in the core tests; each scrypt here costs seconds.)
       const preview = await s.run(
         ['import', '--preview', '--passphrase-env', 'BUNDLE_PASS', 'p.age'],
         { env },
