@@ -91,6 +91,11 @@ export class DataKeys {
     }
   }
 
+  /** The data key with this id if it is in the cache (no store access), else undefined. */
+  cached(id: string): OpenDataKey | undefined {
+    return this.#cache.get(id);
+  }
+
   /** The data key with this id, from the cache or unwrapped from the store. */
   async open(id: string, db: Kysely<LockboxSchema> = this.#db): Promise<OpenDataKey> {
     const cached = this.#cache.get(id);
