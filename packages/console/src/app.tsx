@@ -1,21 +1,27 @@
 /**
  * The console's shell: sign-in until a token is accepted, then the navigation,
- * the current page, the language switch and sign-out. A 401 from any request
- * (the token was revoked, or the store was replaced) signs the operator out and
- * says why on the sign-in page.
+ * the current page, the language switch and sign-out. The navigation offers only
+ * the pages the token's permissions can use (GET /v1/whoami, from sign-in or
+ * fetched again after a reload); a page the token cannot use gives way to the
+ * first one it can. A 401 from any request (the token was revoked, or the store
+ * was replaced) signs the operator out and says why on the sign-in page.
  */
 import type { FunctionComponent } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiClient } from './api/api-client.js';
 import { ApiContext } from './api/api-context.js';
 import type { ApiError } from './api/api-error.js';
+import type { TokenInfo } from './api/api-types.js';
 import { LockboxApi } from './api/lockbox-api.js';
 import { ErrorNotice } from './components/error-notice.js';
 import { LanguageSwitch } from './components/language-switch.js';
+import { Notice } from './components/notice.js';
 import { useI18n } from './i18n/i18n-context.js';
 import type { MessageKey } from './i18n/messages.js';
-import { hashFor, PAGES, type PageId, usePage } from './lib/page-route.js';
+import { pagesFor } from './lib/page-access.js';
+import { hashFor, type PageId, usePage } from './lib/page-route.js';
 import type { TokenStore } from './lib/token-store.js';
+import { useResource } from './lib/use-resource.js';
 import { AuditPage } from './pages/audit-page.js';
 import { BackupPage } from './pages/backup-page.js';
 import { KeysPage } from './pages/keys-page.js';
@@ -44,11 +50,14 @@ const PAGE_COMPONENTS: Record<PageId, FunctionComponent> = {
 
 export function App(props: { tokens: TokenStore }) {
   const [token, setToken] = useState<string | null>(() => props.tokens.load());
+  /** The token's record as sign-in checked it; null after a reload (the console fetches it). */
+  const [info, setInfo] = useState<TokenInfo | null>(null);
   const [signedOutBy, setSignedOutBy] = useState<ApiError | null>(null);
 
   const signOut = (reason: ApiError | null) => {
     props.tokens.clear();
     setSignedOutBy(reason);
+    setInfo(null);
     setToken(null);
   };
 
@@ -61,18 +70,23 @@ export function App(props: { tokens: TokenStore }) {
           </div>
         )}
         <SignInPage
-          onSignIn={(accepted) => {
+          onSignIn={(accepted, acceptedInfo) => {
             setSignedOutBy(null);
+            setInfo(acceptedInfo);
             setToken(props.tokens.save(accepted));
           }}
         />
       </>
     );
   }
-  return <Console token={token} onSignOut={signOut} />;
+  return <Console token={token} info={info} onSignOut={signOut} />;
 }
 
-function Console(props: { token: string; onSignOut: (reason: ApiError | null) => void }) {
+function Console(props: {
+  token: string;
+  info: TokenInfo | null;
+  onSignOut: (reason: ApiError | null) => void;
+}) {
   const { t } = useI18n();
   const page = usePage();
   const onSignOut = useRef(props.onSignOut);
@@ -84,18 +98,38 @@ function Console(props: { token: string; onSignOut: (reason: ApiError | null) =>
       ),
     [props.token],
   );
+  const whoami = useResource(
+    async () => (props.info === null ? api.whoami() : props.info),
+    [api, props.info],
+  );
+  const me = whoami.data ?? props.info;
+  const pages = me === null ? [] : pagesFor(me.permissions);
+  // The default overview, or an old link, may name a page this token cannot use.
+  const shown: PageId | undefined = pages.includes(page) ? page : pages[0];
   const heading = useRef<HTMLHeadingElement>(null);
   const firstRender = useRef(true);
 
   useEffect(() => {
-    document.title = `${t(PAGE_TITLES[page])} · Lockbox`;
+    if (shown === undefined) return;
+    document.title = `${t(PAGE_TITLES[shown])} · Lockbox`;
     // After navigating, focus the new page's heading so keyboard and screen-reader
     // users start there (not on the first render: the browser's focus stays put).
     if (firstRender.current) firstRender.current = false;
     else heading.current?.focus();
-  }, [page, t]);
+  }, [shown, t]);
 
-  const Page = PAGE_COMPONENTS[page];
+  const Page = shown === undefined ? null : PAGE_COMPONENTS[shown];
+  // Until the token's record is in (after a reload), or when it allows no page at all.
+  const noPage =
+    me !== null ? (
+      <Notice tone="warning" testId="no-pages">
+        {t('nav.noPages')}
+      </Notice>
+    ) : whoami.error !== null ? (
+      <ErrorNotice error={whoami.error} />
+    ) : (
+      <p class="muted">{t('common.loading')}</p>
+    );
   return (
     <ApiContext.Provider value={api}>
       <a class="skip-link" href="#main">
@@ -105,11 +139,11 @@ function Console(props: { token: string; onSignOut: (reason: ApiError | null) =>
         <span class="brand">Lockbox</span>
         <nav aria-label={t('nav.label')}>
           <ul>
-            {PAGES.map((id) => (
+            {pages.map((id) => (
               <li key={id}>
                 <a
                   href={hashFor(id)}
-                  aria-current={id === page ? 'page' : undefined}
+                  aria-current={id === shown ? 'page' : undefined}
                   data-testid={`nav-${id}`}
                 >
                   {t(PAGE_TITLES[id])}
@@ -124,10 +158,16 @@ function Console(props: { token: string; onSignOut: (reason: ApiError | null) =>
         </button>
       </header>
       <main id="main" tabIndex={-1}>
-        <h1 ref={heading} tabIndex={-1}>
-          {t(PAGE_TITLES[page])}
-        </h1>
-        <Page key={page} />
+        {shown === undefined || Page === null ? (
+          noPage
+        ) : (
+          <>
+            <h1 ref={heading} tabIndex={-1}>
+              {t(PAGE_TITLES[shown])}
+            </h1>
+            <Page key={shown} />
+          </>
+        )}
       </main>
     </ApiContext.Provider>
   );

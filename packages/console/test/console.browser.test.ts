@@ -4,11 +4,12 @@
  * store, listening on 127.0.0.1, serving the built console at /.
  *
  * The steps run in order and share one signed-in page, as an operator would:
- * sign in, set and reveal a secret, rotate the master key (a wrong old key
- * first, then a double click that must start exactly one rotation), export,
- * delete, import with preview then apply, read the audit log, create and revoke
- * a token. Then every page is photographed in English and Japanese into
- * docs/img/console/ for docs/console.md.
+ * sign in (the token checked with GET /v1/whoami), set and reveal a secret,
+ * rotate the master key (a wrong old key first, then a double click that must
+ * start exactly one rotation), export, delete, import with preview then apply,
+ * read the audit log, create and revoke a token. Then every page is photographed
+ * in English and Japanese into docs/img/console/ for docs/console.md. Last, a
+ * narrower token signs in and sees only its pages and the scopes it may read.
  *
  * Without /usr/bin/chromium these tests fail in CI (process.env.CI) and are
  * skipped elsewhere; .ci/run installs chromium.
@@ -205,6 +206,14 @@ suite('web console in chromium', () => {
     if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
   });
 
+  /** The pages the navigation offers, in order. */
+  const navEntries = async () =>
+    (await page
+      .locator('[data-testid^="nav-"]')
+      .evaluateAll((links) =>
+        links.map((link) => link.getAttribute('data-testid')?.slice('nav-'.length)),
+      )) as string[];
+
   const nav = async (target: (typeof PAGES)[number]) => {
     await page.getByTestId(`nav-${target}`).click();
     await page.waitForFunction((hash) => location.hash === hash, `#/${target}`);
@@ -238,6 +247,10 @@ suite('web console in chromium', () => {
     await page.getByTestId('token-input').fill(token);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await hasText(page.locator('main h1'), 'Overview');
+    // The token is checked with whoami, and its permissions open every page.
+    const first = requests.slice(before).find((r) => r.url().includes('/v1/'));
+    expect(first?.url()).toBe(`${origin}/v1/whoami`);
+    expect(await navEntries()).toEqual([...PAGES]);
     expect(await page.evaluate(() => sessionStorage.getItem('lockbox.token'))).toBe(token);
     expect(await page.evaluate(() => localStorage.getItem('lockbox.token'))).toBeNull();
     expect(page.url()).not.toContain(token);
@@ -262,14 +275,18 @@ suite('web console in chromium', () => {
 
   it('sets a secret and reveals its value on click, audited as secret.read', async () => {
     await nav('secrets');
-    await page.getByTestId('scope-input').fill(SCOPE);
-    await page.getByRole('button', { name: 'Open' }).click();
-    await visible(page.getByText('No secrets in this scope.'));
+    await visible(
+      page.getByText('No scope this token can read holds secrets yet.', { exact: false }),
+    );
+    await page.getByTestId('set-scope').fill(SCOPE);
     await page.getByTestId('set-name').fill(NAME);
     await page.getByTestId('set-value').fill(VALUE);
     await page.getByLabel('Metadata').fill('{"owner": "payments"}');
     await page.getByRole('button', { name: 'Save' }).click();
     await showsText(page.getByTestId('set-done'), `Saved ${NAME} (version 1).`);
+    // The new scope is listed (with its secret count) and opened.
+    await hasText(page.getByTestId('scope-list'), `${SCOPE} (1)`);
+    await hasText(page.locator('#list-title'), `Secrets in ${SCOPE}`);
     const row = page.getByTestId(`secret-${NAME}`);
     await showsText(row, '{"owner":"payments"}');
     expect(await textOf(row)).not.toContain(VALUE);
@@ -367,13 +384,14 @@ suite('web console in chromium', () => {
 
   it('deletes a secret after a confirmation', async () => {
     await nav('secrets');
-    await page.getByTestId('scope-input').fill(SCOPE);
-    await page.getByRole('button', { name: 'Open' }).click();
+    await page.getByTestId(`scope-${SCOPE}`).click();
     await page.getByTestId(`secret-${NAME}`).getByRole('button', { name: 'Delete' }).click();
     await showsText(page.getByRole('dialog'), NAME);
     await page.getByTestId('confirm').click();
     await visible(page.getByText('No secrets in this scope.'));
     expect(await lockbox.secrets.has(SCOPE, NAME)).toBe(false);
+    // Its last secret gone, the scope leaves the list.
+    await hidden(page.getByTestId('scope-list'));
   });
 
   it('refuses an empty import file in the browser', async () => {
@@ -403,8 +421,7 @@ suite('web console in chromium', () => {
     await hasText(page.getByTestId('applied-table').getByTestId('total-create'), '1');
     expect(await lockbox.secrets.has(SCOPE, NAME)).toBe(true);
     await nav('secrets');
-    await page.getByTestId('scope-input').fill(SCOPE);
-    await page.getByRole('button', { name: 'Open' }).click();
+    await page.getByTestId(`scope-${SCOPE}`).click();
     const row = page.getByTestId(`secret-${NAME}`);
     await row.getByRole('button', { name: 'Reveal' }).click();
     await hasText(row.getByTestId('secret-value'), VALUE);
@@ -456,8 +473,7 @@ suite('web console in chromium', () => {
         const loading = page.getByText(language === 'en' ? 'Loading…' : '読み込み中…');
         await expect.poll(() => loading.count(), POLL).toBe(0);
         if (target === 'secrets') {
-          await page.getByTestId('scope-input').fill(SCOPE);
-          await page.getByTestId('scope-input').press('Enter');
+          await page.getByTestId(`scope-${SCOPE}`).click();
           await visible(page.getByTestId(`secret-${NAME}`));
         }
         if (target === 'backup') {
@@ -491,6 +507,29 @@ suite('web console in chromium', () => {
     await page.getByTestId('language').selectOption('en');
     await hasText(page.locator('h1'), 'Lockbox console');
     await shoot('sign-in', 'en', false);
+  });
+
+  it('shows a narrower token only its pages and the scopes it may read', async () => {
+    await lockbox.secrets.set('user:7', 'api', 'sk-7');
+    const narrow = (
+      await lockbox.tokens.create({
+        name: 'support',
+        permissions: ['secrets:read:user:*', 'audit:read'],
+      })
+    ).token;
+    await page.getByTestId('token-input').fill(narrow);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    // The page in the URL (Keys, from the steps before) is not one this token can use.
+    await hasText(page.locator('main h1'), 'Secrets');
+    expect(await navEntries()).toEqual(['secrets', 'audit']);
+    await hasText(page.getByTestId('scope-list'), 'user:7 (1)');
+    // After a reload the console asks whoami again and shows the same.
+    await page.reload();
+    await hasText(page.locator('main h1'), 'Secrets');
+    expect(await navEntries()).toEqual(['secrets', 'audit']);
+    await hasText(page.getByTestId('scope-list'), 'user:7 (1)');
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await hasText(page.locator('h1'), 'Lockbox console');
   });
 
   it('ran without a script error or a Content-Security-Policy refusal', () => {

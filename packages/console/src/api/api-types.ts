@@ -75,6 +75,12 @@ export interface ListedSecret {
   error?: { code: string; message: string };
 }
 
+/** One entry of GET /v1/scopes: a scope the token may read, with how many secrets it holds. */
+export interface ScopeSummary {
+  scope: string;
+  secrets: number;
+}
+
 /** GET /v1/secrets/:scope/:name — the one answer that carries a value. */
 export interface SecretValue {
   scope: string;
@@ -121,6 +127,7 @@ export interface AuditVerifyResult {
   message?: string;
 }
 
+/** GET /v1/tokens entries, and GET /v1/whoami's `token` (the caller's own). */
 export interface TokenInfo {
   id: string;
   name: string;

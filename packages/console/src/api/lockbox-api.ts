@@ -14,6 +14,7 @@ import type {
   MasterRotationResult,
   Metadata,
   RotationStatus,
+  ScopeSummary,
   SecretValue,
   TokenInfo,
 } from './api-types.js';
@@ -32,6 +33,16 @@ export class LockboxApi {
 
   constructor(client: ApiClient) {
     this.#client = client;
+  }
+
+  /** The caller's own token record (any valid token may ask; a bad one is a 401). */
+  async whoami(): Promise<TokenInfo> {
+    return (await this.#client.json<{ token: TokenInfo }>('GET', '/whoami')).token;
+  }
+
+  /** The scopes this token may read that hold secrets, sorted by name. */
+  async scopes(): Promise<ScopeSummary[]> {
+    return (await this.#client.json<{ scopes: ScopeSummary[] }>('GET', '/scopes')).scopes;
   }
 
   keys(): Promise<KeyStatus> {

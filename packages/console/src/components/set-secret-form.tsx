@@ -43,7 +43,13 @@ export function SetSecretForm(props: { scope: string; onSaved: (scope: string) =
     >
       <h2 id="set-secret-title">{t('secrets.setTitle')}</h2>
       <div class="row">
-        <TextField label={t('secrets.scope')} value={scope} onInput={setScope} required />
+        <TextField
+          label={t('secrets.scope')}
+          value={scope}
+          onInput={setScope}
+          required
+          testId="set-scope"
+        />
         <TextField
           label={t('secrets.name')}
           value={name}

@@ -30,6 +30,8 @@ export const en = {
   'nav.audit': 'Audit',
   'nav.tokens': 'Tokens',
   'nav.signOut': 'Sign out',
+  'nav.noPages':
+    'This token has no permission that a console page uses. Sign out and sign in with another token.',
 
   'overview.intro':
     'The master keys this store depends on, what they protect, whether the store is backed up, and the latest rotation.',
@@ -69,10 +71,11 @@ export const en = {
 
   'secrets.intro':
     'Names, versions and metadata of the secrets in a scope. Values stay hidden until you reveal one; every reveal is recorded in the audit log.',
-  'secrets.openScope': 'Open a scope',
-  'secrets.scopeHint': 'A scope name, for example prod or user:42.',
+  'secrets.scopes': 'Scopes',
+  'secrets.noScopes':
+    'No scope this token can read holds secrets yet. Setting a secret below creates its scope.',
+  'secrets.scopeCount': '({count})',
   'secrets.scope': 'Scope',
-  'secrets.open': 'Open',
   'secrets.inScope': 'Secrets in {scope}',
   'secrets.empty': 'No secrets in this scope.',
   'secrets.name': 'Name',

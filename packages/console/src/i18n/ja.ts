@@ -30,6 +30,8 @@ export const ja: Record<MessageKey, string> = {
   'nav.audit': '監査ログ',
   'nav.tokens': 'トークン',
   'nav.signOut': 'サインアウト',
+  'nav.noPages':
+    'このトークンには、コンソールのどのページで使える権限もありません。サインアウトして別のトークンでサインインしてください。',
 
   'overview.intro':
     'このストアが依存するマスター鍵、それぞれが保護しているもの、バックアップの状態、直近のローテーションを表示します。',
@@ -70,10 +72,11 @@ export const ja: Record<MessageKey, string> = {
 
   'secrets.intro':
     'スコープ内のシークレットの名前・バージョン・メタデータを表示します。値は「表示」を押すまで隠され、表示するたびに監査ログに記録されます。',
-  'secrets.openScope': 'スコープを開く',
-  'secrets.scopeHint': 'スコープ名（例：prod、user:42）。',
+  'secrets.scopes': 'スコープ',
+  'secrets.noScopes':
+    'このトークンで読めるスコープにはまだシークレットがありません。下でシークレットを設定するとスコープが作られます。',
+  'secrets.scopeCount': '（{count} 件）',
   'secrets.scope': 'スコープ',
-  'secrets.open': '開く',
   'secrets.inScope': '{scope} のシークレット',
   'secrets.empty': 'このスコープにはシークレットがありません。',
   'secrets.name': '名前',

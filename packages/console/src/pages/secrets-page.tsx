@@ -1,6 +1,8 @@
 /**
- * Secrets: pick a scope, see its secrets' names, versions and metadata (never
- * values), reveal a value on click (audited by the server), set and delete.
+ * Secrets: pick a scope from those the token may read (GET /v1/scopes), see its
+ * secrets' names, versions and metadata (never values), reveal a value on click
+ * (audited by the server), set and delete. Setting a secret in a scope that is
+ * not listed yet (a new scope, which exists through its secrets) opens it.
  */
 import { useState } from 'preact/hooks';
 import { useApi } from '../api/api-context.js';
@@ -8,49 +10,59 @@ import { ConfirmDialog } from '../components/confirm-dialog.js';
 import { ErrorNotice } from '../components/error-notice.js';
 import { SecretRow } from '../components/secret-row.js';
 import { SetSecretForm } from '../components/set-secret-form.js';
-import { TextField } from '../components/text-field.js';
 import { useI18n } from '../i18n/i18n-context.js';
 import { useResource } from '../lib/use-resource.js';
 
 export function SecretsPage() {
   const { t } = useI18n();
   const api = useApi();
-  const [draftScope, setDraftScope] = useState('');
   /** The scope being shown; null until the operator opens one. */
   const [scope, setScope] = useState<string | null>(null);
+  /**
+   * The scope the set form starts with: the one last picked from the list. Saving
+   * into another scope opens that one without resetting the form (its notice stays).
+   */
+  const [formScope, setFormScope] = useState('');
   const [deleting, setDeleting] = useState<string | null>(null);
+  const scopes = useResource(() => api.scopes(), [api]);
   const secrets = useResource(
     async () => (scope === null ? null : api.listSecrets(scope)),
     [api, scope],
   );
 
-  const open = (next: string) => {
-    setDraftScope(next);
-    setScope(next);
-  };
-
   return (
     <>
       <p class="lead">{t('secrets.intro')}</p>
       <section class="card" aria-labelledby="scopes-title">
-        <h2 id="scopes-title">{t('secrets.openScope')}</h2>
-        <form
-          class="row"
-          onSubmit={(event) => {
-            event.preventDefault();
-            if (draftScope.trim() !== '') open(draftScope.trim());
-          }}
-        >
-          <TextField
-            label={t('secrets.scope')}
-            value={draftScope}
-            onInput={setDraftScope}
-            hint={t('secrets.scopeHint')}
-            required
-            testId="scope-input"
-          />
-          <button type="submit">{t('secrets.open')}</button>
-        </form>
+        <h2 id="scopes-title">{t('secrets.scopes')}</h2>
+        <ErrorNotice error={scopes.error} />
+        {scopes.data === null ? (
+          scopes.error === null ? (
+            <p class="muted">{t('common.loading')}</p>
+          ) : null
+        ) : scopes.data.length === 0 ? (
+          <p class="muted">{t('secrets.noScopes')}</p>
+        ) : (
+          <ul class="scope-list" data-testid="scope-list">
+            {scopes.data.map((entry) => (
+              <li key={entry.scope}>
+                <button
+                  type="button"
+                  class="link-button"
+                  aria-pressed={entry.scope === scope}
+                  onClick={() => {
+                    setScope(entry.scope);
+                    setFormScope(entry.scope);
+                  }}
+                  data-testid={`scope-${entry.scope}`}
+                >
+                  {entry.scope}
+                </button>{' '}
+                <span class="muted">{t('secrets.scopeCount', { count: entry.secrets })}</span>
+              </li>
+            ))}
+          </ul>
+        )}
       </section>
 
       {scope === null ? null : (
@@ -94,11 +106,12 @@ export function SecretsPage() {
       )}
 
       <SetSecretForm
-        key={scope}
-        scope={scope ?? ''}
+        key={formScope}
+        scope={formScope}
         onSaved={(savedScope) => {
+          scopes.reload();
           if (savedScope === scope) secrets.reload();
-          else open(savedScope);
+          else setScope(savedScope);
         }}
       />
 
@@ -112,6 +125,7 @@ export function SecretsPage() {
           if (deleting === null || scope === null) return;
           await api.deleteSecret(scope, deleting);
           secrets.reload();
+          scopes.reload();
         }}
       >
         <p>{t('secrets.deleteBody', { scope: scope ?? '', name: deleting ?? '' })}</p>

@@ -5,7 +5,8 @@
  */
 import { useState } from 'preact/hooks';
 import { ApiClient } from '../api/api-client.js';
-import { ApiError } from '../api/api-error.js';
+import type { TokenInfo } from '../api/api-types.js';
+import { LockboxApi } from '../api/lockbox-api.js';
 import { ErrorNotice } from '../components/error-notice.js';
 import { LanguageSwitch } from '../components/language-switch.js';
 import { TextField } from '../components/text-field.js';
@@ -13,26 +14,21 @@ import { useI18n } from '../i18n/i18n-context.js';
 import { useGuardedAction } from '../lib/use-guarded-action.js';
 
 /**
- * Resolves when the server accepts `token`, rejects with the ApiError otherwise.
- * GET /v1/keys answers 401 for a bad token before any permission check; a 403
- * (a valid token without admin or keys:rotate) still proves the token is good.
+ * Resolves with the token's record (its permissions decide which pages show)
+ * when the server accepts `token`; rejects with the ApiError otherwise.
+ * GET /v1/whoami takes any valid token, so only a bad one is refused (401).
  */
-export async function checkToken(token: string): Promise<void> {
-  try {
-    await new ApiClient(token).json('GET', '/keys');
-  } catch (err) {
-    if (err instanceof ApiError && err.status === 403) return;
-    throw err;
-  }
+export function checkToken(token: string): Promise<TokenInfo> {
+  return new LockboxApi(new ApiClient(token)).whoami();
 }
 
-export function SignInPage(props: { onSignIn: (token: string) => void }) {
+export function SignInPage(props: { onSignIn: (token: string, info: TokenInfo) => void }) {
   const { t } = useI18n();
   const [token, setToken] = useState('');
   const submit = useGuardedAction(async () => {
     const trimmed = token.trim();
-    await checkToken(trimmed);
-    props.onSignIn(trimmed);
+    const info = await checkToken(trimmed);
+    props.onSignIn(trimmed, info);
   });
   return (
     <main class="sign-in" id="main">
