@@ -78,7 +78,7 @@ export function renderSection(result) {
   const dataRuns = steps.data.runs.map((/** @type {any} */ run, /** @type {number} */ i) => {
     const d = run.result ?? {};
     const label = steps.data.runs.length > 1 ? `run ${i + 1}: ` : '';
-    return `${label}${count(d.rows ?? 0)} rows re-encrypted, ${d.conflicts ?? '?'} rows rewritten by the load meanwhile (left as written), ${d.unreadable ?? '?'} unreadable, data keys ${JSON.stringify(d.dataKeys ?? {})}, ${seconds(run.wallMs)} wall (${d.durationMs ?? '?'} ms in core)`;
+    return `${label}${count(d.rows ?? 0)} rows re-encrypted, ${d.conflicts ?? '?'} compare-and-swap conflicts (a row the load rewrote between the re-key's read and write is left as the load wrote it), ${d.unreadable ?? '?'} unreadable, data keys ${JSON.stringify(d.dataKeys ?? {})}, ${seconds(run.wallMs)} wall (${d.durationMs ?? '?'} ms in core)`;
   });
   return [
     '## Reliability (soak)',
