@@ -123,7 +123,13 @@ const CONTENDERS = [
 /** Python's Fernet in a child process; figures per size, or the reason it did not run. */
 function pythonFernet() {
   const script = join(REPO_ROOT, 'bench', 'peers', 'python-fernet.py');
-  const args = [options.rounds, options.windowMs, options.warmupMs, ...SIZES.map((s) => s.bytes)];
+  const args = [
+    options.rounds,
+    options.windowMs,
+    options.warmupMs,
+    options.wallFactor,
+    ...SIZES.map((s) => s.bytes),
+  ];
   const child = spawnSync(PYTHON, [script, ...args.map(String)], { encoding: 'utf8' });
   if (child.error !== undefined)
     return { available: false, reason: `${PYTHON}: ${child.error.message}` };
@@ -202,7 +208,8 @@ const file = writeResult({
     rounds: options.rounds,
     windowMs: options.windowMs,
     warmupMs: options.warmupMs,
-    clock: options.clock,
+    clock: 'cpu',
+    wallFactor: options.wallFactor,
   },
   ...run.finish(),
   groups,

@@ -42,6 +42,7 @@ const method = {
   rounds: options.rounds,
   windowMs: options.quick ? 500 : 2000,
   warmupMs: options.quick ? 300 : 1000,
+  clock: 'wall',
 };
 const client = fork(join(REPO_ROOT, 'bench', 'lib', 'http-load.js'), { stdio: 'inherit' });
 const failures = new Map();

@@ -62,15 +62,16 @@ function cpuSeconds() {
 
 /**
  * Runs one contender for a window; returns { wall, cpu } in ops/s. With
- * clock 'cpu' the window lasts `ms` of this process's CPU time (at most ten times
- * that in wall time), so that a share of the CPU lost to other processes neither
- * shortens the work measured nor counts as time spent.
+ * clock 'cpu' the window lasts `ms` of this process's CPU time (at most
+ * `wallFactor` times that in wall time), so that a share of the CPU lost to
+ * other processes neither shortens the work measured nor counts as time spent.
  * @param {Contender} contender
  * @param {{ next: number }} counter the contender's running operation index
  * @param {number} ms
  * @param {'wall' | 'cpu'} clock
+ * @param {number} wallFactor
  */
-async function window(contender, counter, ms, clock) {
+async function window(contender, counter, ms, clock, wallFactor) {
   globalThis.gc?.();
   if (contender.measureWindow !== undefined) {
     const rate = await contender.measureWindow(ms);
@@ -78,7 +79,7 @@ async function window(contender, counter, ms, clock) {
   }
   const start = performance.now();
   const cpuStart = cpuSeconds();
-  const wallEnd = start + (clock === 'cpu' ? 10 * ms : ms);
+  const wallEnd = start + (clock === 'cpu' ? wallFactor * ms : ms);
   const cpuEnd = clock === 'cpu' ? cpuStart + ms / 1000 : Number.POSITIVE_INFINITY;
   let ops = 0;
   let now = start;
@@ -107,14 +108,15 @@ async function window(contender, counter, ms, clock) {
  * @param {Contender[]} contenders
  * Figures follow `options.clock` (default 'wall'); each also carries the wall-clock
  * median as `wallMedian`, so a CPU-time figure can be read beside it.
- * @param {{ rounds: number, windowMs: number, warmupMs: number, clock?: 'wall' | 'cpu', log?: (line: string) => void }} options
+ * @param {{ rounds: number, windowMs: number, warmupMs: number, clock?: 'wall' | 'cpu', wallFactor?: number, log?: (line: string) => void }} options
  * @returns {Promise<Map<string, Figures>>}
  */
 export async function compare(contenders, options) {
   const clock = options.clock ?? 'wall';
+  const wallFactor = options.wallFactor ?? 10;
   const counters = new Map(contenders.map((c) => [c.id, { next: 0 }]));
   for (const contender of contenders) {
-    await window(contender, counters.get(contender.id), options.warmupMs, clock);
+    await window(contender, counters.get(contender.id), options.warmupMs, clock, wallFactor);
   }
   const samples = new Map(contenders.map((c) => [c.id, []]));
   const wall = new Map(contenders.map((c) => [c.id, []]));
@@ -122,7 +124,13 @@ export async function compare(contenders, options) {
     const shift = round % contenders.length;
     const order = [...contenders.slice(shift), ...contenders.slice(0, shift)];
     for (const contender of order) {
-      const rate = await window(contender, counters.get(contender.id), options.windowMs, clock);
+      const rate = await window(
+        contender,
+        counters.get(contender.id),
+        options.windowMs,
+        clock,
+        wallFactor,
+      );
       samples.get(contender.id).push(rate[clock]);
       wall.get(contender.id).push(rate.wall);
     }

@@ -123,7 +123,10 @@ function resultSection(name, result, images) {
   }
   const facts = [`\`${result.command ?? `node bench/${name}.js`}\``];
   if (result.method) {
-    facts.push(`${result.method.rounds} rounds × ${result.method.windowMs} ms per contender`);
+    const clock = result.method.clock === undefined ? '' : ` (${result.method.clock})`;
+    facts.push(
+      `${result.method.rounds} rounds × ${result.method.windowMs} ms per contender${clock}`,
+    );
   }
   if (result.quick) facts.push('quick run');
   if (result.startedAt) facts.push(`run ${result.startedAt}`);
