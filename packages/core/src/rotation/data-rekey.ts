@@ -30,12 +30,19 @@
  * field row found no row that needs it; until then it stays wrapped, so every
  * row is readable at every instant.
  */
+
+import type { KeyObject } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import { nowIso } from '../clock.js';
-import { decryptParsed, encryptToText, parseCiphertext } from '../crypto/ciphertext.js';
+import {
+  decryptParsed,
+  encryptToText,
+  type ParsedCiphertext,
+  parseCiphertext,
+} from '../crypto/ciphertext.js';
 import { fieldContext, secretContext } from '../crypto/context.js';
-import { isLockboxError } from '../errors.js';
+import { isLockboxError, LockboxError } from '../errors.js';
 import type { DialectName } from '../store/connect.js';
 import type { LockboxSchema, ValueType } from '../store/schema.js';
 import type { DataKeys, OpenDataKey } from '../vault/data-keys.js';
@@ -48,6 +55,7 @@ import type { FieldTable } from './field-table.js';
 import { finishJob, type RotationJob, saveJob } from './rotation-jobs.js';
 import type { RotationLockHandle } from './rotation-lock.js';
 import type { ProgressListener } from './rotation-progress.js';
+import { switchScopes } from './switch-scopes.js';
 import { isUserScope } from './user-scope-filter.js';
 
 type Db = Kysely<LockboxSchema>;
@@ -60,6 +68,8 @@ export interface RekeyCheckpoint {
   phase: 'switch' | 'secrets' | 'fields' | 'destroy' | 'done';
   /** 0 = the main pass; 1… = verification passes. */
   pass: number;
+  /** The last scope switched to a new data key. */
+  scope: string | null;
   /** Rows on a retiring key found in this pass (re-encrypted or rewritten meanwhile). */
   passFound: number;
   /** Rows examined in this pass, for progress. */
@@ -80,7 +90,10 @@ export interface UnreadableRow {
 export interface RekeyTotals {
   plannedRows: number;
   scopes: number;
+  /** Scopes switched to a new data key so far. */
+  scopesSwitched: number;
   dataKeysRetired: number;
+  dataKeysCreated: number;
   secrets: number;
   /** Rows re-encrypted per field, keyed "table.column". */
   fields: Record<string, number>;
@@ -99,6 +112,7 @@ export function initialRekeyCheckpoint(): RekeyCheckpoint {
   return {
     phase: 'switch',
     pass: 0,
+    scope: null,
     passFound: 0,
     passDone: 0,
     secret: null,
@@ -115,6 +129,8 @@ export interface RekeyRunOptions {
   fields: readonly FieldTable[];
   lock: RotationLockHandle;
   batchSize: number;
+  /** The store's recovery recipient: new data keys are wrapped to it too. */
+  recoveryRecipient: string | undefined;
   onProgress: ProgressListener | undefined;
 }
 
@@ -130,6 +146,33 @@ export async function runDataRekey(options: RekeyRunOptions): Promise<string[]> 
     walker.walk(batches, MAX_PASSES),
   );
   return walker.destroy();
+}
+
+function parseOrError(text: string): ParsedCiphertext | LockboxError {
+  try {
+    return parseCiphertext(text);
+  } catch (err) {
+    if (err instanceof LockboxError) return err;
+    throw err;
+  }
+}
+
+/** The envelope, or its parse error thrown (inside the per-row try). */
+function ciphertextOf(parsed: ParsedCiphertext | LockboxError | undefined): ParsedCiphertext {
+  if (parsed === undefined) throw new LockboxError('INTERNAL');
+  if (parsed instanceof LockboxError) throw parsed;
+  return parsed;
+}
+
+/** The key that opens the envelope, or the error opening it gave, thrown. */
+function keyOf(
+  keys: Map<string, OpenDataKey | LockboxError>,
+  parsed: ParsedCiphertext | LockboxError | undefined,
+): KeyObject {
+  const key = keys.get(ciphertextOf(parsed).keyId);
+  if (key === undefined) throw new LockboxError('INTERNAL');
+  if (key instanceof LockboxError) throw key;
+  return key.key;
 }
 
 class RekeyWalker {
@@ -169,12 +212,14 @@ class RekeyWalker {
       const cp = this.#cp;
       if (cp.phase === 'destroy' || cp.phase === 'done' || cp.pass >= untilPass) return;
       if (cp.phase === 'switch') {
-        await batches.run((trx) => this.#switch(trx));
-        this.#o.onProgress?.({
-          phase: 'switch',
-          done: this.#totals.scopes,
-          total: this.#totals.scopes,
-        });
+        if ((await batches.run((trx) => this.#switchBatch(trx))) > 0) {
+          const done = this.#totals.scopesSwitched;
+          this.#o.onProgress?.({
+            phase: 'switch',
+            done,
+            total: Math.max(done, this.#totals.scopes),
+          });
+        }
       } else if (cp.phase === 'secrets') {
         // Steps that only move to the next phase report nothing.
         if ((await batches.run((trx) => this.#secretsBatch(trx))) > 0) this.#report();
@@ -185,25 +230,61 @@ class RekeyWalker {
     }
   }
 
-  async #switch(trx: Db): Promise<void> {
-    const retired = await trx
-      .updateTable('lockbox_data_keys')
-      .set({ state: 'retiring', updated_at: nowIso() })
-      .where('state', '=', 'active')
-      .where('created_at', '<=', this.#o.job.startedAt)
-      .where(isUserScope('scope'))
-      .executeTakeFirst();
-    this.#totals.dataKeysRetired += Number(retired.numUpdatedRows);
-    this.#cp.phase = 'secrets';
+  /** Switches the next batch of scopes to new data keys; returns how many. */
+  async #switchBatch(trx: Db): Promise<number> {
+    const cp = this.#cp;
+    const { scopes, retired, created } = await switchScopes(trx, {
+      after: cp.scope,
+      limit: this.#o.batchSize,
+      startedAt: this.#o.job.startedAt,
+      keyring: this.#o.dataKeys.keyring,
+      recoveryRecipient: this.#o.recoveryRecipient,
+    });
+    if (scopes.length === 0) {
+      cp.phase = 'secrets';
+      cp.scope = null;
+    } else {
+      cp.scope = scopes[scopes.length - 1] as string;
+      this.#totals.dataKeysRetired += retired;
+      this.#totals.dataKeysCreated += created.size;
+      this.#totals.scopesSwitched += scopes.length;
+      for (const [scope, key] of created) this.#active.set(scope, key);
+    }
     await this.#save(trx);
+    return scopes.length;
   }
 
-  async #activeKey(trx: Db, scope: string): Promise<OpenDataKey> {
-    const cached = this.#active.get(scope);
-    if (cached !== undefined) return cached;
-    const key = await this.#o.dataKeys.activeFor(scope, trx);
-    this.#active.set(scope, key);
-    return key;
+  /** Each scope's active data key (created, wrapped under the primary, on first use). */
+  async #activeKeys(trx: Db, scopes: readonly string[]): Promise<Map<string, OpenDataKey>> {
+    const keys = new Map<string, OpenDataKey>();
+    for (const scope of scopes) {
+      if (keys.has(scope)) continue;
+      let key = this.#active.get(scope);
+      if (key === undefined) {
+        key = await this.#o.dataKeys.activeFor(scope, trx);
+        this.#active.set(scope, key);
+      }
+      keys.set(scope, key);
+    }
+    return keys;
+  }
+
+  /** The data keys the ciphertexts name, or the error opening each one gave. */
+  async #openKeys(
+    trx: Db,
+    envelopes: readonly (ParsedCiphertext | LockboxError)[],
+  ): Promise<Map<string, OpenDataKey | LockboxError>> {
+    const keys = new Map<string, OpenDataKey | LockboxError>();
+    for (const envelope of envelopes) {
+      if (envelope instanceof LockboxError || keys.has(envelope.keyId)) continue;
+      try {
+        keys.set(envelope.keyId, await this.#o.dataKeys.open(envelope.keyId, trx));
+      } catch (err) {
+        if (!(err instanceof LockboxError)) throw err;
+        keys.set(envelope.keyId, err);
+      }
+    }
+    return keys;
   }
 
   #unreadable(where: string, row: string, err: unknown): void {
@@ -241,15 +322,24 @@ class RekeyWalker {
       return 0;
     }
     const states = await this.#statesOf(trx, new Set(rows.map((r) => r.data_key_id)));
+    const retiring = rows.filter((row) => states.get(row.data_key_id) === 'retiring');
+    const parsed = retiring.map((row) => parseOrError(row.ciphertext));
+    const oldKeys = await this.#openKeys(trx, parsed);
+    const newKeys = await this.#activeKeys(
+      trx,
+      retiring.map((row) => row.scope),
+    );
+    // The crypto runs without awaiting between rows: every key is in hand.
     const updates: unknown[][] = [];
-    for (const row of rows) {
-      if (states.get(row.data_key_id) !== 'retiring') continue;
+    for (const [i, row] of retiring.entries()) {
       const context = secretContext(row.scope, row.name, row.value_type as ValueType);
       try {
-        const parsed = parseCiphertext(row.ciphertext);
-        const old = await this.#o.dataKeys.open(parsed.keyId, trx);
-        const plaintext = decryptParsed(parsed, old.key, context);
-        const next = await this.#activeKey(trx, row.scope);
+        const plaintext = decryptParsed(
+          ciphertextOf(parsed[i]),
+          keyOf(oldKeys, parsed[i]),
+          context,
+        );
+        const next = newKeys.get(row.scope) as OpenDataKey;
         const ciphertext = encryptToText(next.idBytes, next.key, plaintext, context);
         plaintext.fill(0);
         updates.push([row.scope, row.name, row.ciphertext, ciphertext, next.id]);
@@ -259,6 +349,7 @@ class RekeyWalker {
     }
     const swapped = await compareAndSwapRows(
       trx,
+      this.#o.dialect,
       {
         table: 'lockbox_secrets',
         keys: [{ column: 'scope' }, { column: 'name' }],
@@ -359,19 +450,27 @@ class RekeyWalker {
       new Set(parsed.flatMap((p) => (p === undefined ? [] : [p.keyId]))),
     );
     const { table: name, column, scope } = table.field;
-    const updates: { pk: RowId; expected: string; next: string }[] = [];
-    for (const [i, row] of rows.entries()) {
+    const retiring = rows.flatMap((row, i) => {
       const envelope = parsed[i];
-      if (envelope === undefined || states.get(envelope.keyId) !== 'retiring') continue;
+      return envelope !== undefined && states.get(envelope.keyId) === 'retiring'
+        ? [{ row, envelope }]
+        : [];
+    });
+    const oldKeys = await this.#openKeys(
+      trx,
+      retiring.map((r) => r.envelope),
+    );
+    const next = (await this.#activeKeys(trx, retiring.length > 0 ? [scope] : [])).get(scope);
+    const updates: { pk: RowId; expected: string; next: string }[] = [];
+    for (const { row, envelope } of retiring) {
       const context = fieldContext(name, column, String(row.pk));
       try {
-        const old = await this.#o.dataKeys.open(envelope.keyId, trx);
-        const plaintext = decryptParsed(envelope, old.key, context);
-        const next = await this.#activeKey(trx, scope);
+        const plaintext = decryptParsed(envelope, keyOf(oldKeys, envelope), context);
+        const key = next as OpenDataKey;
         updates.push({
           pk: row.pk,
           expected: row.value,
-          next: encryptToText(next.idBytes, next.key, plaintext, context),
+          next: encryptToText(key.idBytes, key.key, plaintext, context),
         });
         plaintext.fill(0);
       } catch (err) {

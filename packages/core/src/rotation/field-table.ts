@@ -94,6 +94,7 @@ export class FieldTable {
     return this.#guard(() =>
       compareAndSwapRows(
         db,
+        this.#dialect,
         {
           table: this.field.table,
           keys: [{ column: this.field.primaryKey, cast }],

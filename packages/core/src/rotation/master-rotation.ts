@@ -23,6 +23,7 @@ import { nowIso } from '../clock.js';
 import { dataKeyContext } from '../crypto/context.js';
 import { isLockboxError, LockboxError } from '../errors.js';
 import { Keyring, type MasterKey } from '../keys/keyring.js';
+import type { DialectName } from '../store/connect.js';
 import type { LockboxSchema } from '../store/schema.js';
 import { META, setMeta } from '../vault/store-meta.js';
 import { type BatchTransactions, withBatchTransactions } from './batch-transactions.js';
@@ -159,6 +160,7 @@ function rewrap(keyring: Keyring, row: { id: string; scope: string; wrapped: str
 
 async function rewrapBatch(
   trx: Db,
+  dialect: DialectName,
   job: MasterJob,
   keyring: Keyring,
   from: string,
@@ -180,6 +182,7 @@ async function rewrapBatch(
   });
   const rewrapped = await compareAndSwapRows(
     trx,
+    dialect,
     {
       table: 'lockbox_data_keys',
       keys: [{ column: 'id' }],
@@ -197,6 +200,7 @@ async function rewrapBatch(
 
 export interface MasterRunOptions {
   db: Db;
+  dialect: DialectName;
   job: MasterJob;
   mode: RotationMode;
   /** New key primary, old key (and any others) previous. */
@@ -223,7 +227,9 @@ export async function runMasterRotation(options: MasterRunOptions): Promise<numb
     (trx) => lock.touch(trx),
     async (batches: BatchTransactions) => {
       for (;;) {
-        const read = await batches.run((trx) => rewrapBatch(trx, job, keyring, from, batchSize));
+        const read = await batches.run((trx) =>
+          rewrapBatch(trx, options.dialect, job, keyring, from, batchSize),
+        );
         if (read > 0) {
           report();
           continue;

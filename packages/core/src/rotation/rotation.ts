@@ -18,6 +18,7 @@ import { isLockboxError, LockboxError } from '../errors.js';
 import { Keyring, type MasterKey } from '../keys/keyring.js';
 import type { Actor, AuditSink } from '../vault/audit-sink.js';
 import type { Vault } from '../vault/lockbox.js';
+import { getMeta, META } from '../vault/store-meta.js';
 import { type AdoptionResult, proveAdoption, runAdoption } from './adoption.js';
 import { type Census, type CensusOptions, census } from './census.js';
 import {
@@ -191,6 +192,7 @@ export class Rotation {
         this.#vault.dataKeys.setKeyring(keyring);
         remaining = await runMasterRotation({
           db,
+          dialect: this.#vault.store.dialect,
           job,
           mode: job.mode,
           keyring,
@@ -277,7 +279,9 @@ export class Rotation {
           totals: {
             plannedRows: plan.rows,
             scopes: plan.scopes,
+            scopesSwitched: 0,
             dataKeysRetired: 0,
+            dataKeysCreated: 0,
             secrets: 0,
             fields: {},
             conflicts: 0,
@@ -298,6 +302,7 @@ export class Rotation {
           fields,
           lock,
           batchSize,
+          recoveryRecipient: await getMeta(db, META.recoveryRecipient),
           onProgress: options.onProgress,
         });
       } catch (err) {
@@ -310,12 +315,6 @@ export class Rotation {
         ).catch(() => undefined);
         throw err;
       }
-      const created = await db
-        .selectFrom('lockbox_data_keys')
-        .select((eb) => eb.fn.countAll<string | number>().as('n'))
-        .where('state', '=', 'active')
-        .where('created_at', '>=', job.startedAt)
-        .executeTakeFirstOrThrow();
       const t = job.totals;
       const fieldResults = fields.map((f) => ({
         table: f.field.table,
@@ -331,7 +330,7 @@ export class Rotation {
         scopes: t.scopes,
         dataKeys: {
           retired: t.dataKeysRetired,
-          created: Number(created.n),
+          created: t.dataKeysCreated,
           destroyed: t.dataKeysDestroyed,
           retained: t.dataKeysRetained,
         },

@@ -32,13 +32,13 @@ type Case = { op: 'master' | 'data'; mode: 'online' | 'atomic'; killAt: number }
 
 // Event numbers for the seeded store below (see rotation-child.mjs: progress events).
 // master, batch 1: 1 = start, 2…7 = after each of the 6 data keys (atomic: inside the transaction).
-// data, batch 2: 1 = switch, 2…9 = secrets, 10…12 = field rows, 13…15 = verification
-// pass over the field (atomic: 1…12 inside the one transaction, 13… after it).
+// data, batch 2: 1…3 = switch (6 scopes), 4…11 = secrets, 12…14 = field rows, 15…17 =
+// verification pass over the field (atomic: 1…14 inside the one transaction, 15… after it).
 const CASES: Case[] = [
   ...[1, 3, 7].map((killAt) => ({ op: 'master' as const, mode: 'online' as const, killAt })),
   ...[2, 5].map((killAt) => ({ op: 'master' as const, mode: 'atomic' as const, killAt })),
-  ...[1, 5, 10, 14].map((killAt) => ({ op: 'data' as const, mode: 'online' as const, killAt })),
-  ...[6, 14].map((killAt) => ({ op: 'data' as const, mode: 'atomic' as const, killAt })),
+  ...[2, 6, 12, 16].map((killAt) => ({ op: 'data' as const, mode: 'online' as const, killAt })),
+  ...[8, 16].map((killAt) => ({ op: 'data' as const, mode: 'atomic' as const, killAt })),
 ];
 
 async function closing<T>(lockbox: Lockbox, run: (lockbox: Lockbox) => Promise<T>): Promise<T> {

@@ -1,0 +1,103 @@
+/**
+ * The switch step of a data re-key, for one batch of scopes (in scope order): the
+ * scopes' active data keys become 'retiring' and each scope gets a new active
+ * data key, at the next version, in the batch's transaction. Writers that ask for
+ * the scope's active key after the commit get the new one.
+ *
+ * New keys are made here in bulk rather than one DataKeys.create at a time (three
+ * statements each): wrapped under the keyring's primary and, when a recovery
+ * recipient is set, to it as well — exactly what DataKeys.create does.
+ */
+import { createSecretKey, randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { nowIso } from '../clock.js';
+import { dataKeyContext } from '../crypto/context.js';
+import { DATA_KEY_BYTES } from '../crypto/wrapped-key.js';
+import { wrapToRecipient } from '../keys/age-identity.js';
+import type { Keyring } from '../keys/keyring.js';
+import type { DataKeyTable, LockboxSchema } from '../store/schema.js';
+import type { OpenDataKey } from '../vault/data-keys.js';
+import { recordActiveMasterKey } from './master-rotation.js';
+import { isUserScope } from './user-scope-filter.js';
+
+type Db = Kysely<LockboxSchema>;
+
+export interface SwitchOptions {
+  /** The last scope switched by an earlier batch (exclusive), or null. */
+  after: string | null;
+  limit: number;
+  /** Keys created after the job started are new ones and are not switched again. */
+  startedAt: string;
+  keyring: Keyring;
+  recoveryRecipient: string | undefined;
+}
+
+export interface SwitchedScopes {
+  /** The scopes switched, in order (empty: the switch is complete). */
+  scopes: string[];
+  retired: number;
+  /** The new active keys by scope (empty if a concurrent writer made one first). */
+  created: Map<string, OpenDataKey>;
+}
+
+export async function switchScopes(trx: Db, options: SwitchOptions): Promise<SwitchedScopes> {
+  let query = trx
+    .selectFrom('lockbox_data_keys')
+    .select('scope')
+    .distinct()
+    .where('state', '=', 'active')
+    .where('created_at', '<=', options.startedAt)
+    .where(isUserScope('scope'));
+  if (options.after !== null) query = query.where('scope', '>', options.after);
+  const scopes = (await query.orderBy('scope').limit(options.limit).execute()).map((r) => r.scope);
+  const created = new Map<string, OpenDataKey>();
+  if (scopes.length === 0) return { scopes, retired: 0, created };
+  const versions = await trx
+    .selectFrom('lockbox_data_keys')
+    .select((eb) => ['scope', eb.fn.max('version').as('version')])
+    .where('scope', 'in', scopes)
+    .groupBy('scope')
+    .execute();
+  const latest = new Map(versions.map((v) => [v.scope, Number(v.version)]));
+  const now = nowIso();
+  const retired = await trx
+    .updateTable('lockbox_data_keys')
+    .set({ state: 'retiring', updated_at: now })
+    .where('scope', 'in', scopes)
+    .where('state', '=', 'active')
+    .where('created_at', '<=', options.startedAt)
+    .executeTakeFirst();
+  const { keyring } = options;
+  const rows: DataKeyTable[] = [];
+  for (const scope of scopes) {
+    const idBytes = randomBytes(8);
+    const id = idBytes.toString('hex');
+    const bytes = randomBytes(DATA_KEY_BYTES);
+    rows.push({
+      id,
+      scope,
+      version: (latest.get(scope) ?? 0) + 1,
+      wrapped: keyring.wrap(bytes, dataKeyContext(scope, id)),
+      master_fingerprint: keyring.primary.fingerprint,
+      wrapped_recovery:
+        options.recoveryRecipient === undefined
+          ? null
+          : await wrapToRecipient(options.recoveryRecipient, bytes),
+      state: 'active',
+      created_at: now,
+      updated_at: now,
+    });
+    created.set(scope, { id, idBytes, key: createSecretKey(bytes) });
+    bytes.fill(0);
+  }
+  await recordActiveMasterKey(trx, keyring.primary.fingerprint);
+  const inserted = await trx
+    .insertInto('lockbox_data_keys')
+    .values(rows)
+    .onConflict((oc) => oc.columns(['scope', 'version']).doNothing())
+    .executeTakeFirst();
+  // A writer that created a scope's key at the same version first wins; its key
+  // is then the active one, found through DataKeys.activeFor instead.
+  if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) !== rows.length) created.clear();
+  return { scopes, retired: Number(retired.numUpdatedRows), created };
+}
