@@ -1,6 +1,6 @@
 /**
- * Duplicate detection for (scope, name) pairs in a stream of records, in about
- * 12–24 bytes per record.
+ * Duplicate detection for (scope, name) pairs in a stream of records, in 16–32
+ * bytes per record (12-byte slots, a table between 3/8 and 3/4 full).
  *
  * A bundle may hold any number of records in any order, and one (scope, name)
  * twice must be refused. Exact duplicate detection over unsorted input needs
