@@ -6,7 +6,7 @@
  * fails to decrypt. A value that cannot be decrypted raises a typed error naming
  * the scope/name and the key it needs — never a silent fallback.
  */
-import { CompiledQuery, type Kysely } from 'kysely';
+import { CompiledQuery, type Kysely, sql } from 'kysely';
 import { nowIso } from '../clock.js';
 import { decryptParsed, encryptToText, parseCiphertext } from '../crypto/ciphertext.js';
 import { secretContext } from '../crypto/context.js';
@@ -17,6 +17,35 @@ import type { DataKeys } from './data-keys.js';
 import { validateName, validateScope, validateUserScope } from './names.js';
 
 export const DEFAULT_MAX_VALUE_BYTES = 64 * 1024;
+/** How often a write re-encrypts when re-keys keep retiring the scope's key under it. */
+const MAX_WRITE_ATTEMPTS = 5;
+
+const SECRET_COLUMNS = [
+  'scope',
+  'name',
+  'version',
+  'value_type',
+  'ciphertext',
+  'data_key_id',
+  'metadata',
+  'created_at',
+  'updated_at',
+  'updated_by',
+] as const;
+
+/** A secret row about to be written. */
+interface NewRow {
+  scope: string;
+  name: string;
+  type: ValueType;
+  ciphertext: string;
+  dataKeyId: string;
+  metadata: string | null;
+  /** Keep the stored metadata when the caller gave none. */
+  keepMetadata: boolean;
+  now: string;
+  updatedBy: string | null;
+}
 const MAX_METADATA_BYTES = 4096;
 
 export interface SecretInfo {
@@ -176,114 +205,155 @@ export class Secrets {
     await this.#audited(
       { action: 'secret.set', scope, name, actor: options.actor, requestId: options.requestId },
       async () => {
-        const key = await this.#keys.activeFor(scope);
-        const ciphertext = encryptToText(
-          key.idBytes,
-          key.key,
-          plaintext,
-          secretContext(scope, name, type),
-        );
-        const now = nowIso();
         const updatedBy = (options.actor ?? this.#actor)?.id ?? null;
-        if (options.ifVersion !== undefined) {
-          version = await this.#compareAndSet(scope, name, options.ifVersion, {
-            ciphertext,
-            type,
-            dataKeyId: key.id,
-            metadata,
-            now,
-            updatedBy,
-          });
-          return;
-        }
-        const row = await this.#db
-          .insertInto('lockbox_secrets')
-          .values({
+        // A data re-key may retire the scope's key between our lookup and our write;
+        // the write then lands nowhere (see #write) and we encrypt again under the
+        // key that is active now. Each retry means a re-key switched keys meanwhile.
+        for (let attempt = 1; ; attempt++) {
+          const key = await this.#keys.activeFor(scope);
+          const ciphertext = encryptToText(
+            key.idBytes,
+            key.key,
+            plaintext,
+            secretContext(scope, name, type),
+          );
+          const row: NewRow = {
             scope,
             name,
-            version: 1,
-            value_type: type,
+            type,
             ciphertext,
-            data_key_id: key.id,
+            dataKeyId: key.id,
             metadata,
-            created_at: now,
-            updated_at: now,
-            updated_by: updatedBy,
-          })
-          .onConflict((oc) =>
-            oc.columns(['scope', 'name']).doUpdateSet((eb) => ({
-              version: eb('lockbox_secrets.version', '+', 1),
-              value_type: type,
-              ciphertext,
-              data_key_id: key.id,
-              metadata:
-                options.metadata === undefined ? eb.ref('lockbox_secrets.metadata') : metadata,
-              updated_at: now,
-              updated_by: updatedBy,
-            })),
-          )
-          .returning('version')
-          .executeTakeFirstOrThrow();
-        version = Number(row.version);
+            keepMetadata: options.metadata === undefined,
+            now: nowIso(),
+            updatedBy,
+          };
+          const written =
+            options.ifVersion === undefined
+              ? await this.#upsert(row)
+              : await this.#compareAndSet(row, options.ifVersion);
+          if (written !== undefined) {
+            version = written;
+            return;
+          }
+          if (attempt === MAX_WRITE_ATTEMPTS) {
+            throw new LockboxError(
+              'VERSION_CONFLICT',
+              `"${scope}/${name}" was not written: its scope's data key kept changing`,
+              { details: { scope, name } },
+            );
+          }
+        }
       },
     );
     return version;
   }
 
-  async #compareAndSet(
-    scope: string,
-    name: string,
-    expected: number,
-    next: {
-      ciphertext: string;
-      type: ValueType;
-      dataKeyId: string;
-      metadata: string | null;
-      now: string;
-      updatedBy: string | null;
-    },
-  ): Promise<number> {
-    const conflict = () =>
-      new LockboxError('VERSION_CONFLICT', `"${scope}/${name}" is not at version ${expected}`, {
-        details: { scope, name, expected },
-      });
+  /**
+   * The rows to insert: one when `dataKeyId` is still the active data key, none
+   * when a re-key has retired it since we looked it up. Checking the key's state
+   * inside the writing statement is what makes writes safe during a re-key: a
+   * writer that looked the key up before the switch cannot store a row under a
+   * key that is about to be destroyed (the re-key's final check waits for
+   * statements already in flight; see rotation/data-rekey.ts).
+   */
+  #rowIfKeyActive(row: NewRow) {
+    return this.#db
+      .selectFrom('lockbox_data_keys')
+      .select((eb) => [
+        eb.cast<string>(eb.val(row.scope), 'text').as('scope'),
+        eb.cast<string>(eb.val(row.name), 'text').as('name'),
+        sql.lit(1).as('version'),
+        eb.cast<ValueType>(eb.val(row.type), 'text').as('value_type'),
+        eb.cast<string>(eb.val(row.ciphertext), 'text').as('ciphertext'),
+        eb.cast<string>(eb.val(row.dataKeyId), 'text').as('data_key_id'),
+        eb.cast<string | null>(eb.val(row.metadata), 'text').as('metadata'),
+        eb.cast<string>(eb.val(row.now), 'text').as('created_at'),
+        eb.cast<string>(eb.val(row.now), 'text').as('updated_at'),
+        eb.cast<string | null>(eb.val(row.updatedBy), 'text').as('updated_by'),
+      ])
+      .where('id', '=', row.dataKeyId)
+      .where('state', '=', 'active');
+  }
+
+  /** Insert or overwrite; undefined when the data key is no longer active. */
+  async #upsert(row: NewRow): Promise<number | undefined> {
+    const written = await this.#db
+      .insertInto('lockbox_secrets')
+      .columns(SECRET_COLUMNS)
+      .expression(this.#rowIfKeyActive(row))
+      .onConflict((oc) =>
+        oc.columns(['scope', 'name']).doUpdateSet((eb) => ({
+          version: eb('lockbox_secrets.version', '+', 1),
+          value_type: row.type,
+          ciphertext: row.ciphertext,
+          data_key_id: row.dataKeyId,
+          metadata: row.keepMetadata ? eb.ref('lockbox_secrets.metadata') : row.metadata,
+          updated_at: row.now,
+          updated_by: row.updatedBy,
+        })),
+      )
+      .returning('version')
+      .executeTakeFirst();
+    return written === undefined ? undefined : Number(written.version);
+  }
+
+  /**
+   * Write only if the stored version is `expected` (0: only if absent). Throws
+   * VERSION_CONFLICT on a mismatch; undefined when the data key is no longer active.
+   */
+  async #compareAndSet(row: NewRow, expected: number): Promise<number | undefined> {
+    const { scope, name } = row;
+    let changed: bigint | undefined;
     if (expected === 0) {
       const inserted = await this.#db
         .insertInto('lockbox_secrets')
-        .values({
-          scope,
-          name,
-          version: 1,
-          value_type: next.type,
-          ciphertext: next.ciphertext,
-          data_key_id: next.dataKeyId,
-          metadata: next.metadata,
-          created_at: next.now,
-          updated_at: next.now,
-          updated_by: next.updatedBy,
-        })
+        .columns(SECRET_COLUMNS)
+        .expression(this.#rowIfKeyActive(row))
         .onConflict((oc) => oc.columns(['scope', 'name']).doNothing())
         .executeTakeFirst();
-      if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) throw conflict();
-      return 1;
+      changed = inserted.numInsertedOrUpdatedRows;
+    } else {
+      const updated = await this.#db
+        .updateTable('lockbox_secrets')
+        .set({
+          version: expected + 1,
+          value_type: row.type,
+          ciphertext: row.ciphertext,
+          data_key_id: row.dataKeyId,
+          ...(row.keepMetadata ? {} : { metadata: row.metadata }),
+          updated_at: row.now,
+          updated_by: row.updatedBy,
+        })
+        .where('scope', '=', scope)
+        .where('name', '=', name)
+        .where('version', '=', expected)
+        .where((eb) =>
+          eb.exists(
+            eb
+              .selectFrom('lockbox_data_keys')
+              .select('id')
+              .where('id', '=', row.dataKeyId)
+              .where('state', '=', 'active'),
+          ),
+        )
+        .executeTakeFirst();
+      changed = updated.numUpdatedRows;
     }
-    const updated = await this.#db
-      .updateTable('lockbox_secrets')
-      .set({
-        version: expected + 1,
-        value_type: next.type,
-        ciphertext: next.ciphertext,
-        data_key_id: next.dataKeyId,
-        metadata: next.metadata,
-        updated_at: next.now,
-        updated_by: next.updatedBy,
-      })
-      .where('scope', '=', scope)
-      .where('name', '=', name)
-      .where('version', '=', expected)
+    if (Number(changed ?? 0n) > 0) return expected + 1;
+    if (!(await this.#isActive(row.dataKeyId))) return undefined;
+    throw new LockboxError('VERSION_CONFLICT', `"${scope}/${name}" is not at version ${expected}`, {
+      details: { scope, name, expected },
+    });
+  }
+
+  async #isActive(dataKeyId: string): Promise<boolean> {
+    const key = await this.#db
+      .selectFrom('lockbox_data_keys')
+      .select('state')
+      .where('id', '=', dataKeyId)
       .executeTakeFirst();
-    if (Number(updated.numUpdatedRows) === 0) throw conflict();
-    return expected + 1;
+    return key?.state === 'active';
   }
 
   async #row(scope: string, name: string): Promise<SecretRow | undefined> {
