@@ -54,7 +54,6 @@ function mib(kib) {
 /** Child side: one operation, one JSON line on stdout. */
 async function child(args) {
   const [mode, , url, file, countText] = args;
-  const core = await importBuilt('core');
   const count = Number(countText);
   const report = (fields) =>
     process.stdout.write(
@@ -83,6 +82,7 @@ async function child(args) {
     report({ mode });
     return;
   }
+  const core = await importBuilt('core');
   const keyring = core.Keyring.fromBytes(Buffer.from(process.env.BENCH_MASTER_KEY, 'base64'));
   const lockbox = await core.openLockbox({ database: url, drivers, keyring });
   try {
@@ -126,7 +126,7 @@ function runChild(args, env) {
   });
   if (result.status !== 0) {
     throw new Error(
-      `child ${args[0]} failed (${result.status}): ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`,
+      `child ${args[0]} failed (${result.status}): ${result.stderr.trim().split('\n').slice(-12).join(' | ')}`,
     );
   }
   return JSON.parse(result.stdout.trim().split('\n').pop());
