@@ -19,6 +19,13 @@ type Db = Kysely<LockboxSchema>;
 export interface BatchTransactions {
   /** Runs one batch in a transaction (its own, or the shared atomic one). */
   run<T>(batch: (trx: Db) => Promise<T>): Promise<T>;
+  /**
+   * Runs reads that write nothing: outside any transaction in online mode (so
+   * they can run ahead of the next write), inside the atomic one otherwise.
+   */
+  read<T>(reads: (db: Db) => Promise<T>): Promise<T>;
+  /** True in online mode: reads may overlap the previous batch's write. */
+  readonly pipelined: boolean;
 }
 
 export async function withBatchTransactions<T>(
@@ -30,7 +37,7 @@ export async function withBatchTransactions<T>(
   if (mode === 'atomic') {
     return db.transaction().execute(async (trx) => {
       await begin(trx);
-      return body({ run: (batch) => batch(trx) });
+      return body({ run: (batch) => batch(trx), read: (reads) => reads(trx), pipelined: false });
     });
   }
   return body({
@@ -39,5 +46,7 @@ export async function withBatchTransactions<T>(
         await begin(trx);
         return batch(trx);
       }),
+    read: (reads) => reads(db),
+    pipelined: true,
   });
 }

@@ -31,27 +31,26 @@
  * row is readable at every instant.
  */
 
-import type { KeyObject } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import { nowIso } from '../clock.js';
-import {
-  decryptParsed,
-  encryptToText,
-  type ParsedCiphertext,
-  parseCiphertext,
-} from '../crypto/ciphertext.js';
-import { fieldContext, secretContext } from '../crypto/context.js';
-import { isLockboxError, LockboxError } from '../errors.js';
 import type { DialectName } from '../store/connect.js';
-import type { LockboxSchema, ValueType } from '../store/schema.js';
-import type { DataKeys, OpenDataKey } from '../vault/data-keys.js';
+import type { LockboxSchema } from '../store/schema.js';
+import type { DataKeys } from '../vault/data-keys.js';
 import type { RowId } from '../vault/fields.js';
-import { LruCache } from '../vault/lru-cache.js';
 import { META, setMeta } from '../vault/store-meta.js';
 import { type BatchTransactions, withBatchTransactions } from './batch-transactions.js';
 import { compareAndSwapRows } from './compare-and-swap-rows.js';
 import type { FieldTable } from './field-table.js';
+import type { ReencryptResult } from './reencrypt.js';
+import {
+  type Cursor,
+  type PreparedBatch,
+  prepareFieldRows,
+  prepareSecrets,
+  type RekeyTarget,
+} from './rekey-batch.js';
+import { RekeyKeys } from './rekey-keys.js';
 import { finishJob, type RotationJob, saveJob } from './rotation-jobs.js';
 import type { RotationLockHandle } from './rotation-lock.js';
 import type { ProgressListener } from './rotation-progress.js';
@@ -148,40 +147,33 @@ export async function runDataRekey(options: RekeyRunOptions): Promise<string[]> 
   return walker.destroy();
 }
 
-function parseOrError(text: string): ParsedCiphertext | LockboxError {
-  try {
-    return parseCiphertext(text);
-  } catch (err) {
-    if (err instanceof LockboxError) return err;
-    throw err;
-  }
+async function anySecretOnRetiringKey(db: Db): Promise<boolean> {
+  const row = await db
+    .selectFrom('lockbox_secrets')
+    .select('data_key_id')
+    .where(
+      'data_key_id',
+      'in',
+      db.selectFrom('lockbox_data_keys').select('id').where('state', '=', 'retiring'),
+    )
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
-/** The envelope, or its parse error thrown (inside the per-row try). */
-function ciphertextOf(parsed: ParsedCiphertext | LockboxError | undefined): ParsedCiphertext {
-  if (parsed === undefined) throw new LockboxError('INTERNAL');
-  if (parsed instanceof LockboxError) throw parsed;
-  return parsed;
-}
-
-/** The key that opens the envelope, or the error opening it gave, thrown. */
-function keyOf(
-  keys: Map<string, OpenDataKey | LockboxError>,
-  parsed: ParsedCiphertext | LockboxError | undefined,
-): KeyObject {
-  const key = keys.get(ciphertextOf(parsed).keyId);
-  if (key === undefined) throw new LockboxError('INTERNAL');
-  if (key instanceof LockboxError) throw key;
-  return key.key;
+/** A batch read and re-encrypted, not yet written. */
+interface Prepared {
+  batch: PreparedBatch;
+  results: ReencryptResult[];
 }
 
 class RekeyWalker {
   readonly #o: RekeyRunOptions;
-  readonly #active = new LruCache<string, OpenDataKey>(1024);
-  readonly #states = new LruCache<string, string>(4096);
+  readonly #keys: RekeyKeys;
 
   constructor(options: RekeyRunOptions) {
     this.#o = options;
+    this.#keys = new RekeyKeys(options.dataKeys);
   }
 
   get #cp(): RekeyCheckpoint {
@@ -220,12 +212,8 @@ class RekeyWalker {
             total: Math.max(done, this.#totals.scopes),
           });
         }
-      } else if (cp.phase === 'secrets') {
-        // Steps that only move to the next phase report nothing.
-        if ((await batches.run((trx) => this.#secretsBatch(trx))) > 0) this.#report();
       } else {
-        const table = cp.field ?? undefined;
-        if ((await batches.run((trx) => this.#fieldBatch(trx))) > 0) this.#report(table);
+        await this.#walkTable(batches);
       }
     }
   }
@@ -248,124 +236,149 @@ class RekeyWalker {
       this.#totals.dataKeysRetired += retired;
       this.#totals.dataKeysCreated += created.size;
       this.#totals.scopesSwitched += scopes.length;
-      for (const [scope, key] of created) this.#active.set(scope, key);
+      for (const [scope, key] of created) this.#keys.remember(scope, key);
     }
     await this.#save(trx);
     return scopes.length;
   }
 
-  /** Each scope's active data key (created, wrapped under the primary, on first use). */
-  async #activeKeys(trx: Db, scopes: readonly string[]): Promise<Map<string, OpenDataKey>> {
-    const keys = new Map<string, OpenDataKey>();
-    for (const scope of scopes) {
-      if (keys.has(scope)) continue;
-      let key = this.#active.get(scope);
-      if (key === undefined) {
-        key = await this.#o.dataKeys.activeFor(scope, trx);
-        this.#active.set(scope, key);
-      }
-      keys.set(scope, key);
-    }
-    return keys;
+  /** The field the checkpoint names (undefined while walking secrets). */
+  #table(): FieldTable | undefined {
+    const cp = this.#cp;
+    return cp.phase === 'fields' ? this.#o.fields.find((f) => f.label === cp.field) : undefined;
   }
 
-  /** The data keys the ciphertexts name, or the error opening each one gave. */
-  async #openKeys(
+  /** Reads the batch after `after` and re-encrypts its rows that are on retiring keys. */
+  #prepare(
+    batches: BatchTransactions,
+    table: FieldTable | undefined,
+    after: Cursor,
+  ): Promise<Prepared> {
+    const { batchSize } = this.#o;
+    return batches.read(async (db) => {
+      const batch =
+        table === undefined
+          ? await prepareSecrets(db, this.#keys, after as [string, string] | null, batchSize)
+          : await prepareFieldRows(db, this.#keys, table, after as RowId | null, batchSize);
+      const results = batch.request.run();
+      return { batch, results };
+    });
+  }
+
+  /**
+   * Walks the current table (secrets, or the checkpoint's field) to its end.
+   * In online mode the next batch is read (outside any transaction) while the
+   * current one is written, so on PostgreSQL their round trips overlap; each write
+   * commits its rows with the checkpoint after them, and its compare-and-swap
+   * leaves alone any row the application changed since it was read.
+   */
+  async #walkTable(batches: BatchTransactions): Promise<void> {
+    const cp = this.#cp;
+    if (cp.phase === 'fields' && this.#table() === undefined) {
+      // The field list changed since the checkpoint was written: walk them all again.
+      await batches.run((trx) => {
+        this.#toFields();
+        return this.#save(trx);
+      });
+      return;
+    }
+    // A verification pass first asks the data-key index whether any secret is
+    // still on a retiring key; usually none is, and the walk is skipped.
+    if (
+      cp.phase === 'secrets' &&
+      cp.pass > 0 &&
+      cp.secret === null &&
+      !(await batches.read((db) => anySecretOnRetiringKey(db)))
+    ) {
+      await batches.run((trx) => {
+        this.#toFields();
+        return this.#save(trx);
+      });
+      return;
+    }
+    const table = this.#table();
+    let next: Promise<Prepared> | undefined = this.#prepare(
+      batches,
+      table,
+      table === undefined ? cp.secret : cp.row,
+    );
+    next.catch(() => undefined);
+    for (;;) {
+      const { batch, results } = await (next as Promise<Prepared>);
+      if (batch.read === 0) {
+        await batches.run((trx) => {
+          this.#endTable(table);
+          return this.#save(trx);
+        });
+        return;
+      }
+      next = batches.pipelined ? this.#prepare(batches, table, batch.last) : undefined;
+      next?.catch(() => undefined);
+      await batches.run((trx) => this.#write(trx, table, batch, results));
+      this.#report(table?.label);
+      next ??= this.#prepare(batches, table, batch.last);
+    }
+  }
+
+  /** Writes a re-encrypted batch with compare-and-swap, and the checkpoint after it. */
+  async #write(
     trx: Db,
-    envelopes: readonly (ParsedCiphertext | LockboxError)[],
-  ): Promise<Map<string, OpenDataKey | LockboxError>> {
-    const keys = new Map<string, OpenDataKey | LockboxError>();
-    for (const envelope of envelopes) {
-      if (envelope instanceof LockboxError || keys.has(envelope.keyId)) continue;
-      try {
-        keys.set(envelope.keyId, await this.#o.dataKeys.open(envelope.keyId, trx));
-      } catch (err) {
-        if (!(err instanceof LockboxError)) throw err;
-        keys.set(envelope.keyId, err);
-      }
+    table: FieldTable | undefined,
+    batch: PreparedBatch,
+    results: readonly ReencryptResult[],
+  ): Promise<void> {
+    const cp = this.#cp;
+    const where = table?.label ?? 'lockbox_secrets';
+    for (const f of batch.failed) this.#unreadable(where, f.label, f.code);
+    const written: { target: RekeyTarget; ciphertext: string }[] = [];
+    results.forEach((result, i) => {
+      const target = batch.targets[i] as RekeyTarget;
+      if (typeof result === 'string') written.push({ target, ciphertext: result });
+      else this.#unreadable(where, target.label, result.code);
+    });
+    let swapped: number;
+    if (table === undefined) {
+      swapped = await compareAndSwapRows(
+        trx,
+        this.#o.dialect,
+        {
+          table: 'lockbox_secrets',
+          keys: [{ column: 'scope' }, { column: 'name' }],
+          compared: 'ciphertext',
+          set: ['ciphertext', 'data_key_id'],
+        },
+        written.map(({ target, ciphertext }) => {
+          const [scope, name] = target.key as [string, string];
+          return [scope, name, target.expected, ciphertext, target.newKeyId];
+        }),
+      );
+      this.#totals.secrets += swapped;
+      cp.secret = batch.last as [string, string];
+    } else {
+      swapped = await table.compareAndSwap(
+        trx,
+        written.map(({ target, ciphertext }) => ({
+          pk: target.key as RowId,
+          expected: target.expected,
+          next: ciphertext,
+        })),
+      );
+      this.#totals.fields[table.label] = (this.#totals.fields[table.label] ?? 0) + swapped;
+      cp.row = batch.last as RowId;
     }
-    return keys;
+    this.#totals.conflicts += written.length - swapped;
+    cp.passFound += written.length;
+    cp.passDone += batch.read;
+    await this.#save(trx);
   }
 
-  #unreadable(where: string, row: string, err: unknown): void {
-    if (!isLockboxError(err)) throw err;
+  #unreadable(where: string, row: string, code: string): void {
     // Counted once, in the main pass; later passes meet the same rows again.
     if (this.#cp.pass > 0) return;
     this.#totals.unreadable += 1;
     if (this.#totals.unreadableRows.length < MAX_LISTED) {
-      this.#totals.unreadableRows.push({ where, row, code: err.code });
+      this.#totals.unreadableRows.push({ where, row, code });
     }
-  }
-
-  /** Re-encrypts the next batch of secrets; returns how many rows it read. */
-  async #secretsBatch(trx: Db): Promise<number> {
-    const cp = this.#cp;
-    // A verification pass first asks the data-key index whether any secret is
-    // still on a retiring key; usually none is, and the walk is skipped.
-    if (cp.pass > 0 && cp.secret === null && !(await this.#anySecretOnRetiringKey(trx))) {
-      this.#toFields();
-      await this.#save(trx);
-      return 0;
-    }
-    // Walked in primary-key order (never sorted): the cost stays linear in the rows.
-    let query = trx
-      .selectFrom('lockbox_secrets')
-      .select(['scope', 'name', 'value_type', 'ciphertext', 'data_key_id']);
-    if (cp.secret !== null) {
-      const [scope, name] = cp.secret;
-      query = query.where((eb) => eb(eb.refTuple('scope', 'name'), '>', eb.tuple(scope, name)));
-    }
-    const rows = await query.orderBy('scope').orderBy('name').limit(this.#o.batchSize).execute();
-    if (rows.length === 0) {
-      this.#toFields();
-      await this.#save(trx);
-      return 0;
-    }
-    const states = await this.#statesOf(trx, new Set(rows.map((r) => r.data_key_id)));
-    const retiring = rows.filter((row) => states.get(row.data_key_id) === 'retiring');
-    const parsed = retiring.map((row) => parseOrError(row.ciphertext));
-    const oldKeys = await this.#openKeys(trx, parsed);
-    const newKeys = await this.#activeKeys(
-      trx,
-      retiring.map((row) => row.scope),
-    );
-    // The crypto runs without awaiting between rows: every key is in hand.
-    const updates: unknown[][] = [];
-    for (const [i, row] of retiring.entries()) {
-      const context = secretContext(row.scope, row.name, row.value_type as ValueType);
-      try {
-        const plaintext = decryptParsed(
-          ciphertextOf(parsed[i]),
-          keyOf(oldKeys, parsed[i]),
-          context,
-        );
-        const next = newKeys.get(row.scope) as OpenDataKey;
-        const ciphertext = encryptToText(next.idBytes, next.key, plaintext, context);
-        plaintext.fill(0);
-        updates.push([row.scope, row.name, row.ciphertext, ciphertext, next.id]);
-      } catch (err) {
-        this.#unreadable('lockbox_secrets', `${row.scope}/${row.name}`, err);
-      }
-    }
-    const swapped = await compareAndSwapRows(
-      trx,
-      this.#o.dialect,
-      {
-        table: 'lockbox_secrets',
-        keys: [{ column: 'scope' }, { column: 'name' }],
-        compared: 'ciphertext',
-        set: ['ciphertext', 'data_key_id'],
-      },
-      updates,
-    );
-    this.#totals.secrets += swapped;
-    this.#totals.conflicts += updates.length - swapped;
-    cp.passFound += updates.length;
-    cp.passDone += rows.length;
-    const last = rows[rows.length - 1]!;
-    cp.secret = [last.scope, last.name];
-    await this.#save(trx);
-    return rows.length;
   }
 
   #toFields(): void {
@@ -376,115 +389,18 @@ class RekeyWalker {
     if (cp.field === null) this.#endPass();
   }
 
-  async #anySecretOnRetiringKey(trx: Db): Promise<boolean> {
-    const row = await trx
-      .selectFrom('lockbox_secrets')
-      .select('data_key_id')
-      .where(
-        'data_key_id',
-        'in',
-        trx.selectFrom('lockbox_data_keys').select('id').where('state', '=', 'retiring'),
-      )
-      .limit(1)
-      .executeTakeFirst();
-    return row !== undefined;
-  }
-
-  /** The states of data keys by id (unknown ids map to 'missing'). */
-  async #statesOf(trx: Db, ids: Iterable<string>): Promise<Map<string, string>> {
-    const result = new Map<string, string>();
-    const unknown: string[] = [];
-    for (const id of ids) {
-      const state = this.#states.get(id);
-      if (state === undefined) unknown.push(id);
-      else result.set(id, state);
-    }
-    if (unknown.length > 0) {
-      const rows = await trx
-        .selectFrom('lockbox_data_keys')
-        .select(['id', 'state'])
-        .where('id', 'in', unknown)
-        .execute();
-      const found = new Map(rows.map((r) => [r.id, r.state as string]));
-      for (const id of unknown) {
-        const state = found.get(id) ?? 'missing';
-        // Only this job changes states while it holds the lock; 'active' keys are new ones.
-        this.#states.set(id, state);
-        result.set(id, state);
-      }
-    }
-    return result;
-  }
-
-  /** Re-encrypts the next batch of the current field's rows; returns how many rows it read. */
-  async #fieldBatch(trx: Db): Promise<number> {
-    const cp = this.#cp;
-    const index = this.#o.fields.findIndex((f) => f.label === cp.field);
-    const table = this.#o.fields[index];
+  /** Moves on after the walk of `table` (secrets when undefined) reached its end. */
+  #endTable(table: FieldTable | undefined): void {
     if (table === undefined) {
-      // The field list changed since the checkpoint was written: walk them all again.
-      cp.field = this.#o.fields[0]?.label ?? null;
-      cp.row = null;
-      if (cp.field === null) this.#endPass();
-      await this.#save(trx);
-      return 0;
+      this.#toFields();
+      return;
     }
-    const rows = await table.readBatch(trx, 'lockbox', cp.row, this.#o.batchSize);
-    if (rows.length === 0) {
-      const next = this.#o.fields[index + 1];
-      cp.field = next?.label ?? null;
-      cp.row = null;
-      if (next === undefined) this.#endPass();
-      await this.#save(trx);
-      return 0;
-    }
-    const parsed = rows.map((row) => {
-      try {
-        return parseCiphertext(row.value);
-      } catch {
-        return undefined; // malformed: no key can open it; census reports it
-      }
-    });
-    const states = await this.#statesOf(
-      trx,
-      new Set(parsed.flatMap((p) => (p === undefined ? [] : [p.keyId]))),
-    );
-    const { table: name, column, scope } = table.field;
-    const retiring = rows.flatMap((row, i) => {
-      const envelope = parsed[i];
-      return envelope !== undefined && states.get(envelope.keyId) === 'retiring'
-        ? [{ row, envelope }]
-        : [];
-    });
-    const oldKeys = await this.#openKeys(
-      trx,
-      retiring.map((r) => r.envelope),
-    );
-    const next = (await this.#activeKeys(trx, retiring.length > 0 ? [scope] : [])).get(scope);
-    const updates: { pk: RowId; expected: string; next: string }[] = [];
-    for (const { row, envelope } of retiring) {
-      const context = fieldContext(name, column, String(row.pk));
-      try {
-        const plaintext = decryptParsed(envelope, keyOf(oldKeys, envelope), context);
-        const key = next as OpenDataKey;
-        updates.push({
-          pk: row.pk,
-          expected: row.value,
-          next: encryptToText(key.idBytes, key.key, plaintext, context),
-        });
-        plaintext.fill(0);
-      } catch (err) {
-        this.#unreadable(table.label, String(row.pk), err);
-      }
-    }
-    const swapped = await table.compareAndSwap(trx, updates);
-    this.#totals.fields[table.label] = (this.#totals.fields[table.label] ?? 0) + swapped;
-    this.#totals.conflicts += updates.length - swapped;
-    cp.passFound += updates.length;
-    cp.passDone += rows.length;
-    cp.row = rows[rows.length - 1]!.pk;
-    await this.#save(trx);
-    return rows.length;
+    const cp = this.#cp;
+    const index = this.#o.fields.indexOf(table);
+    const next = this.#o.fields[index + 1];
+    cp.field = next?.label ?? null;
+    cp.row = null;
+    if (next === undefined) this.#endPass();
   }
 
   #endPass(): void {

@@ -12,8 +12,14 @@ import { LockboxError } from '../errors.js';
 export type RotationMode = 'online' | 'atomic';
 export type RotationModeChoice = RotationMode | 'auto';
 
-/** The largest amount of work (data keys or rows) that `auto` does atomically. */
+/** The most rows a data re-key or adoption does atomically in `auto` mode. */
 export const AUTO_ATOMIC_MAX_UNITS = 10_000;
+/**
+ * The most data keys a master rotation rewraps atomically in `auto` mode. A
+ * rewrap costs about what a row's re-encryption does, but it touches only
+ * lockbox_data_keys, and a store with 10,000 scopes also holds internal keys.
+ */
+export const AUTO_ATOMIC_MAX_DATA_KEYS = 50_000;
 
 export const DEFAULT_BATCH_SIZE = 1000;
 export const MAX_BATCH_SIZE = 10_000;
@@ -28,6 +34,7 @@ export function chooseMode(
   choice: RotationModeChoice | undefined,
   units: number,
   unitName: string,
+  limit: number = AUTO_ATOMIC_MAX_UNITS,
 ): ModeDecision {
   const amount = `${units.toLocaleString('en-US')} ${unitName}`;
   if (choice === 'atomic' || choice === 'online') {
@@ -36,10 +43,10 @@ export function chooseMode(
   if (choice !== undefined && choice !== 'auto') {
     throw new LockboxError('INVALID_ARGUMENT', 'mode must be "online", "atomic" or "auto"');
   }
-  const limit = AUTO_ATOMIC_MAX_UNITS.toLocaleString('en-US');
-  return units <= AUTO_ATOMIC_MAX_UNITS
-    ? { mode: 'atomic', reason: `atomic: ${amount} (≤ ${limit}, small enough for one transaction)` }
-    : { mode: 'online', reason: `online: ${amount} (> ${limit}, done in resumable batches)` };
+  const max = limit.toLocaleString('en-US');
+  return units <= limit
+    ? { mode: 'atomic', reason: `atomic: ${amount} (≤ ${max}, small enough for one transaction)` }
+    : { mode: 'online', reason: `online: ${amount} (> ${max}, done in resumable batches)` };
 }
 
 /** Validates a batch size (default 1000). */

@@ -51,7 +51,12 @@ import {
   unfinishedJob,
 } from './rotation-jobs.js';
 import { type RotationLockHandle, rotationLockInfo, withRotationLock } from './rotation-lock.js';
-import { batchSizeOf, chooseMode, type ModeDecision } from './rotation-mode.js';
+import {
+  AUTO_ATOMIC_MAX_DATA_KEYS,
+  batchSizeOf,
+  chooseMode,
+  type ModeDecision,
+} from './rotation-mode.js';
 import type {
   AdoptOptions,
   CommonOptions,
@@ -149,7 +154,7 @@ export class Rotation {
     const decision: ModeDecision =
       pending !== undefined
         ? { mode: pending.mode, reason: `${pending.mode}: resuming job ${pending.id}` }
-        : chooseMode(options.mode, planned, 'data keys');
+        : chooseMode(options.mode, planned, 'data keys', AUTO_ATOMIC_MAX_DATA_KEYS);
     const result = (job: MasterJob | undefined, remaining: number): MasterRotationResult => ({
       kind: 'master',
       jobId: job?.id ?? null,

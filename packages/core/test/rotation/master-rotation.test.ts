@@ -79,7 +79,7 @@ describe.each(DIALECTS)('master-key rotation on %s', (dialect) => {
       newKey: generateMasterKey().toString('hex'),
     });
     expect(result.mode).toBe('atomic');
-    expect(result.modeReason).toMatch(/^atomic: \d+ data keys \(≤ 10,000/);
+    expect(result.modeReason).toMatch(/^atomic: \d+ data keys \(≤ 50,000/);
   });
 
   it('leaves the recovery wrap of every data key untouched', async () => {

@@ -1,0 +1,122 @@
+/**
+ * The data keys a re-key batch needs, fetched a batch at a time (one query for
+ * all the batch's key ids or scopes, not one per row) and cached for the job:
+ * the state of each data key a row names, the retiring keys that open the rows,
+ * and each scope's new active key.
+ */
+import type { Kysely } from 'kysely';
+import { LockboxError } from '../errors.js';
+import type { LockboxSchema } from '../store/schema.js';
+import type { DataKeys, OpenDataKey } from '../vault/data-keys.js';
+import { LruCache } from '../vault/lru-cache.js';
+
+type Db = Kysely<LockboxSchema>;
+
+export class RekeyKeys {
+  readonly #dataKeys: DataKeys;
+  readonly #active = new LruCache<string, OpenDataKey>(1024);
+  readonly #states = new LruCache<string, string>(4096);
+
+  constructor(dataKeys: DataKeys) {
+    this.#dataKeys = dataKeys;
+  }
+
+  /** Remembers a scope's new active key (made by the switch). */
+  remember(scope: string, key: OpenDataKey): void {
+    this.#active.set(scope, key);
+  }
+
+  /**
+   * The states of data keys by id ('missing' for ids the store does not hold).
+   * Cached: while the job holds the lock only it changes states, and 'active'
+   * keys are the new ones.
+   */
+  async states(db: Db, ids: Iterable<string>): Promise<Map<string, string>> {
+    const result = new Map<string, string>();
+    const unknown: string[] = [];
+    for (const id of new Set(ids)) {
+      const state = this.#states.get(id);
+      if (state === undefined) unknown.push(id);
+      else result.set(id, state);
+    }
+    if (unknown.length > 0) {
+      const rows = await db
+        .selectFrom('lockbox_data_keys')
+        .select(['id', 'state'])
+        .where('id', 'in', unknown)
+        .execute();
+      const found = new Map(rows.map((r) => [r.id, r.state as string]));
+      for (const id of unknown) {
+        const state = found.get(id) ?? 'missing';
+        this.#states.set(id, state);
+        result.set(id, state);
+      }
+    }
+    return result;
+  }
+
+  /**
+   * Each scope's active data key: cached, else all missing scopes in one query,
+   * else (a scope with none yet) created by DataKeys.
+   */
+  async active(db: Db, scopes: Iterable<string>): Promise<Map<string, OpenDataKey>> {
+    const keys = new Map<string, OpenDataKey>();
+    const missing = new Set<string>();
+    for (const scope of scopes) {
+      const cached = this.#active.get(scope);
+      if (cached === undefined) missing.add(scope);
+      else keys.set(scope, cached);
+    }
+    if (missing.size === 0) return keys;
+    const rows = await db
+      .selectFrom('lockbox_data_keys')
+      .select(['id', 'scope', 'wrapped'])
+      .where('scope', 'in', [...missing])
+      .where('state', '=', 'active')
+      .orderBy('version', 'desc')
+      .execute();
+    for (const row of rows) {
+      if (keys.has(row.scope)) continue;
+      const key = this.#dataKeys.unwrapRow(row);
+      this.#active.set(row.scope, key);
+      keys.set(row.scope, key);
+    }
+    for (const scope of missing) {
+      if (keys.has(scope)) continue;
+      const key = await this.#dataKeys.activeFor(scope, db);
+      this.#active.set(scope, key);
+      keys.set(scope, key);
+    }
+    return keys;
+  }
+
+  /** The data keys with these ids (one query), or the error opening each one gives. */
+  async open(db: Db, ids: Iterable<string>): Promise<Map<string, OpenDataKey | LockboxError>> {
+    const keys = new Map<string, OpenDataKey | LockboxError>();
+    const wanted = [...new Set(ids)];
+    if (wanted.length === 0) return keys;
+    const rows = await db
+      .selectFrom('lockbox_data_keys')
+      .select(['id', 'scope', 'wrapped'])
+      .where('id', 'in', wanted)
+      .execute();
+    for (const row of rows) {
+      try {
+        keys.set(row.id, this.#dataKeys.unwrapRow(row));
+      } catch (err) {
+        if (!(err instanceof LockboxError)) throw err;
+        keys.set(row.id, err);
+      }
+    }
+    for (const id of wanted) {
+      if (keys.has(id)) continue;
+      keys.set(
+        id,
+        new LockboxError('DATA_KEY_NOT_FOUND', `data key ${id} is not in the store`, {
+          details: { dataKeyId: id },
+        }),
+      );
+    }
+    return keys;
+  }
+}
