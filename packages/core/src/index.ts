@@ -163,6 +163,7 @@ export {
   withRotationLock,
 } from './rotation/rotation-lock.js';
 export {
+  AUTO_ATOMIC_MAX_DATA_KEYS,
   AUTO_ATOMIC_MAX_UNITS,
   chooseMode,
   type ModeDecision,
