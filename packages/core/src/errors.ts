@@ -45,7 +45,7 @@ export const ERROR_CODES = {
   FIELD_INVALID: 'A field registration names an invalid table or column.',
   VERSION_CONFLICT: 'The value changed since it was read (compare-and-swap failed).',
   // Rotation
-  ROTATION_IN_PROGRESS: 'Another rotation holds the rotation lock.',
+  ROTATION_IN_PROGRESS: 'Another rotation is running, or an interrupted one is unfinished.',
   ROTATION_NOT_FOUND: 'There is no rotation job to resume.',
   ROTATION_OLD_KEY_MISMATCH: 'The old key does not match the stored fingerprint.',
   ROTATION_FIRST_ROW_FAILED:
