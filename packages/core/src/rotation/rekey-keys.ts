@@ -14,8 +14,12 @@ type Db = Kysely<LockboxSchema>;
 
 export class RekeyKeys {
   readonly #dataKeys: DataKeys;
-  readonly #active = new LruCache<string, OpenDataKey>(1024);
-  readonly #states = new LruCache<string, string>(4096);
+  // Large enough that the new keys the switch made are still cached when the walk
+  // reaches their scopes in a store of 10,000 scopes; bounded for larger ones.
+  readonly #active = new LruCache<string, OpenDataKey>(16_384);
+  readonly #states = new LruCache<string, string>(16_384);
+  /** Retiring keys unwrapped while their state was read (or the error unwrapping gave). */
+  readonly #retiring = new LruCache<string, OpenDataKey | LockboxError>(4096);
 
   constructor(dataKeys: DataKeys) {
     this.#dataKeys = dataKeys;
@@ -40,16 +44,20 @@ export class RekeyKeys {
       else result.set(id, state);
     }
     if (unknown.length > 0) {
+      // The same query fetches the wrapped keys, so that the retiring ones (the
+      // keys the batch's rows need) are unwrapped without another round trip.
       const rows = await db
         .selectFrom('lockbox_data_keys')
-        .select(['id', 'state'])
+        .select(['id', 'scope', 'wrapped', 'state'])
         .where('id', 'in', unknown)
         .execute();
-      const found = new Map(rows.map((r) => [r.id, r.state as string]));
+      const found = new Map(rows.map((r) => [r.id, r]));
       for (const id of unknown) {
-        const state = found.get(id) ?? 'missing';
+        const row = found.get(id);
+        const state = row?.state ?? 'missing';
         this.#states.set(id, state);
         result.set(id, state);
+        if (row !== undefined && state === 'retiring') this.#retiring.set(id, this.#unwrap(row));
       }
     }
     return result;
@@ -90,24 +98,34 @@ export class RekeyKeys {
     return keys;
   }
 
-  /** The data keys with these ids (one query), or the error opening each one gives. */
+  #unwrap(row: { id: string; scope: string; wrapped: string | null }): OpenDataKey | LockboxError {
+    try {
+      return this.#dataKeys.unwrapRow(row);
+    } catch (err) {
+      if (err instanceof LockboxError) return err;
+      throw err;
+    }
+  }
+
+  /**
+   * The data keys with these ids — usually unwrapped already when their state
+   * was read — or the error opening each one gives.
+   */
   async open(db: Db, ids: Iterable<string>): Promise<Map<string, OpenDataKey | LockboxError>> {
     const keys = new Map<string, OpenDataKey | LockboxError>();
-    const wanted = [...new Set(ids)];
+    const wanted: string[] = [];
+    for (const id of new Set(ids)) {
+      const known = this.#retiring.get(id);
+      if (known === undefined) wanted.push(id);
+      else keys.set(id, known);
+    }
     if (wanted.length === 0) return keys;
     const rows = await db
       .selectFrom('lockbox_data_keys')
       .select(['id', 'scope', 'wrapped'])
       .where('id', 'in', wanted)
       .execute();
-    for (const row of rows) {
-      try {
-        keys.set(row.id, this.#dataKeys.unwrapRow(row));
-      } catch (err) {
-        if (!(err instanceof LockboxError)) throw err;
-        keys.set(row.id, err);
-      }
-    }
+    for (const row of rows) keys.set(row.id, this.#unwrap(row));
     for (const id of wanted) {
       if (keys.has(id)) continue;
       keys.set(

@@ -61,6 +61,8 @@ function toJob<C, T>(row: RotationJobTable): RotationJob<C, T> {
 export async function createJob<C, T>(
   db: Db,
   job: {
+    /** Chosen by the caller when it must name the job before creating it (the lock holder). */
+    id?: string;
     kind: RotationKind;
     mode: RotationMode;
     from: string | null;
@@ -72,7 +74,7 @@ export async function createJob<C, T>(
 ): Promise<RotationJob<C, T>> {
   const now = nowIso();
   const row: RotationJobTable = {
-    id: randomUUID(),
+    id: job.id ?? randomUUID(),
     kind: job.kind,
     mode: job.mode,
     state: 'running',

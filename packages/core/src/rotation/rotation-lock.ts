@@ -154,6 +154,7 @@ class Handle implements RotationLockHandle {
 
   async setJob(jobId: string): Promise<void> {
     const next = `${hostname()}:${process.pid}:${jobId}`;
+    if (next === this.holder) return;
     await this.#db
       .updateTable('lockbox_locks')
       .set({ holder: next })
@@ -183,12 +184,11 @@ export async function withRotationLock<T>(
   store: Store,
   storeId: string,
   run: (lock: RotationLockHandle) => Promise<T>,
+  /** What the holder will work on (a job id), shown to whoever is refused. */
+  label: string = `pending-${randomBytes(4).toString('hex')}`,
 ): Promise<T> {
   const db = store.db;
-  const handle = new Handle(
-    db,
-    `${hostname()}:${process.pid}:pending-${randomBytes(4).toString('hex')}`,
-  );
+  const handle = new Handle(db, `${hostname()}:${process.pid}:${label.replace(/:/g, '_')}`);
   const release = () =>
     db
       .deleteFrom('lockbox_locks')

@@ -13,6 +13,7 @@
  * a job so that a rerun of the same rotation — or `resume` — continues an
  * interrupted one. docs/rotation.md states the invariants and how tests check them.
  */
+import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { isLockboxError, LockboxError } from '../errors.js';
 import { Keyring, type MasterKey } from '../keys/keyring.js';
@@ -120,8 +121,8 @@ export class Rotation {
     });
   }
 
-  #locked<T>(run: (lock: RotationLockHandle) => Promise<T>): Promise<T> {
-    return withRotationLock(this.#vault.store, this.#vault.storeId, run);
+  #locked<T>(label: string, run: (lock: RotationLockHandle) => Promise<T>): Promise<T> {
+    return withRotationLock(this.#vault.store, this.#vault.storeId, run, label);
   }
 
   async #fieldTables(): Promise<FieldTable[]> {
@@ -174,12 +175,15 @@ export class Rotation {
     });
     if (options.dryRun === true) return result(undefined, planned);
     const keyring = rotationKeyring(this.#vault.keyring, newKey, oldKey);
-    return this.#locked(async (lock) => {
+    const jobId = pending?.id ?? randomUUID();
+    return this.#locked(jobId, async (lock) => {
       const current = await unfinishedJob(db);
       if (current !== undefined && !matches(current)) throw unfinishedError(current);
       const job =
         (current as MasterJob | undefined) ??
         (await createJob<MasterCheckpoint, MasterTotals>(db, {
+          // The job resumed at proof time may have finished meanwhile: then a new id.
+          id: pending === undefined ? jobId : randomUUID(),
           kind: 'master',
           mode: decision.mode,
           from: oldKey.fingerprint,
@@ -270,12 +274,15 @@ export class Rotation {
         durationMs: Math.round(performance.now() - started),
       };
     }
-    return this.#locked(async (lock) => {
+    const jobId = pending?.id ?? randomUUID();
+    return this.#locked(jobId, async (lock) => {
       const current = await unfinishedJob(db);
       if (current !== undefined && current.kind !== 'data') throw unfinishedError(current);
       const job =
         (current as RekeyJob | undefined) ??
         (await createJob<RekeyCheckpoint, RekeyTotals>(db, {
+          // The job resumed at proof time may have finished meanwhile: then a new id.
+          id: pending === undefined ? jobId : randomUUID(),
           kind: 'data',
           mode: decision.mode,
           from: null,
@@ -395,7 +402,7 @@ export class Rotation {
         durationMs: Math.round(performance.now() - started),
       });
       if (options.dryRun === true) return await run(undefined);
-      return await this.#locked(async (lock) => {
+      return await this.#locked(`adopt-${table.label}`, async (lock) => {
         const result = await run(lock);
         await this.#record(
           'field.adopt',
@@ -471,7 +478,7 @@ export class Rotation {
    */
   async abandon(actor?: Actor): Promise<RotationJob> {
     const db = this.#vault.store.db;
-    return this.#locked(async (lock) => {
+    return this.#locked('abandon', async (lock) => {
       const job = await unfinishedJob(db);
       if (job === undefined) {
         throw new LockboxError('ROTATION_NOT_FOUND', 'there is no unfinished rotation to abandon');

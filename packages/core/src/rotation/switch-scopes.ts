@@ -22,6 +22,8 @@ import { isUserScope } from './user-scope-filter.js';
 
 type Db = Kysely<LockboxSchema>;
 
+const INSERT_CHUNK = 1000;
+
 export interface SwitchOptions {
   /** The last scope switched by an earlier batch (exclusive), or null. */
   after: string | null;
@@ -91,13 +93,18 @@ export async function switchScopes(trx: Db, options: SwitchOptions): Promise<Swi
     bytes.fill(0);
   }
   await recordActiveMasterKey(trx, keyring.primary.fingerprint);
-  const inserted = await trx
-    .insertInto('lockbox_data_keys')
-    .values(rows)
-    .onConflict((oc) => oc.columns(['scope', 'version']).doNothing())
-    .executeTakeFirst();
+  let inserted = 0;
+  // Chunked: nine bound parameters a row, and SQLite allows 32,766 a statement.
+  for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
+    const result = await trx
+      .insertInto('lockbox_data_keys')
+      .values(rows.slice(start, start + INSERT_CHUNK))
+      .onConflict((oc) => oc.columns(['scope', 'version']).doNothing())
+      .executeTakeFirst();
+    inserted += Number(result.numInsertedOrUpdatedRows ?? 0n);
+  }
   // A writer that created a scope's key at the same version first wins; its key
   // is then the active one, found through DataKeys.activeFor instead.
-  if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) !== rows.length) created.clear();
+  if (inserted !== rows.length) created.clear();
   return { scopes, retired: Number(retired.numUpdatedRows), created };
 }
