@@ -83,17 +83,23 @@ for (const name of BENCHMARKS) {
   const fresh = existsSync(resultFile) && statSync(resultFile).mtimeMs >= t0;
   const failed = child.status !== 0;
   if (failed && !fresh) {
+    // The page must not show the old figures as this run's; they are kept under
+    // `previous` in the file, so that a failure caused by work in progress
+    // elsewhere in the tree loses nothing.
     const reason = child.error?.message ?? `exited with ${child.status ?? child.signal}`;
-    writeResult({ name, status: 'failed', reason });
+    const previous = readResult(name);
+    writeResult({
+      name,
+      title: previous?.title,
+      issue: previous?.issue,
+      status: 'failed',
+      reason,
+      previous: previous?.status === 'failed' ? previous.previous : previous,
+    });
   } else if (!fresh) {
     console.warn(`warning: bench/${name}.js wrote no bench/results/${name}.json`);
   }
   summary.push({ name, status: failed ? 'failed' : 'ok', seconds });
-}
-
-if (!argv.includes('--no-report')) {
-  const written = writeReport();
-  console.log(`\nwrote ${written[0]} and ${written.length - 1} chart(s)`);
 }
 
 console.log('\nsummary');
@@ -107,5 +113,21 @@ for (const name of BENCHMARKS) {
     );
   }
 }
-console.log(`total ${Math.round((Date.now() - started) / 1000)} s`);
+const seconds = Math.round((Date.now() - started) / 1000);
+console.log(`total ${seconds} s`);
+if (only === undefined) {
+  // The whole suite's duration, kept per mode: issue 9 wants --quick under two minutes.
+  const suite = readResult('suite') ?? { name: 'suite' };
+  suite[quick ? 'quick' : 'full'] = {
+    seconds,
+    startedAt: new Date(started).toISOString(),
+    loadAverage: machine.loadAverage,
+    failed: summary.filter((s) => s.status === 'failed').map((s) => s.name),
+  };
+  writeResult(suite);
+}
+if (!argv.includes('--no-report')) {
+  const written = writeReport();
+  console.log(`\nwrote ${written[0]} and ${written.length - 1} chart(s)`);
+}
 if (summary.some((s) => s.status === 'failed')) process.exitCode = 1;

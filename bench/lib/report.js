@@ -43,7 +43,7 @@ function cell(text) {
 function resultNames() {
   const present = existsSync(RESULTS_DIR)
     ? readdirSync(RESULTS_DIR)
-        .filter((f) => f.endsWith('.json') && f !== 'machine.json')
+        .filter((f) => f.endsWith('.json') && !['machine.json', 'suite.json'].includes(f))
         .map((f) => f.slice(0, -'.json'.length))
     : [];
   return [...BENCHMARKS, ...present.filter((n) => !BENCHMARKS.includes(n)).sort()];
@@ -69,8 +69,20 @@ function machineSection(machine) {
   ];
 }
 
+/** Issue 9's one timing target, from the last whole-suite quick run. */
+function suiteRow(suite) {
+  const quick = suite?.quick;
+  if (quick === undefined) {
+    return '| 9 | `npm run bench -- --quick` finishes in under two minutes | no whole quick run recorded | not measured |';
+  }
+  const verdict = quick.seconds < 120 ? '**met**' : '**missed**';
+  const load = quick.loadAverage?.[0] === undefined ? '' : `, load average ${quick.loadAverage[0]}`;
+  const failed = quick.failed?.length > 0 ? `; failed: ${quick.failed.join(', ')}` : '';
+  return `| 9 | \`npm run bench -- --quick\` finishes in under two minutes | ${quick.seconds} s (${quick.startedAt}${load}${failed}) | ${verdict} |`;
+}
+
 function targetRows(results) {
-  const rows = [];
+  const rows = [suiteRow(readResult('suite'))];
   for (const { result } of results) {
     for (const t of result?.targets ?? []) {
       const verdict =
