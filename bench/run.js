@@ -4,7 +4,9 @@
  * docs/benchmarks.md and its charts from bench/results/*.json.
  *
  * Usage: node --expose-gc bench/run.js [--quick] [--only crypto,vault] [--no-report]
- *   --quick      fewer, shorter rounds; the whole suite in under two minutes
+ *   --quick      fewer, shorter rounds; the whole suite in under two minutes.
+ *                Results go to bench/results/quick/, so the page shows a full
+ *                run's figures wherever there is one
  *   --only LIST  run these benchmarks; the others keep their last results
  *   --no-report  leave docs/benchmarks.md alone
  *
@@ -18,7 +20,7 @@ import { join } from 'node:path';
 import { builtEntry, isBuilt, REPO_ROOT } from './lib/built.js';
 import { describeMachine } from './lib/machine.js';
 import { BENCHMARKS, writeReport } from './lib/report.js';
-import { formatRatio, RESULTS_DIR, readResult, writeResult } from './lib/results.js';
+import { formatRatio, RESULTS_DIR, readResult, resultsDir, writeResult } from './lib/results.js';
 
 const argv = process.argv.slice(2);
 const quick = argv.includes('--quick');
@@ -66,7 +68,7 @@ const summary = [];
 for (const name of BENCHMARKS) {
   if (only !== undefined && !only.includes(name)) continue;
   const script = join(REPO_ROOT, 'bench', `${name}.js`);
-  const resultFile = join(RESULTS_DIR, `${name}.json`);
+  const resultFile = join(resultsDir(), `${name}.json`);
   if (!existsSync(script)) {
     writeResult({ name, status: 'not run', reason: `bench/${name}.js does not exist yet` });
     summary.push({ name, status: 'not run', seconds: 0 });
@@ -117,14 +119,14 @@ const seconds = Math.round((Date.now() - started) / 1000);
 console.log(`total ${seconds} s`);
 if (only === undefined) {
   // The whole suite's duration, kept per mode: issue 9 wants --quick under two minutes.
-  const suite = readResult('suite') ?? { name: 'suite' };
+  const suite = readResult('suite', RESULTS_DIR) ?? { name: 'suite' };
   suite[quick ? 'quick' : 'full'] = {
     seconds,
     startedAt: new Date(started).toISOString(),
     loadAverage: machine.loadAverage,
     failed: summary.filter((s) => s.status === 'failed').map((s) => s.name),
   };
-  writeResult(suite);
+  writeResult(suite, RESULTS_DIR);
 }
 if (!argv.includes('--no-report')) {
   const written = writeReport();

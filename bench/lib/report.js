@@ -18,7 +18,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { REPO_ROOT } from './built.js';
-import { formatRate, formatRatio, RESULTS_DIR, readResult } from './results.js';
+import { formatRate, formatRatio, QUICK_RESULTS_DIR, RESULTS_DIR, readResult } from './results.js';
 import { barChart } from './svg-chart.js';
 
 export const BENCHMARKS = ['crypto', 'vault', 'rotation', 'backup', 'http'];
@@ -40,13 +40,22 @@ function cell(text) {
   return String(text).replace(/\|/g, '\\|').replace(/\n/g, ' ');
 }
 
-function resultNames() {
-  const present = existsSync(RESULTS_DIR)
-    ? readdirSync(RESULTS_DIR)
+function namesIn(dir) {
+  return existsSync(dir)
+    ? readdirSync(dir)
         .filter((f) => f.endsWith('.json') && !['machine.json', 'suite.json'].includes(f))
         .map((f) => f.slice(0, -'.json'.length))
     : [];
+}
+
+function resultNames() {
+  const present = [...new Set([...namesIn(RESULTS_DIR), ...namesIn(QUICK_RESULTS_DIR)])];
   return [...BENCHMARKS, ...present.filter((n) => !BENCHMARKS.includes(n)).sort()];
+}
+
+/** A full run's result when there is one, else a quick run's. */
+function bestResult(name) {
+  return readResult(name, RESULTS_DIR) ?? readResult(name, QUICK_RESULTS_DIR);
 }
 
 function machineSection(machine) {
@@ -64,7 +73,7 @@ function machineSection(machine) {
     `| PostgreSQL | ${cell(machine.postgres)} |`,
     `| SQLite (better-sqlite3) | ${cell(machine.sqlite)} |`,
     `| Python peer | ${cell(machine.python)} |`,
-    `| Last run | ${cell(run.startedAt ?? '?')}, ${run.quick ? 'quick (`--quick`)' : 'full'}, load average at start ${machine.loadAverage?.join(' / ') ?? '?'} (1 / 5 / 15 min) |`,
+    `| Last run | ${cell(run.startedAt ?? '?')}, ${run.quick ? 'quick (`--quick`)' : 'full'}, load average at its start ${machine.loadAverage?.join(' / ') ?? '?'} (1 / 5 / 15 min) |`,
     '',
   ];
 }
@@ -82,7 +91,7 @@ function suiteRow(suite) {
 }
 
 function targetRows(results) {
-  const rows = [suiteRow(readResult('suite'))];
+  const rows = [suiteRow(readResult('suite', RESULTS_DIR))];
   for (const { result } of results) {
     for (const t of result?.targets ?? []) {
       const verdict =
@@ -163,14 +172,14 @@ function readIntro() {
 
 /** Rewrites docs/benchmarks.md and the charts; returns the paths written. */
 export function writeReport() {
-  const machine = readResult('machine');
-  const results = resultNames().map((name) => ({ name, result: readResult(name) }));
+  const machine = readResult('machine', RESULTS_DIR) ?? readResult('machine', QUICK_RESULTS_DIR);
+  const results = resultNames().map((name) => ({ name, result: bestResult(name) }));
   const images = new Map();
   const targets = targetRows(results);
   const body = [
     GENERATED_MARKER,
     '',
-    '## Targets',
+    '## Results against the targets',
     '',
     ...(targets.length === 0
       ? ['No targets measured yet.']

@@ -2,6 +2,9 @@
  * Benchmark results: the JSON each script writes to bench/results/<name>.json,
  * and the console table it prints. bench/README.md documents the shape; the
  * report generator (report.js) reads nothing else.
+ *
+ * A `--quick` run writes to bench/results/quick/ instead (not committed), so that
+ * a smoke test never replaces the figures of a full run.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -9,6 +12,12 @@ import { join } from 'node:path';
 import { REPO_ROOT } from './built.js';
 
 export const RESULTS_DIR = join(REPO_ROOT, 'bench', 'results');
+export const QUICK_RESULTS_DIR = join(RESULTS_DIR, 'quick');
+
+/** Where this process's results go: the quick directory when it runs with --quick. */
+export function resultsDir(argv = process.argv) {
+  return argv.includes('--quick') ? QUICK_RESULTS_DIR : RESULTS_DIR;
+}
 
 /**
  * @typedef {object} ResultRow
@@ -87,19 +96,19 @@ function round2(value) {
   return Math.round(value * 100) / 100;
 }
 
-/** Writes bench/results/<name>.json atomically (a reader never sees half a file). */
-export function writeResult(result) {
-  mkdirSync(RESULTS_DIR, { recursive: true });
-  const file = join(RESULTS_DIR, `${result.name}.json`);
+/** Writes <dir>/<name>.json atomically (a reader never sees half a file). */
+export function writeResult(result, dir = resultsDir()) {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${result.name}.json`);
   writeFileSync(`${file}.tmp`, `${JSON.stringify(result, null, 2)}\n`);
   renameSync(`${file}.tmp`, file);
   return file;
 }
 
-/** Reads bench/results/<name>.json, or undefined when there is none (or it is not JSON). */
-export function readResult(name) {
+/** Reads <dir>/<name>.json, or undefined when there is none (or it is not JSON). */
+export function readResult(name, dir = resultsDir()) {
   try {
-    return JSON.parse(readFileSync(join(RESULTS_DIR, `${name}.json`), 'utf8'));
+    return JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8'));
   } catch {
     return undefined;
   }
