@@ -359,18 +359,7 @@ export class Secrets {
   async #row(scope: string, name: string): Promise<SecretRow | undefined> {
     return this.#db
       .selectFrom('lockbox_secrets')
-      .select([
-        'scope',
-        'name',
-        'version',
-        'value_type',
-        'ciphertext',
-        'data_key_id',
-        'metadata',
-        'created_at',
-        'updated_at',
-        'updated_by',
-      ])
+      .select(SECRET_COLUMNS)
       .where('scope', '=', scope)
       .where('name', '=', name)
       .executeTakeFirst();
@@ -502,18 +491,7 @@ export class Secrets {
   async list(options: { scope?: string; verify?: boolean } = {}): Promise<ListedSecret[]> {
     let query = this.#db
       .selectFrom('lockbox_secrets')
-      .select([
-        'scope',
-        'name',
-        'version',
-        'value_type',
-        'ciphertext',
-        'data_key_id',
-        'metadata',
-        'created_at',
-        'updated_at',
-        'updated_by',
-      ])
+      .select(SECRET_COLUMNS)
       .orderBy('scope')
       .orderBy('name');
     if (options.scope !== undefined)
