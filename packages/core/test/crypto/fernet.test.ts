@@ -11,7 +11,7 @@ import {
 } from '../../src/crypto/legacy/fernet.js';
 import { type ErrorCode, LockboxError } from '../../src/errors.js';
 import { pythonLegacy } from './legacy-fixtures.js';
-import { readSharedVectors } from './shared-vectors.js';
+import { readPublicVectors } from './public-vectors.js';
 
 interface GenerateCase {
   readonly token: string;
@@ -35,9 +35,9 @@ interface InvalidCase {
   readonly secret: string;
 }
 
-const generate = readSharedVectors<GenerateCase[]>('fernet/generate.json');
-const verify = readSharedVectors<VerifyCase[]>('fernet/verify.json');
-const invalid = readSharedVectors<InvalidCase[]>('fernet/invalid.json');
+const generate = readPublicVectors<GenerateCase[]>('fernet/generate.json');
+const verify = readPublicVectors<VerifyCase[]>('fernet/verify.json');
+const invalid = readPublicVectors<InvalidCase[]>('fernet/invalid.json');
 
 /** The stable code (and message hint) each spec case must produce; a new case must be added here. */
 const EXPECTED_REFUSAL: Record<string, { code: ErrorCode; message?: RegExp }> = {

@@ -8,10 +8,10 @@ import { open, seal } from '../../src/crypto/aead.js';
 import { isLockboxError } from '../../src/errors.js';
 import {
   hex,
-  readSharedVectors,
+  readPublicVectors,
   type WycheproofFile,
   type WycheproofResult,
-} from './shared-vectors.js';
+} from './public-vectors.js';
 
 interface AeadTest {
   readonly tcId: number;
@@ -32,7 +32,7 @@ interface AeadGroup {
   readonly tests: readonly AeadTest[];
 }
 
-const file = readSharedVectors<WycheproofFile<AeadGroup>>('wycheproof/aes_gcm_test.json');
+const file = readPublicVectors<WycheproofFile<AeadGroup>>('wycheproof/aes_gcm_test.json');
 const applies = (group: AeadGroup) => group.ivSize === 96 && group.tagSize === 128;
 const applicable = file.testGroups.filter(applies).flatMap((group) => group.tests);
 const notApplicable = file.testGroups

@@ -8,10 +8,10 @@ import { constantTimeEqual } from '../../src/crypto/constant-time.js';
 import { hkdfSha256, hmacSha256 } from '../../src/crypto/hkdf.js';
 import {
   hex,
-  readSharedVectors,
+  readPublicVectors,
   type WycheproofFile,
   type WycheproofResult,
-} from './shared-vectors.js';
+} from './public-vectors.js';
 
 interface HkdfTest {
   readonly tcId: number;
@@ -38,11 +38,11 @@ interface MacGroup {
   readonly tests: readonly MacTest[];
 }
 
-const hkdf = readSharedVectors<WycheproofFile<{ tests: readonly HkdfTest[] }>>(
+const hkdf = readPublicVectors<WycheproofFile<{ tests: readonly HkdfTest[] }>>(
   'wycheproof/hkdf_sha256_test.json',
 );
 const hkdfCases = hkdf.testGroups.flatMap((group) => group.tests);
-const hmac = readSharedVectors<WycheproofFile<MacGroup>>('wycheproof/hmac_sha256_test.json');
+const hmac = readPublicVectors<WycheproofFile<MacGroup>>('wycheproof/hmac_sha256_test.json');
 const hmacCases = hmac.testGroups.flatMap((group) =>
   group.tests.map((t) => ({ ...t, tagSize: group.tagSize })),
 );

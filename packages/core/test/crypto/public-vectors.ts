@@ -1,13 +1,13 @@
 /**
- * Loads the public test-vector files kept in shared/vectors beside the repository
- * (Wycheproof, the Fernet spec). Tests read them as they are; nothing is copied.
+ * Loads the public test-vector files copied into test/vectors/public (Wycheproof,
+ * the Fernet spec; sources and licences in its README). Tests read them as they are.
  */
 import { readFileSync } from 'node:fs';
 
-const SHARED_VECTORS = new URL('../../../../../shared/vectors/', import.meta.url);
+const PUBLIC_VECTORS = new URL('../vectors/public/', import.meta.url);
 
-export function readSharedVectors<T>(relativePath: string): T {
-  return JSON.parse(readFileSync(new URL(relativePath, SHARED_VECTORS), 'utf8')) as T;
+export function readPublicVectors<T>(relativePath: string): T {
+  return JSON.parse(readFileSync(new URL(relativePath, PUBLIC_VECTORS), 'utf8')) as T;
 }
 
 /** A Wycheproof file: `numberOfTests` cases spread over groups. */
