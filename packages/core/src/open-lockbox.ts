@@ -39,14 +39,19 @@ export class Lockbox {
     this.secrets = vault.secrets;
     this.fields = vault.fields;
     this.audit = new AuditLog(vault.store, vault.dataKeys);
-    this.tokens = new Tokens(vault.store.db, this.audit);
+    this.tokens = new Tokens(vault.store.db, vault.dataKeys, this.audit);
     this.recovery = new Recovery(vault, this.audit);
-    this.backup = new Backup(vault, this.audit, this.recovery);
+    this.backup = new Backup(vault, this.audit);
     this.rotation = new Rotation(vault, this.audit);
   }
 
   status(): Promise<VaultStatus> {
     return this.vault.status();
+  }
+
+  /** Why this instance should not serve now ([] when it may); see Vault.readinessProblems. */
+  readinessProblems(): Promise<{ code: string; message: string }[]> {
+    return this.vault.readinessProblems();
   }
 
   close(): Promise<void> {
@@ -61,7 +66,5 @@ export async function openLockbox(options: OpenLockboxOptions): Promise<Lockbox>
   );
   const lockbox = new Lockbox(vault);
   if (audit === true) vault.secrets.setAuditSink(lockbox.audit);
-  // New data keys must be wrapped to the recovery recipient from the first write on.
-  await lockbox.recovery.load();
   return lockbox;
 }
