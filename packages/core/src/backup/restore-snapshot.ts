@@ -356,6 +356,8 @@ export async function restoreSnapshot(
       recovery = 'rewrapped';
     } else if (header.recoveryRecipient !== null) {
       await setAuthenticatedMeta(trx, integrity, META.recoveryRecipient, header.recoveryRecipient);
+      // This store's own internal keys (integrity, audit) predate the adopted recipient.
+      await wrapUncovered(trx, target.dataKeys, header.recoveryRecipient);
       recovery = 'adopted';
     }
     options.onProgress?.({ records: run.records, total: expected });
@@ -367,4 +369,26 @@ export async function restoreSnapshot(
       recovery,
     };
   });
+}
+
+/** Wraps every live data key that has no recovery wrap to `recipient`. */
+async function wrapUncovered(trx: Db, dataKeys: DataKeys, recipient: string): Promise<void> {
+  const rows = await trx
+    .selectFrom('lockbox_data_keys')
+    .select(['id', 'scope', 'wrapped'])
+    .where('state', '!=', 'destroyed')
+    .where('wrapped_recovery', 'is', null)
+    .execute();
+  for (const row of rows) {
+    const bytes = dataKeys.unwrapRow(row).key.export();
+    try {
+      await trx
+        .updateTable('lockbox_data_keys')
+        .set({ wrapped_recovery: await wrapToRecipient(recipient, bytes) })
+        .where('id', '=', row.id)
+        .execute();
+    } finally {
+      bytes.fill(0);
+    }
+  }
 }
