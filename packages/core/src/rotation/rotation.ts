@@ -18,6 +18,7 @@ import { performance } from 'node:perf_hooks';
 import { isLockboxError, LockboxError } from '../errors.js';
 import { Keyring, type MasterKey } from '../keys/keyring.js';
 import type { Actor, AuditSink } from '../vault/audit-sink.js';
+import { authenticatedRecipient } from '../vault/authenticated-meta.js';
 import type { Vault } from '../vault/lockbox.js';
 import { type AdoptionResult, proveAdoption, runAdoption } from './adoption.js';
 import { type Census, type CensusOptions, census } from './census.js';
@@ -239,6 +240,9 @@ export class Rotation {
     const started = performance.now();
     const batchSize = batchSizeOf(options.batchSize);
     const db = this.#vault.store.db;
+    // Prove before touching: new data keys must never go to a forged recipient, so
+    // refuse (RECOVERY_RECIPIENT_UNAUTHENTICATED) before any job exists.
+    await authenticatedRecipient(db, this.#vault.dataKeys.integrity);
     const fields = await this.#fieldTables();
     const plan = await planDataRekey(this.#vault, fields);
     const pending = await unfinishedJob(db);
