@@ -10,6 +10,7 @@ import { Rotation } from './rotation/rotation.js';
 import { Tokens } from './tokens/tokens.js';
 import type { AuditSink } from './vault/audit-sink.js';
 import type { Fields } from './vault/fields.js';
+import type { IntegrityReport } from './vault/integrity-report.js';
 import { type OpenVaultOptions, Vault } from './vault/lockbox.js';
 import type { Secrets } from './vault/secrets.js';
 import type { VaultStatus } from './vault/status.js';
@@ -52,6 +53,11 @@ export class Lockbox {
   /** Why this instance should not serve now ([] when it may); see Vault.readinessProblems. */
   readinessProblems(): Promise<{ code: string; message: string }[]> {
     return this.vault.readinessProblems();
+  }
+
+  /** Security-relevant rows that fail their integrity check; see Vault.integrityReport. */
+  integrityReport(): Promise<IntegrityReport> {
+    return this.vault.integrityReport();
   }
 
   close(): Promise<void> {

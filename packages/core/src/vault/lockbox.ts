@@ -13,7 +13,7 @@ import type { Actor, AuditSink } from './audit-sink.js';
 import { DataKeys, DEFAULT_DATA_KEY_CACHE } from './data-keys.js';
 import { Fields } from './fields.js';
 import { createIntegrityKey, openIntegrityKey } from './integrity-key.js';
-import { integrityReport, readinessProblems } from './integrity-report.js';
+import { type IntegrityReport, integrityReport, readinessProblems } from './integrity-report.js';
 import { upgradeIntegrity } from './integrity-upgrade.js';
 import { checkKeyring, type KeyCheck } from './key-check.js';
 import { writeMasterKeyRecord } from './master-key-records.js';
@@ -127,9 +127,12 @@ export class Vault {
    * integrity check. Read-only; a few small queries (for /readyz).
    */
   async readinessProblems(): Promise<{ code: string; message: string }[]> {
-    return readinessProblems(
-      await integrityReport(this.store.db, this.dataKeys.integrity, this.keyring),
-    );
+    return readinessProblems(await this.integrityReport());
+  }
+
+  /** Rows failing their integrity check and the primary's record (integrity-report.ts). */
+  integrityReport(): Promise<IntegrityReport> {
+    return integrityReport(this.store.db, this.dataKeys.integrity, this.keyring);
   }
 
   async close(): Promise<void> {
