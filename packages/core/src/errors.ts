@@ -43,6 +43,12 @@ export const ERROR_CODES = {
   DATA_KEY_UNDECRYPTABLE: 'A stored data key cannot be unwrapped with the configured keyring.',
   FIELD_NOT_REGISTERED: 'The table and column are not a registered field.',
   FIELD_INVALID: 'A field registration names an invalid table or column.',
+  INTEGRITY_KEY_MISSING:
+    "The store's integrity key is missing or was edited; Lockbox never re-creates it.",
+  INTEGRITY_CHECK_FAILED:
+    'A security-relevant row fails its integrity check (changed outside Lockbox); it is not used.',
+  MASTER_KEY_RETIRED:
+    'The primary master key is retired in the store (another instance rotated); no data key is created under it.',
   VERSION_CONFLICT: 'The value changed since it was read (compare-and-swap failed).',
   // Rotation
   ROTATION_IN_PROGRESS: 'Another rotation is running, or an interrupted one is unfinished.',
@@ -61,6 +67,8 @@ export const ERROR_CODES = {
   RECOVERY_NOT_CONFIGURED: 'No recovery recipient is configured.',
   RECOVERY_IDENTITY_INVALID: 'The recovery identity is malformed.',
   RECOVERY_IDENTITY_MISMATCH: 'The recovery identity does not match the stored recovery recipient.',
+  RECOVERY_RECIPIENT_UNAUTHENTICATED:
+    'The stored recovery recipient fails its integrity check; no data key is wrapped to it.',
   RECIPIENT_INVALID: 'An age recipient is malformed.',
   RECOVERY_INCOMPLETE:
     'Some data keys are not wrapped to the recovery recipient, so recovery cannot rebuild them.',

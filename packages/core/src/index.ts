@@ -199,7 +199,6 @@ export {
 export { migrateToLatest, schemaVersion } from './store/migrate.js';
 export { SCHEMA_VERSION } from './store/migrations.js';
 export type { LockboxSchema } from './store/schema.js';
-
 // tokens
 export {
   can,
@@ -219,11 +218,12 @@ export {
   type TokenInfo,
   Tokens,
 } from './tokens/tokens.js';
-
 // vault
 export type { Actor, AuditEvent, AuditSink } from './vault/audit-sink.js';
 export { DataKeys, type OpenDataKey } from './vault/data-keys.js';
 export { type FieldRegistration, Fields, type RowId } from './vault/fields.js';
+export { INTEGRITY_SCOPE } from './vault/integrity-key.js';
+export type { IntegrityBreak, IntegrityReport } from './vault/integrity-report.js';
 export { inspectKeys, type KeyCheck } from './vault/key-check.js';
 export { type OpenVaultOptions, Vault } from './vault/lockbox.js';
 export {

@@ -10,6 +10,7 @@ import { Rotation } from './rotation/rotation.js';
 import { Tokens } from './tokens/tokens.js';
 import type { AuditSink } from './vault/audit-sink.js';
 import type { Fields } from './vault/fields.js';
+import type { IntegrityReport } from './vault/integrity-report.js';
 import { type OpenVaultOptions, Vault } from './vault/lockbox.js';
 import type { Secrets } from './vault/secrets.js';
 import type { VaultStatus } from './vault/status.js';
@@ -39,14 +40,24 @@ export class Lockbox {
     this.secrets = vault.secrets;
     this.fields = vault.fields;
     this.audit = new AuditLog(vault.store, vault.dataKeys);
-    this.tokens = new Tokens(vault.store.db, this.audit);
+    this.tokens = new Tokens(vault.store.db, vault.dataKeys, this.audit);
     this.recovery = new Recovery(vault, this.audit);
-    this.backup = new Backup(vault, this.audit, this.recovery);
+    this.backup = new Backup(vault, this.audit);
     this.rotation = new Rotation(vault, this.audit);
   }
 
   status(): Promise<VaultStatus> {
     return this.vault.status();
+  }
+
+  /** Why this instance should not serve now ([] when it may); see Vault.readinessProblems. */
+  readinessProblems(): Promise<{ code: string; message: string }[]> {
+    return this.vault.readinessProblems();
+  }
+
+  /** Security-relevant rows that fail their integrity check; see Vault.integrityReport. */
+  integrityReport(): Promise<IntegrityReport> {
+    return this.vault.integrityReport();
   }
 
   close(): Promise<void> {
@@ -61,7 +72,5 @@ export async function openLockbox(options: OpenLockboxOptions): Promise<Lockbox>
   );
   const lockbox = new Lockbox(vault);
   if (audit === true) vault.secrets.setAuditSink(lockbox.audit);
-  // New data keys must be wrapped to the recovery recipient from the first write on.
-  await lockbox.recovery.load();
   return lockbox;
 }

@@ -47,6 +47,10 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   FIELD_NOT_REGISTERED: 404,
   FIELD_INVALID: 400,
   VERSION_CONFLICT: 409,
+  // Integrity: stored rows changed outside Lockbox, or an instance behind a rotation.
+  INTEGRITY_KEY_MISSING: 500,
+  INTEGRITY_CHECK_FAILED: 500,
+  MASTER_KEY_RETIRED: 503,
   // Rotation: a key that fails its proof of possession is unprocessable input.
   ROTATION_IN_PROGRESS: 409,
   ROTATION_NOT_FOUND: 404,
@@ -62,6 +66,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   RECOVERY_NOT_CONFIGURED: 409,
   RECOVERY_IDENTITY_INVALID: 400,
   RECOVERY_IDENTITY_MISMATCH: 422,
+  RECOVERY_RECIPIENT_UNAUTHENTICATED: 500,
   RECIPIENT_INVALID: 400,
   RECOVERY_INCOMPLETE: 409,
   RESTORE_TARGET_NOT_EMPTY: 409,

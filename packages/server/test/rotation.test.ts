@@ -172,6 +172,7 @@ describe('keys and rotation routes', () => {
       .selectFrom('lockbox_data_keys')
       .select('id')
       .where('state', '=', 'active')
+      .where('scope', 'not like', 'lockbox:%')
       .execute();
     const dry = await app.inject({
       method: 'POST',

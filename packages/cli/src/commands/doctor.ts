@@ -10,7 +10,7 @@
  * legacy rows or an unfinished job, are printed but do not fail); 3 when rows are
  * unreadable or a needed key is missing.
  */
-import type { Census, RotationStatus } from '@lockbox/core';
+import type { Census, IntegrityReport, RotationStatus } from '@lockbox/core';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
@@ -21,6 +21,27 @@ export interface DoctorFinding {
   message: string;
   /** What to run or do about it. */
   hint?: string;
+}
+
+/**
+ * Errors for rows that fail their integrity check and for a retired primary. While
+ * there are any, doctor reports only these: the census would refuse to walk an
+ * unauthenticated field registration.
+ */
+export function integrityFindings(report: IntegrityReport): DoctorFinding[] {
+  const findings: DoctorFinding[] = report.breaks.map((b) => ({
+    severity: 'error',
+    message: `row ${b.rowId} of ${b.table} fails its integrity check: it was changed outside Lockbox and is not used`,
+    hint: 'see docs/security.md (the database writer): revoke and re-create such tokens, re-register fields you recognise, `lockbox recovery replace` for the recipient',
+  }));
+  if (report.primary.state === 'retired') {
+    findings.push({
+      severity: 'error',
+      message: `the primary master key ${report.primary.fingerprint} is retired in the store (another instance rotated)`,
+      hint: 'configure the new key as primary',
+    });
+  }
+  return findings;
 }
 
 /** The findings for a census and a rotation status, most severe first. */
@@ -119,6 +140,17 @@ export function registerDoctor(program: Command, context: CliContext): void {
       const invocation = context.invocation(command);
       const config = await invocation.config();
       const lockbox = await invocation.open();
+      const integrity = integrityFindings(await lockbox.integrityReport());
+      if (integrity.length > 0) {
+        invocation.output.result({ ok: false, integrity: true, findings: integrity }, (r) =>
+          r.findings.flatMap((f) => [
+            `${f.severity}: ${f.message}`,
+            ...(f.hint === undefined ? [] : [`  → ${f.hint}`]),
+          ]),
+        );
+        process.exitCode = EXIT.FAILURE;
+        return;
+      }
       const census = await lockbox.rotation.census({ verify: flags.verify === true });
       const rotation = await lockbox.rotation.status();
       const findings = diagnose(census, rotation);

@@ -5,7 +5,9 @@
  *
  * Exit codes: 0 when every data key opens; 3 when some rows are undecryptable
  * (after printing the report), or when the keyring opens nothing at all (the
- * store then refuses to open with KEY_WRONG, naming the fingerprint it needs).
+ * store then refuses to open with KEY_WRONG, naming the fingerprint it needs);
+ * 1 when security-relevant rows fail their integrity check (listed by table and
+ * row id, never values).
  */
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
@@ -37,6 +39,7 @@ export function registerStatus(program: Command, context: CliContext): void {
         scopes: status.scopes,
         totals: status.totals,
         undecryptable: status.undecryptable,
+        integrity: status.integrity,
         backup,
       };
       invocation.output.result(report, (r) => {
@@ -77,6 +80,19 @@ export function registerStatus(program: Command, context: CliContext): void {
             ? `backup:          ok${r.backup.recoveryRecipient === undefined ? '' : ` (recovery recipient ${r.backup.recoveryRecipient})`}${r.backup.lastExportAt === undefined ? '' : `, last complete export ${r.backup.lastExportAt}`}`
             : `backup:          NOT BACKED UP: ${r.backup.reasons.join('; ')} (see lockbox recovery add / lockbox export)`,
         );
+        if (r.integrity.breaks.length > 0) {
+          lines.push(
+            '',
+            'INTEGRITY BROKEN (changed outside Lockbox, not used; run lockbox doctor):',
+          );
+          for (const b of r.integrity.breaks) lines.push(`  ${b.table} ${b.rowId}`);
+        }
+        if (r.integrity.primary.state === 'retired') {
+          lines.push(
+            '',
+            `PRIMARY KEY RETIRED: ${r.integrity.primary.fingerprint} was retired by a rotation; configure the new key as primary`,
+          );
+        }
         if (r.undecryptable.length > 0) {
           lines.push('', 'UNDECRYPTABLE:');
           for (const u of r.undecryptable) {
@@ -94,6 +110,12 @@ export function registerStatus(program: Command, context: CliContext): void {
           `${count} secret(s) cannot be decrypted with the configured keys`,
         );
         process.exitCode = EXIT.WRONG_KEY;
+      } else if (status.integrity.breaks.length > 0) {
+        invocation.output.error(
+          'INTEGRITY_CHECK_FAILED',
+          `${status.integrity.breaks.length} row(s) fail their integrity check`,
+        );
+        process.exitCode = EXIT.FAILURE;
       }
     });
 }

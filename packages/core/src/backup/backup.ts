@@ -19,7 +19,6 @@ import {
   type ImportReport,
   previewImport,
 } from './import-bundle.js';
-import type { Recovery } from './recovery.js';
 import { type RestoreOptions, type RestoreSummary, restoreSnapshot } from './restore-snapshot.js';
 import { type SnapshotOptions, type SnapshotSummary, takeSnapshot } from './take-snapshot.js';
 
@@ -34,12 +33,10 @@ export interface BackupCaller {
 export class Backup {
   readonly #vault: BackupVault;
   readonly #audit: AuditSink | undefined;
-  readonly #recovery: Pick<Recovery, 'load'> | undefined;
 
-  constructor(vault: BackupVault, audit?: AuditSink, recovery?: Pick<Recovery, 'load'>) {
+  constructor(vault: BackupVault, audit?: AuditSink) {
     this.#vault = vault;
     this.#audit = audit;
-    this.#recovery = recovery;
   }
 
   /**
@@ -171,19 +168,15 @@ export class Backup {
         requestId: options.requestId,
         details: {},
       },
-      async () => {
-        const summary = await restoreSnapshot(this.#vault, input, options);
-        // An adopted recovery recipient applies to every key made from now on,
-        // starting with the audit key the entry below may create.
-        await this.#recovery?.load();
-        return summary;
-      },
+      // An adopted recovery recipient applies to every key made from now on (DataKeys
+      // reads it at creation), starting with the audit key the entry below may create.
+      () => restoreSnapshot(this.#vault, input, options),
       (s) => ({ ...s.counts, recovery: s.recovery, sourceStoreId: s.sourceStoreId }),
     );
   }
 
   /** Whether losing the master key would lose secrets (see backup-state.ts). */
   state(): Promise<BackupState> {
-    return backupState(this.#vault.store.db);
+    return backupState(this.#vault.store.db, this.#vault.dataKeys.integrity);
   }
 }

@@ -30,6 +30,8 @@ import { connectStore, type DatabaseDrivers, type Store } from '../store/connect
 import { migrateToLatest, schemaVersion } from '../store/migrate.js';
 import type { Actor } from '../vault/audit-sink.js';
 import { DataKeys } from '../vault/data-keys.js';
+import { INTEGRITY_SCOPE, IntegrityKey } from '../vault/integrity-key.js';
+import { writeMasterKeyRecord } from '../vault/master-key-records.js';
 import { getMeta, META, setMeta } from '../vault/store-meta.js';
 
 export interface RecoverStoreOptions {
@@ -144,6 +146,7 @@ async function recover(store: Store, options: RecoverStoreOptions): Promise<Reco
       let done = 0;
       let verified = 0;
       let after = '';
+      let integrity: IntegrityKey | undefined;
       const now = nowIso();
       for (;;) {
         const rows = await trx
@@ -189,6 +192,11 @@ async function recover(store: Store, options: RecoverStoreOptions): Promise<Reco
               }
               verified += 1;
             }
+            // Recovery carries the integrity key like any data key; it MACs the
+            // master-key records written below.
+            if (row.scope === INTEGRITY_SCOPE) {
+              integrity = new IntegrityKey(row.id, createSecretKey(bytes));
+            }
             await trx
               .updateTable('lockbox_data_keys')
               .set({
@@ -207,30 +215,34 @@ async function recover(store: Store, options: RecoverStoreOptions): Promise<Reco
         if (rows.length < PAGE) break;
         after = (rows[rows.length - 1] as (typeof rows)[number]).id;
       }
+      if (integrity === undefined) {
+        throw new LockboxError(
+          'INTEGRITY_KEY_MISSING',
+          'the store has no integrity key to recover; nothing was changed',
+        );
+      }
+      // Every other active record is retired (the old keys are lost); a record
+      // already retired is left as it is.
       const retired = await trx
         .selectFrom('lockbox_master_keys')
-        .select('fingerprint')
+        .select(['fingerprint', 'created_at'])
         .where('fingerprint', '!=', newKey.fingerprint)
         .where('state', '=', 'active')
         .execute();
-      await trx
-        .updateTable('lockbox_master_keys')
-        .set({ state: 'retired', retired_at: now })
-        .where('fingerprint', '!=', newKey.fingerprint)
-        .where('state', '=', 'active')
-        .execute();
-      await trx
-        .insertInto('lockbox_master_keys')
-        .values({
-          fingerprint: newKey.fingerprint,
-          state: 'active',
-          created_at: now,
-          retired_at: null,
-        })
-        .onConflict((oc) =>
-          oc.column('fingerprint').doUpdateSet({ state: 'active', retired_at: null }),
-        )
-        .execute();
+      for (const record of retired) {
+        await writeMasterKeyRecord(trx, integrity, {
+          fingerprint: record.fingerprint,
+          state: 'retired',
+          created_at: record.created_at,
+          retired_at: now,
+        });
+      }
+      await writeMasterKeyRecord(trx, integrity, {
+        fingerprint: newKey.fingerprint,
+        state: 'active',
+        created_at: now,
+        retired_at: null,
+      });
       await setMeta(trx, META.keysChangedAt, now);
       return {
         recipient,

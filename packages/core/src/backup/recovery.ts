@@ -5,25 +5,33 @@
  * the identity stays offline.
  *
  * Contracts:
- * - After `load()` (openLockbox calls it), every data key this process creates is
- *   wrapped to the configured recipient too (DataKeys' recovery wrapper). Master
- *   rotation keeps wraps valid (a data key's bytes never change); data re-key
- *   creates keys through DataKeys, which wraps them.
+ * - The recipient is authenticated under the integrity key (vault/authenticated-meta.ts):
+ *   one that fails its check is never wrapped to (RECOVERY_RECIPIENT_UNAUTHENTICATED)
+ *   and `recipient()` reports it as `{ broken: true }`.
+ * - Every data key is wrapped to the recipient current when the key is made:
+ *   DataKeys.create reads it in its own transaction (data keys are made rarely),
+ *   so an instance started before `recovery add` on another instance wraps its
+ *   new keys too. Master rotation keeps wraps valid (a data key's bytes never
+ *   change); data re-key reads the recipient the same way.
  * - `add` / `replace` rewrap every live data key for the recipient in one
- *   transaction, holding the rotation lock; a failure changes nothing.
- * - Another running process learns of a new recipient when it reopens; keys it
- *   creates meanwhile lack the wrap. `coverage()` and backupState report such
- *   gaps, and running `add` again with the same recipient fills them.
+ *   transaction, holding the rotation lock; a failure changes nothing. `add` with
+ *   the recipient already set fills gaps; `replace` is the way out of a broken one.
  * - `recoverStore` (see recover-store.ts) rebuilds access without the old key.
  */
 import type { Kysely } from 'kysely';
-import { LockboxError } from '../errors.js';
+import { isLockboxError, LockboxError } from '../errors.js';
 import { parseAgeRecipient, wrapToRecipient } from '../keys/age-identity.js';
 import { withRotationLock } from '../rotation/rotation-lock.js';
 import type { LockboxSchema } from '../store/schema.js';
 import type { AuditSink } from '../vault/audit-sink.js';
+import {
+  authenticatedRecipient,
+  getAuthenticatedMeta,
+  setAuthenticatedMeta,
+  unauthenticatedRecipient,
+} from '../vault/authenticated-meta.js';
 import type { Vault } from '../vault/lockbox.js';
-import { getMeta, META, setMeta } from '../vault/store-meta.js';
+import { META } from '../vault/store-meta.js';
 import type { BackupCaller } from './backup.js';
 import { type RecoverStoreOptions, type RecoverySummary, recoverStore } from './recover-store.js';
 
@@ -64,21 +72,12 @@ export class Recovery {
     return recoverStore(options);
   }
 
-  /** Reads the configured recipient and wraps new data keys to it from now on. */
-  async load(): Promise<string | undefined> {
-    const recipient = await getMeta(this.#vault.store.db, META.recoveryRecipient);
-    this.#useRecipient(recipient);
-    return recipient;
-  }
-
-  #useRecipient(recipient: string | undefined): void {
-    this.#vault.dataKeys.setRecoveryWrapper(
-      recipient === undefined ? undefined : (dataKey) => wrapToRecipient(recipient, dataKey),
-    );
-  }
-
+  /**
+   * The authenticated recipient, or undefined when none is set. Throws
+   * RECOVERY_RECIPIENT_UNAUTHENTICATED when the stored one fails its check.
+   */
   async recipient(): Promise<string | undefined> {
-    return getMeta(this.#vault.store.db, META.recoveryRecipient);
+    return authenticatedRecipient(this.#vault.store.db, this.#vault.dataKeys.integrity);
   }
 
   async coverage(): Promise<RecoveryCoverage> {
@@ -91,7 +90,10 @@ export class Recovery {
       ])
       .where('state', '!=', 'destroyed')
       .executeTakeFirstOrThrow();
-    const recipient = await this.recipient();
+    const recipient = await this.recipient().catch((err: unknown) => {
+      if (isLockboxError(err, 'RECOVERY_RECIPIENT_UNAUTHENTICATED')) return undefined;
+      throw err;
+    });
     const total = Number(rows.total);
     return {
       ...(recipient === undefined ? {} : { recipient }),
@@ -124,44 +126,38 @@ export class Recovery {
   async #set(text: string, replace: boolean, caller: BackupCaller): Promise<RecoveryChange> {
     const recipient = parseAgeRecipient(text);
     const { store, storeId } = this.#vault;
-    const previousWrapper = await this.recipient();
-    let change: RecoveryChange;
-    try {
-      change = await withRotationLock(store, storeId, async (lock) => {
-        // New keys made by this process while the rewrap runs are wrapped to the new recipient.
-        this.#useRecipient(recipient);
-        return store.db.transaction().execute(async (trx) => {
-          await lock.touch(trx);
-          const current = await getMeta(trx, META.recoveryRecipient);
-          if (!replace && current !== undefined && current !== recipient) {
-            throw new LockboxError(
-              'INVALID_ARGUMENT',
-              `a different recovery recipient (${current}) is already set; use recovery replace`,
-              { details: { current } },
-            );
-          }
-          if (replace && current === undefined) {
-            throw new LockboxError(
-              'RECOVERY_NOT_CONFIGURED',
-              'there is no recovery recipient to replace; use recovery add',
-            );
-          }
-          // Re-adding the same recipient only fills gaps; anything else rewraps all.
-          const onlyMissing = current === recipient && !replace;
-          const counts = await rewrapAll(trx, this.#vault.dataKeys, recipient, onlyMissing);
-          await setMeta(trx, META.recoveryRecipient, recipient);
-          return {
-            recipient,
-            ...(current === undefined || current === recipient ? {} : { previous: current }),
-            ...counts,
-          };
-        });
-      });
-    } catch (err) {
-      // Refused: nothing was written (not even an audit entry); keep wrapping as before.
-      this.#useRecipient(previousWrapper);
-      throw err;
-    }
+    const integrity = this.#vault.dataKeys.integrity;
+    const change: RecoveryChange = await withRotationLock(store, storeId, async (lock) =>
+      store.db.transaction().execute(async (trx) => {
+        await lock.touch(trx);
+        const stored = await getAuthenticatedMeta(trx, integrity, META.recoveryRecipient);
+        // A broken recipient is never kept or filled in: only replace overwrites it.
+        if (stored.state === 'broken' && !replace) throw unauthenticatedRecipient();
+        const current = stored.state === 'valid' ? stored.value : undefined;
+        if (!replace && current !== undefined && current !== recipient) {
+          throw new LockboxError(
+            'INVALID_ARGUMENT',
+            `a different recovery recipient (${current}) is already set; use recovery replace`,
+            { details: { current } },
+          );
+        }
+        if (replace && stored.state === 'absent') {
+          throw new LockboxError(
+            'RECOVERY_NOT_CONFIGURED',
+            'there is no recovery recipient to replace; use recovery add',
+          );
+        }
+        // Re-adding the same recipient only fills gaps; anything else rewraps all.
+        const onlyMissing = current === recipient && !replace;
+        const counts = await rewrapAll(trx, this.#vault.dataKeys, recipient, onlyMissing);
+        await setAuthenticatedMeta(trx, integrity, META.recoveryRecipient, recipient);
+        return {
+          recipient,
+          ...(current === undefined || current === recipient ? {} : { previous: current }),
+          ...counts,
+        };
+      }),
+    );
     await this.#audit?.record({
       action: 'recovery.set',
       outcome: 'ok',

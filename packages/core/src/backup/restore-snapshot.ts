@@ -18,14 +18,17 @@ import { wrapToRecipient } from '../keys/age-identity.js';
 import { wrappingFingerprint } from '../keys/keyring.js';
 import type { Store } from '../store/connect.js';
 import type { DataKeyTable, LockboxSchema, SecretTable } from '../store/schema.js';
+import { authenticatedRecipient, setAuthenticatedMeta } from '../vault/authenticated-meta.js';
 import type { DataKeys } from '../vault/data-keys.js';
+import { writeMasterKeyRecord } from '../vault/master-key-records.js';
 import {
   INTERNAL_SCOPE_PREFIX,
   validateIdentifier,
   validateName,
   validateUserScope,
 } from '../vault/names.js';
-import { getMeta, META, setMeta } from '../vault/store-meta.js';
+import { FIELD_MAC, rowMac } from '../vault/row-macs.js';
+import { META } from '../vault/store-meta.js';
 import {
   type AgeDecryption,
   type ByteSource,
@@ -242,15 +245,17 @@ class RestoreRun {
   }
 
   async #field(row: Extract<SnapshotRow, { type: 'field' }>): Promise<void> {
+    const stored = {
+      table_name: validateIdentifier('table', row.table),
+      column_name: validateIdentifier('column', row.column),
+      primary_key: validateIdentifier('primary key column', row.primaryKey),
+      scope: validateUserScope(row.scope),
+    };
+    // The snapshot is the operator's input: its registrations are MACed by this store.
+    const mac = rowMac(this.#target.dataKeys.integrity, FIELD_MAC, stored);
     await this.#db
       .insertInto('lockbox_fields')
-      .values({
-        table_name: validateIdentifier('table', row.table),
-        column_name: validateIdentifier('column', row.column),
-        primary_key: validateIdentifier('primary key column', row.primaryKey),
-        scope: validateUserScope(row.scope),
-        created_at: row.createdAt,
-      })
+      .values({ ...stored, created_at: row.createdAt, mac })
       .execute();
   }
 
@@ -301,7 +306,8 @@ export async function restoreSnapshot(
   const chunks = await openSnapshot(source, options);
   return target.store.db.transaction().execute(async (trx) => {
     await checkRestoreTarget(trx);
-    const recipient = await getMeta(trx, META.recoveryRecipient);
+    const integrity = target.dataKeys.integrity;
+    const recipient = await authenticatedRecipient(trx, integrity);
     const run = new RestoreRun(target, trx, recipient, options.batchSize ?? DEFAULT_BATCH);
     let header: SnapshotHeader | undefined;
     let trailer: { records: number; line: number } | undefined;
@@ -338,19 +344,20 @@ export async function restoreSnapshot(
     }
     await run.flush();
     for (const fingerprint of header.masterFingerprints) {
-      await trx
-        .insertInto('lockbox_master_keys')
-        .values({ fingerprint, state: 'active', created_at: header.createdAt, retired_at: null })
-        .onConflict((oc) =>
-          oc.column('fingerprint').doUpdateSet({ state: 'active', retired_at: null }),
-        )
-        .execute();
+      await writeMasterKeyRecord(trx, integrity, {
+        fingerprint,
+        state: 'active',
+        created_at: header.createdAt,
+        retired_at: null,
+      });
     }
     let recovery: RestoreSummary['recovery'] = 'none';
     if (recipient !== undefined) {
       recovery = 'rewrapped';
     } else if (header.recoveryRecipient !== null) {
-      await setMeta(trx, META.recoveryRecipient, header.recoveryRecipient);
+      await setAuthenticatedMeta(trx, integrity, META.recoveryRecipient, header.recoveryRecipient);
+      // This store's own internal keys (integrity, audit) predate the adopted recipient.
+      await wrapUncovered(trx, target.dataKeys, header.recoveryRecipient);
       recovery = 'adopted';
     }
     options.onProgress?.({ records: run.records, total: expected });
@@ -362,4 +369,26 @@ export async function restoreSnapshot(
       recovery,
     };
   });
+}
+
+/** Wraps every live data key that has no recovery wrap to `recipient`. */
+async function wrapUncovered(trx: Db, dataKeys: DataKeys, recipient: string): Promise<void> {
+  const rows = await trx
+    .selectFrom('lockbox_data_keys')
+    .select(['id', 'scope', 'wrapped'])
+    .where('state', '!=', 'destroyed')
+    .where('wrapped_recovery', 'is', null)
+    .execute();
+  for (const row of rows) {
+    const bytes = dataKeys.unwrapRow(row).key.export();
+    try {
+      await trx
+        .updateTable('lockbox_data_keys')
+        .set({ wrapped_recovery: await wrapToRecipient(recipient, bytes) })
+        .where('id', '=', row.id)
+        .execute();
+    } finally {
+      bytes.fill(0);
+    }
+  }
 }

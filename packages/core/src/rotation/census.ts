@@ -9,12 +9,14 @@
  * key not in the keyring — or, with `verify`, any row that fails to decrypt).
  * A previous key is droppable when no live data key is wrapped under it.
  */
+
 import type { Kysely } from 'kysely';
 import { parseCiphertext } from '../crypto/ciphertext.js';
 import { detectLegacyFormat } from '../crypto/legacy/detect-legacy-format.js';
 import { isLockboxError } from '../errors.js';
 import type { LockboxSchema, ValueType } from '../store/schema.js';
 import type { Vault } from '../vault/lockbox.js';
+import { readMasterKeyRecords } from '../vault/master-key-records.js';
 import { FieldTable } from './field-table.js';
 
 type Db = Kysely<LockboxSchema>;
@@ -270,10 +272,12 @@ export async function census(vault: Vault, options: CensusOptions = {}): Promise
     const table = new FieldTable(registration, vault.store.dialect);
     fields.push(await fieldCensus(vault, table, verify, batchSize));
   }
+  // Only authenticated records count; a forged one is reported by integrity checks.
   const recorded = new Map(
-    (await db.selectFrom('lockbox_master_keys').select(['fingerprint', 'state']).execute()).map(
-      (r) => [r.fingerprint, r.state],
-    ),
+    (await readMasterKeyRecords(db, vault.dataKeys.integrity)).valid.map((r) => [
+      r.fingerprint,
+      r.state,
+    ]),
   );
   const fingerprints = new Set([...recorded.keys(), ...wrapping.keys(), ...keyring.fingerprints()]);
   const masterKeys: MasterKeyCensus[] = [...fingerprints].sort().map((fingerprint) => {

@@ -128,8 +128,6 @@ export interface RekeyRunOptions {
   fields: readonly FieldTable[];
   lock: RotationLockHandle;
   batchSize: number;
-  /** The store's recovery recipient: new data keys are wrapped to it too. */
-  recoveryRecipient: string | undefined;
   onProgress: ProgressListener | undefined;
 }
 
@@ -226,7 +224,7 @@ class RekeyWalker {
       limit: this.#o.batchSize,
       startedAt: this.#o.job.startedAt,
       keyring: this.#o.dataKeys.keyring,
-      recoveryRecipient: this.#o.recoveryRecipient,
+      integrity: this.#o.dataKeys.integrity,
     });
     if (scopes.length === 0) {
       cp.phase = 'secrets';

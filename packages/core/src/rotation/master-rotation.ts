@@ -25,6 +25,12 @@ import { isLockboxError, LockboxError } from '../errors.js';
 import { Keyring, type MasterKey } from '../keys/keyring.js';
 import type { DialectName } from '../store/connect.js';
 import type { LockboxSchema } from '../store/schema.js';
+import type { IntegrityKey } from '../vault/integrity-key.js';
+import {
+  lockMasterKeyRecord,
+  readMasterKeyRecords,
+  writeMasterKeyRecord,
+} from '../vault/master-key-records.js';
 import { META, setMeta } from '../vault/store-meta.js';
 import { type BatchTransactions, withBatchTransactions } from './batch-transactions.js';
 import { compareAndSwapRows } from './compare-and-swap-rows.js';
@@ -53,9 +59,12 @@ export type MasterJob = RotationJob<MasterCheckpoint, MasterTotals>;
 
 const MAX_SWEEPS = 3;
 
-/** Fingerprints this store knows: recorded master keys and those wrapping live data keys. */
-export async function knownMasterKeys(db: Db): Promise<Set<string>> {
-  const recorded = await db.selectFrom('lockbox_master_keys').select('fingerprint').execute();
+/**
+ * Fingerprints this store knows: authenticated master-key records and those
+ * wrapping live data keys (a record that fails its check does not count).
+ */
+export async function knownMasterKeys(db: Db, integrity: IntegrityKey): Promise<Set<string>> {
+  const recorded = (await readMasterKeyRecords(db, integrity)).valid;
   const wrapping = await db
     .selectFrom('lockbox_data_keys')
     .select('master_fingerprint')
@@ -87,6 +96,7 @@ export async function liveDataKeysUnder(db: Db, fingerprint: string): Promise<nu
  */
 export async function proveMasterRotation(
   db: Db,
+  integrity: IntegrityKey,
   oldKey: MasterKey,
   newKey: MasterKey,
 ): Promise<number> {
@@ -97,7 +107,7 @@ export async function proveMasterRotation(
       { details: { fingerprint: oldKey.fingerprint } },
     );
   }
-  const known = await knownMasterKeys(db);
+  const known = await knownMasterKeys(db, integrity);
   if (!known.has(oldKey.fingerprint)) {
     throw new LockboxError(
       'ROTATION_OLD_KEY_MISMATCH',
@@ -129,13 +139,22 @@ export async function proveMasterRotation(
   return liveDataKeysUnder(db, oldKey.fingerprint);
 }
 
-/** Records `fingerprint` as an active master key (before anything is wrapped under it). */
-export async function recordActiveMasterKey(db: Db, fingerprint: string): Promise<void> {
-  await db
-    .insertInto('lockbox_master_keys')
-    .values({ fingerprint, state: 'active', created_at: nowIso(), retired_at: null })
-    .onConflict((oc) => oc.column('fingerprint').doUpdateSet({ state: 'active', retired_at: null }))
-    .execute();
+/**
+ * Records `fingerprint` as an active master key (before anything is wrapped under
+ * it), MACed. The rotating operator holds this key, so re-activating a record that
+ * said retired is theirs to do.
+ */
+export async function recordActiveMasterKey(
+  db: Db,
+  integrity: IntegrityKey,
+  fingerprint: string,
+): Promise<void> {
+  await writeMasterKeyRecord(db, integrity, {
+    fingerprint,
+    state: 'active',
+    created_at: nowIso(),
+    retired_at: null,
+  });
 }
 
 function rewrap(keyring: Keyring, row: { id: string; scope: string; wrapped: string }): string {
@@ -205,6 +224,7 @@ export interface MasterRunOptions {
   mode: RotationMode;
   /** New key primary, old key (and any others) previous. */
   keyring: Keyring;
+  integrity: IntegrityKey;
   lock: RotationLockHandle;
   batchSize: number;
   onProgress: ProgressListener | undefined;
@@ -246,19 +266,21 @@ export async function runMasterRotation(options: MasterRunOptions): Promise<numb
   );
   return db.transaction().execute(async (trx) => {
     await lock.touch(trx);
+    // The old key's row lock first: an instance making a data key under it holds
+    // it too (usablePrimaryRecord), so the count below sees that key, or that
+    // instance sees the retirement and refuses (MASTER_KEY_RETIRED).
+    await lockMasterKeyRecord(trx, from);
     const remaining = await liveDataKeysUnder(trx, from);
     const now = nowIso();
-    await recordActiveMasterKey(trx, keyring.primary.fingerprint);
+    await recordActiveMasterKey(trx, options.integrity, keyring.primary.fingerprint);
     if (remaining === 0) {
-      // Never retired while a data key needs it (an instance that creates one
-      // under it later marks it active again: see DataKeys.create).
-      await trx
-        .insertInto('lockbox_master_keys')
-        .values({ fingerprint: from, state: 'retired', created_at: now, retired_at: now })
-        .onConflict((oc) =>
-          oc.column('fingerprint').doUpdateSet({ state: 'retired', retired_at: now }),
-        )
-        .execute();
+      // Never retired while a data key needs it.
+      await writeMasterKeyRecord(trx, options.integrity, {
+        fingerprint: from,
+        state: 'retired',
+        created_at: now,
+        retired_at: now,
+      });
     }
     await setMeta(trx, META.keysChangedAt, now);
     job.checkpoint.phase = 'done';

@@ -18,8 +18,8 @@ import { performance } from 'node:perf_hooks';
 import { isLockboxError, LockboxError } from '../errors.js';
 import { Keyring, type MasterKey } from '../keys/keyring.js';
 import type { Actor, AuditSink } from '../vault/audit-sink.js';
+import { authenticatedRecipient } from '../vault/authenticated-meta.js';
 import type { Vault } from '../vault/lockbox.js';
-import { getMeta, META } from '../vault/store-meta.js';
 import { type AdoptionResult, proveAdoption, runAdoption } from './adoption.js';
 import { type Census, type CensusOptions, census } from './census.js';
 import {
@@ -144,7 +144,7 @@ export class Rotation {
     const newKey = toMasterKey(options.newKey, 'new key');
     const batchSize = batchSizeOf(options.batchSize);
     const db = this.#vault.store.db;
-    const planned = await proveMasterRotation(db, oldKey, newKey);
+    const planned = await proveMasterRotation(db, this.#vault.dataKeys.integrity, oldKey, newKey);
     const matches = (job: RotationJob | undefined) =>
       job !== undefined &&
       job.kind === 'master' &&
@@ -196,7 +196,7 @@ export class Rotation {
       const audit = { jobId: job.id, from: job.from, to: job.to, mode: job.mode };
       let remaining: number;
       try {
-        await recordActiveMasterKey(db, newKey.fingerprint);
+        await recordActiveMasterKey(db, this.#vault.dataKeys.integrity, newKey.fingerprint);
         // From here this instance wraps new data keys under the new key.
         this.#vault.dataKeys.setKeyring(keyring);
         remaining = await runMasterRotation({
@@ -205,6 +205,7 @@ export class Rotation {
           job,
           mode: job.mode,
           keyring,
+          integrity: this.#vault.dataKeys.integrity,
           lock,
           batchSize,
           onProgress: options.onProgress,
@@ -239,6 +240,9 @@ export class Rotation {
     const started = performance.now();
     const batchSize = batchSizeOf(options.batchSize);
     const db = this.#vault.store.db;
+    // Prove before touching: new data keys must never go to a forged recipient, so
+    // refuse (RECOVERY_RECIPIENT_UNAUTHENTICATED) before any job exists.
+    await authenticatedRecipient(db, this.#vault.dataKeys.integrity);
     const fields = await this.#fieldTables();
     const plan = await planDataRekey(this.#vault, fields);
     const pending = await unfinishedJob(db);
@@ -314,7 +318,6 @@ export class Rotation {
           fields,
           lock,
           batchSize,
-          recoveryRecipient: await getMeta(db, META.recoveryRecipient),
           onProgress: options.onProgress,
         });
       } catch (err) {

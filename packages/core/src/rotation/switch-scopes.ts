@@ -6,7 +6,8 @@
  *
  * New keys are made here in bulk rather than one DataKeys.create at a time (three
  * statements each): wrapped under the keyring's primary and, when a recovery
- * recipient is set, to it as well — exactly what DataKeys.create does.
+ * recipient is set, to it as well — exactly what DataKeys.create does, with the
+ * same checks (the primary not retired, the recipient authenticated).
  */
 import { createSecretKey, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
@@ -16,7 +17,10 @@ import { DATA_KEY_BYTES } from '../crypto/wrapped-key.js';
 import { wrapToRecipient } from '../keys/age-identity.js';
 import type { Keyring } from '../keys/keyring.js';
 import type { DataKeyTable, LockboxSchema } from '../store/schema.js';
+import { authenticatedRecipient } from '../vault/authenticated-meta.js';
 import type { OpenDataKey } from '../vault/data-keys.js';
+import type { IntegrityKey } from '../vault/integrity-key.js';
+import { usablePrimaryRecord } from '../vault/master-key-records.js';
 import { recordActiveMasterKey } from './master-rotation.js';
 import { isUserScope } from './user-scope-filter.js';
 
@@ -31,7 +35,8 @@ export interface SwitchOptions {
   /** Keys created after the job started are new ones and are not switched again. */
   startedAt: string;
   keyring: Keyring;
-  recoveryRecipient: string | undefined;
+  /** Authenticates the recovery recipient (read per batch: current when keys are made). */
+  integrity: IntegrityKey;
 }
 
 export interface SwitchedScopes {
@@ -69,7 +74,14 @@ export async function switchScopes(trx: Db, options: SwitchOptions): Promise<Swi
     .where('state', '=', 'active')
     .where('created_at', '<=', options.startedAt)
     .executeTakeFirst();
-  const { keyring } = options;
+  const { keyring, integrity } = options;
+  const masterRecord = await usablePrimaryRecord(
+    trx,
+    integrity,
+    keyring.primary.fingerprint,
+    scopes[0] as string,
+  );
+  const recipient = await authenticatedRecipient(trx, integrity);
   const rows: DataKeyTable[] = [];
   for (const scope of scopes) {
     const idBytes = randomBytes(8);
@@ -81,10 +93,7 @@ export async function switchScopes(trx: Db, options: SwitchOptions): Promise<Swi
       version: (latest.get(scope) ?? 0) + 1,
       wrapped: keyring.wrap(bytes, dataKeyContext(scope, id)),
       master_fingerprint: keyring.primary.fingerprint,
-      wrapped_recovery:
-        options.recoveryRecipient === undefined
-          ? null
-          : await wrapToRecipient(options.recoveryRecipient, bytes),
+      wrapped_recovery: recipient === undefined ? null : await wrapToRecipient(recipient, bytes),
       state: 'active',
       created_at: now,
       updated_at: now,
@@ -92,7 +101,9 @@ export async function switchScopes(trx: Db, options: SwitchOptions): Promise<Swi
     created.set(scope, { id, idBytes, key: createSecretKey(bytes) });
     bytes.fill(0);
   }
-  await recordActiveMasterKey(trx, keyring.primary.fingerprint);
+  if (masterRecord === undefined) {
+    await recordActiveMasterKey(trx, integrity, keyring.primary.fingerprint);
+  }
   let inserted = 0;
   // Chunked: nine bound parameters a row, and SQLite allows 32,766 a statement.
   for (let start = 0; start < rows.length; start += INSERT_CHUNK) {

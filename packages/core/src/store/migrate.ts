@@ -12,6 +12,21 @@ import { type Kysely, sql } from 'kysely';
 import { LockboxError } from '../errors.js';
 import type { Store } from './connect.js';
 import { MIGRATIONS, SCHEMA_VERSION } from './migrations.js';
+import type { LockboxSchema } from './schema.js';
+
+/**
+ * Steps that need more than SQL (key access), keyed by the name of the migration
+ * they follow; each runs right after its migration, inside the one migration
+ * transaction, so a failure rolls back the schema change too. A pending migration
+ * with a step needs that step when the database already holds tables:
+ * migrateToLatest refuses (KEY_MISSING) without it.
+ */
+export type MigrationSteps = Readonly<
+  Record<string, (trx: Kysely<LockboxSchema>) => Promise<void>>
+>;
+
+/** Migrations whose keyed step must be supplied. */
+const KEYED = new Set(['0003_integrity']);
 
 const MIGRATION_TABLE = 'lockbox_migration';
 /** An arbitrary constant that names Lockbox's migration lock among advisory locks. */
@@ -65,10 +80,22 @@ export async function schemaVersion(store: Store): Promise<number> {
  * Runs every pending migration. Writes nothing when the schema is current, so a
  * refused open leaves the database untouched.
  */
-export async function migrateToLatest(store: Store): Promise<number> {
+export async function migrateToLatest(store: Store, steps: MigrationSteps = {}): Promise<number> {
   const applied = await appliedMigrations(store);
   refuseIfNewer(applied);
   if (applied.length === SCHEMA_VERSION) return SCHEMA_VERSION;
+  // An empty database has nothing to stamp; one that predates a keyed step needs it.
+  const needed =
+    applied.length === 0
+      ? []
+      : [...KEYED].filter((name) => !applied.includes(name) && steps[name] === undefined);
+  if (needed.length > 0) {
+    throw new LockboxError(
+      'KEY_MISSING',
+      `upgrading this store (${needed.join(', ')}) needs the master key; open it once with the master key configured`,
+      { details: { migrations: needed } },
+    );
+  }
   await store.db.connection().execute(async (db) => {
     if (store.dialect === 'sqlite') {
       await sql`begin immediate`.execute(db);
@@ -85,6 +112,7 @@ export async function migrateToLatest(store: Store): Promise<number> {
       for (const [name, migration] of Object.entries(MIGRATIONS)) {
         if (done.has(name)) continue;
         await migration.up(db);
+        await steps[name]?.(db as Kysely<LockboxSchema>);
         await sql`insert into ${sql.table(MIGRATION_TABLE)} (name, applied_at) values (${name}, ${new Date().toISOString()})`.execute(
           db,
         );

@@ -133,9 +133,25 @@ const auditKeyId: Migration = {
   },
 };
 
+/**
+ * Each security-relevant row gains a MAC under the integrity key (see
+ * vault/row-macs.ts). The keyed part — creating the integrity key and stamping
+ * the rows that exist at upgrade time — needs the master key, so it is the
+ * `0003_integrity` hook that migrateToLatest runs right after this, in the same
+ * transaction (see migrate.ts).
+ */
+const integrity: Migration = {
+  async up(db: AnyDb) {
+    await db.schema.alterTable('lockbox_tokens').addColumn('mac', 'text').execute();
+    await db.schema.alterTable('lockbox_fields').addColumn('mac', 'text').execute();
+    await db.schema.alterTable('lockbox_master_keys').addColumn('mac', 'text').execute();
+  },
+};
+
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
   '0002_audit_key_id': auditKeyId,
+  '0003_integrity': integrity,
 };
 
 export const SCHEMA_VERSION = Object.keys(MIGRATIONS).length;

@@ -18,6 +18,8 @@ export interface MasterKeyTable {
   state: 'active' | 'retired';
   created_at: string;
   retired_at: string | null;
+  /** MAC under the integrity key (migration 0003; see vault/row-macs.ts). */
+  mac: string | null;
 }
 
 export type DataKeyState = 'active' | 'retiring' | 'destroyed';
@@ -62,6 +64,8 @@ export interface FieldTable {
   /** The scope whose data key encrypts this field. */
   scope: string;
   created_at: string;
+  /** MAC under the integrity key (migration 0003; see vault/row-macs.ts). */
+  mac: string | null;
 }
 
 export interface RotationJobTable {
@@ -118,6 +122,8 @@ export interface TokenTable {
   created_by: string | null;
   last_used_at: string | null;
   revoked_at: string | null;
+  /** MAC under the integrity key (migration 0003; see vault/row-macs.ts). */
+  mac: string | null;
 }
 
 export interface LockboxSchema {

@@ -6,11 +6,16 @@
  * - `secret`: 32 random bytes, base64url without padding (43 characters). Shown
  *   once at creation and never stored.
  *
- * The store keeps only `sha256:<hex>` of the secret (bound to the id). A plain
- * SHA-256 is enough here: the secret has 256 bits of entropy, so there is nothing
- * for a slow password hash or a keyed MAC to protect against — a leaked hash
- * cannot be searched back to its secret. Binding the id means a hash copied onto
- * another token's row does not make that token's secret valid.
+ * The store keeps only a hash of the secret, bound to the id:
+ * - `hmac-sha256:<hex>` (since migration 0003): HMAC-SHA256 under the token-hash key
+ *   derived from the store's integrity key (vault/integrity-key.ts), so someone who
+ *   can write the table but holds no master key cannot compute the hash of a
+ *   secret they chose, i.e. cannot mint a token;
+ * - `sha256:<hex>` (tokens made before 0003): the plain SHA-256 below. Still
+ *   accepted, but only while the row's MAC, stamped at upgrade, verifies — a row
+ *   inserted later with a hash computed this way fails its MAC.
+ * Binding the id means a hash copied onto another token's row does not make that
+ * token's secret valid (and the row MAC covers id and hash together).
  */
 import { createHash, randomBytes } from 'node:crypto';
 
@@ -18,6 +23,8 @@ export const TOKEN_PREFIX = 'lbx_';
 export const TOKEN_ID_HEX = 12;
 export const TOKEN_SECRET_BYTES = 32;
 const HASH_PREFIX = 'sha256:';
+export const KEYED_HASH_PREFIX = 'hmac-sha256:';
+export const LEGACY_HASH_PREFIX = HASH_PREFIX;
 
 const ID = /^[0-9a-f]{12}$/;
 const SECRET = /^[A-Za-z0-9_-]{43}$/;
@@ -63,7 +70,7 @@ export function parseToken(text: string): ParsedToken | undefined {
   return { id, secret };
 }
 
-/** What the store keeps for a token: `sha256:` + hex of SHA-256("lockbox-token-v1" ‖ id ‖ secret). */
+/** The pre-0003 stored hash: `sha256:` + hex of SHA-256("lockbox-token-v1\0" ‖ id ‖ "\0" ‖ secret). */
 export function hashTokenSecret(id: string, secret: Uint8Array): string {
   const digest = createHash('sha256')
     .update('lockbox-token-v1\0', 'utf8')

@@ -6,9 +6,14 @@
  * - `create` returns the token text exactly once; nothing Lockbox stores, lists,
  *   logs or audits contains it.
  * - `verify` throws AUTH_INVALID with one and the same message for a malformed
- *   token, an unknown id, a wrong secret and a revoked token, so a caller learns
+ *   token, an unknown id, a wrong secret, a revoked token and a row that fails its
+ *   integrity check (forged, widened, un-revoked, copied), so a caller learns
  *   nothing about which it was; the secret is compared with constantTimeEqual and
- *   the hash is computed even when the id is unknown.
+ *   the hash is computed even when the id is unknown. The row MAC is computed in
+ *   memory on the row already read: no extra database round trip.
+ * - Every write (create, revoke) MACs the row under the integrity key
+ *   (vault/row-macs.ts TOKEN_MAC); a row that fails its check is never re-MACed
+ *   (revoking it sets revoked_at only, so it stays refused).
  * - `last_used_at` is written at most once a minute per token (per process, and
  *   the update itself skips rows touched within the minute by another instance),
  *   so verifying is a read, not a write, on the hot path.
@@ -21,12 +26,16 @@ import { constantTimeEqual } from '../crypto/constant-time.js';
 import { LockboxError } from '../errors.js';
 import type { LockboxSchema, TokenTable } from '../store/schema.js';
 import type { Actor, AuditSink } from '../vault/audit-sink.js';
+import type { IntegrityKey } from '../vault/integrity-key.js';
 import { validateName } from '../vault/names.js';
+import { rowMac, rowVerifies, TOKEN_MAC } from '../vault/row-macs.js';
 import { parsePermissions } from './permissions.js';
 import {
   formatToken,
   hashTokenSecret,
   isTokenId,
+  KEYED_HASH_PREFIX,
+  LEGACY_HASH_PREFIX,
   newTokenId,
   newTokenSecret,
   parseToken,
@@ -41,6 +50,8 @@ export interface TokenInfo {
   createdBy: string | null;
   lastUsedAt: string | null;
   revokedAt: string | null;
+  /** False when the row fails its integrity check: such a token never verifies. */
+  authentic: boolean;
 }
 
 export interface CreateTokenOptions {
@@ -69,15 +80,22 @@ export const TOKEN_TOUCH_INTERVAL_MS = 60_000;
 const MAX_TOUCH_MEMORY = 10_000;
 const INVALID_MESSAGE = 'the bearer token is unknown, revoked or malformed';
 /** Compared against when the id is unknown, so that path costs the same as a wrong secret. */
-const DUMMY_HASH = hashTokenSecret('000000000000', Buffer.alloc(32));
+const DUMMY_HASH = `${KEYED_HASH_PREFIX}${'0'.repeat(64)}`;
+
+/** Where the integrity key comes from (DataKeys, opened once per handle). */
+export interface IntegritySource {
+  readonly integrity: IntegrityKey;
+}
 
 export class Tokens {
   readonly #db: Kysely<LockboxSchema>;
+  readonly #keys: IntegritySource;
   readonly #audit: AuditSink | undefined;
   readonly #touched = new Map<string, number>();
 
-  constructor(db: Kysely<LockboxSchema>, audit?: AuditSink) {
+  constructor(db: Kysely<LockboxSchema>, keys: IntegritySource, audit?: AuditSink) {
     this.#db = db;
+    this.#keys = keys;
     this.#audit = audit;
   }
 
@@ -86,20 +104,25 @@ export class Tokens {
     const name = validateName(options.name);
     const permissions = parsePermissions(options.permissions);
     const now = nowIso();
+    const integrity = this.#keys.integrity;
     for (let attempt = 1; ; attempt++) {
       const id = newTokenId();
       const secret = newTokenSecret();
+      const row = {
+        id,
+        name,
+        hash: `${KEYED_HASH_PREFIX}${integrity.tokenHash(id, secret)}`,
+        permissions: JSON.stringify(permissions),
+        created_at: now,
+        revoked_at: null,
+      };
       const inserted = await this.#db
         .insertInto('lockbox_tokens')
         .values({
-          id,
-          name,
-          hash: hashTokenSecret(id, secret),
-          permissions: JSON.stringify(permissions),
-          created_at: now,
+          ...row,
           created_by: options.createdBy?.id ?? null,
           last_used_at: null,
-          revoked_at: null,
+          mac: rowMac(integrity, TOKEN_MAC, row),
         })
         .onConflict((oc) => oc.column('id').doNothing())
         .executeTakeFirst();
@@ -118,6 +141,7 @@ export class Tokens {
         createdBy: options.createdBy?.id ?? null,
         lastUsedAt: null,
         revokedAt: null,
+        authentic: true,
       };
       await this.#audit?.record({
         action: 'token.create',
@@ -138,12 +162,16 @@ export class Tokens {
     const parsed = parseToken(tokenText);
     if (parsed === undefined) throw invalid();
     const row = await this.#row(parsed.id);
-    const expected = Buffer.from(row?.hash ?? DUMMY_HASH, 'utf8');
-    const actual = Buffer.from(hashTokenSecret(parsed.id, parsed.secret), 'utf8');
+    const integrity = this.#keys.integrity;
+    const stored = row?.hash ?? DUMMY_HASH;
+    const computed = stored.startsWith(LEGACY_HASH_PREFIX)
+      ? hashTokenSecret(parsed.id, parsed.secret)
+      : `${KEYED_HASH_PREFIX}${integrity.tokenHash(parsed.id, parsed.secret)}`;
     parsed.secret.fill(0);
-    const match = constantTimeEqual(expected, actual);
-    if (row === undefined || !match || row.revoked_at !== null) throw invalid();
-    const info = toInfo(row);
+    const match = constantTimeEqual(Buffer.from(stored, 'utf8'), Buffer.from(computed, 'utf8'));
+    const authentic = row !== undefined && rowVerifies(integrity, TOKEN_MAC, row, row.mac);
+    if (row === undefined || !match || !authentic || row.revoked_at !== null) throw invalid();
+    const info = toInfo(row, true);
     await this.#touch(info);
     return info;
   }
@@ -156,14 +184,14 @@ export class Tokens {
       .orderBy('created_at')
       .orderBy('id')
       .execute();
-    return rows.map(toInfo);
+    return rows.map((row) => this.#info(row));
   }
 
   /** One token's record. Throws TOKEN_NOT_FOUND. */
   async get(id: string): Promise<TokenInfo> {
     const row = isTokenId(id) ? await this.#row(id) : undefined;
     if (row === undefined) throw notFound(id);
-    return toInfo(row);
+    return this.#info(row);
   }
 
   /**
@@ -172,13 +200,23 @@ export class Tokens {
    */
   async revoke(id: string, options: TokenActionOptions = {}): Promise<TokenInfo> {
     if (!isTokenId(id)) throw notFound(id);
-    const now = nowIso();
-    await this.#db
-      .updateTable('lockbox_tokens')
-      .set({ revoked_at: now })
-      .where('id', '=', id)
-      .where('revoked_at', 'is', null)
-      .execute();
+    const integrity = this.#keys.integrity;
+    const before = await this.#row(id);
+    if (before === undefined) throw notFound(id);
+    if (before.revoked_at === null) {
+      const revoked = { ...before, revoked_at: nowIso() };
+      const authentic = rowVerifies(integrity, TOKEN_MAC, before, before.mac);
+      // A row that fails its check keeps failing it: revoked_at only, never a fresh MAC.
+      await this.#db
+        .updateTable('lockbox_tokens')
+        .set({
+          revoked_at: revoked.revoked_at,
+          ...(authentic ? { mac: rowMac(integrity, TOKEN_MAC, revoked) } : {}),
+        })
+        .where('id', '=', id)
+        .where('revoked_at', 'is', null)
+        .execute();
+    }
     const row = await this.#row(id);
     if (row === undefined) throw notFound(id);
     await this.#audit?.record({
@@ -188,7 +226,11 @@ export class Tokens {
       ...(options.actor === undefined ? {} : { actor: options.actor }),
       requestId: options.requestId ?? null,
     });
-    return toInfo(row);
+    return this.#info(row);
+  }
+
+  #info(row: TokenTable): TokenInfo {
+    return toInfo(row, rowVerifies(this.#keys.integrity, TOKEN_MAC, row, row.mac));
   }
 
   #row(id: string): Promise<TokenTable | undefined> {
@@ -230,7 +272,7 @@ function notFound(id: string): LockboxError {
   });
 }
 
-function toInfo(row: TokenTable): TokenInfo {
+function toInfo(row: TokenTable, authentic: boolean): TokenInfo {
   let permissions: string[] = [];
   try {
     const parsed: unknown = JSON.parse(row.permissions);
@@ -247,5 +289,6 @@ function toInfo(row: TokenTable): TokenInfo {
     createdBy: row.created_by,
     lastUsedAt: row.last_used_at,
     revokedAt: row.revoked_at,
+    authentic,
   };
 }

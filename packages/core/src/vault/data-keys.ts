@@ -8,6 +8,13 @@
  * - `open(id)` returns the unwrapped key for a ciphertext's key id from the cache
  *   or unwraps it with the keyring; a key's bytes never change, so a cached key is
  *   valid for as long as the key exists (master rotation only rewraps).
+ * - `create(scope)` (data keys are made rarely) reads, in its own transaction, the
+ *   primary master key's record and the recovery recipient, both authenticated
+ *   under the integrity key: it refuses MASTER_KEY_RETIRED when another instance's
+ *   rotation retired this instance's primary, INTEGRITY_CHECK_FAILED /
+ *   RECOVERY_RECIPIENT_UNAUTHENTICATED when either row fails its check, and wraps
+ *   the new key to the recipient current at that moment (never one cached at open).
+ * - It never creates a key of the internal integrity scope (see integrity-key.ts).
  */
 import { createSecretKey, type KeyObject, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
@@ -15,9 +22,13 @@ import { nowIso } from '../clock.js';
 import { dataKeyContext } from '../crypto/context.js';
 import { DATA_KEY_BYTES } from '../crypto/wrapped-key.js';
 import { LockboxError } from '../errors.js';
+import { wrapToRecipient } from '../keys/age-identity.js';
 import type { Keyring } from '../keys/keyring.js';
 import type { LockboxSchema } from '../store/schema.js';
+import { authenticatedRecipient } from './authenticated-meta.js';
+import { INTEGRITY_SCOPE, type IntegrityKey } from './integrity-key.js';
 import { LruCache } from './lru-cache.js';
+import { usablePrimaryRecord, writeMasterKeyRecord } from './master-key-records.js';
 
 export interface OpenDataKey {
   /** 16 hex characters. */
@@ -26,16 +37,13 @@ export interface OpenDataKey {
   readonly key: KeyObject;
 }
 
-/** Wraps a data key for a recovery recipient; set when recovery is configured. */
-export type RecoveryWrapper = (dataKey: Uint8Array) => Promise<string>;
-
 export const DEFAULT_DATA_KEY_CACHE = 4096;
 
 export class DataKeys {
   readonly #db: Kysely<LockboxSchema>;
   #keyring: Keyring;
   readonly #cache: LruCache<string, OpenDataKey>;
-  #recovery: RecoveryWrapper | undefined;
+  #integrity: IntegrityKey | undefined;
 
   constructor(db: Kysely<LockboxSchema>, keyring: Keyring, cacheSize = DEFAULT_DATA_KEY_CACHE) {
     this.#db = db;
@@ -52,8 +60,20 @@ export class DataKeys {
     this.#keyring = keyring;
   }
 
-  setRecoveryWrapper(wrapper: RecoveryWrapper | undefined): void {
-    this.#recovery = wrapper;
+  /** Set once by Vault.open, after the key check; create() needs it. */
+  useIntegrity(integrity: IntegrityKey): void {
+    this.#integrity = integrity;
+  }
+
+  /** The store's integrity key as opened by this handle; INTEGRITY_KEY_MISSING before. */
+  get integrity(): IntegrityKey {
+    if (this.#integrity === undefined) {
+      throw new LockboxError(
+        'INTEGRITY_KEY_MISSING',
+        'this handle has not opened the store integrity key',
+      );
+    }
+    return this.#integrity;
   }
 
   /** Unwraps a stored data key row; errors name the scope, key id and fingerprint needed. */
@@ -138,10 +158,29 @@ export class DataKeys {
   /**
    * Creates a new active data key for `scope` at the next version. Two writers
    * racing to create the first key collide on (scope, version); the loser reads
-   * the winner's key.
+   * the winner's key. Runs in `db` when it is a transaction, else in its own.
    */
   async create(scope: string, db: Kysely<LockboxSchema> = this.#db): Promise<OpenDataKey> {
-    const latest = await db
+    if (scope === INTEGRITY_SCOPE) {
+      // Never lazily: a deleted integrity key must stay missing (integrity-key.ts).
+      throw new LockboxError('INTEGRITY_KEY_MISSING', 'the integrity key is never re-created', {
+        details: { scope },
+      });
+    }
+    const integrity = this.integrity;
+    if (db.isTransaction) return this.#createIn(scope, db, integrity);
+    return db.transaction().execute((trx) => this.#createIn(scope, trx, integrity));
+  }
+
+  async #createIn(
+    scope: string,
+    trx: Kysely<LockboxSchema>,
+    integrity: IntegrityKey,
+  ): Promise<OpenDataKey> {
+    const primary = this.#keyring.primary.fingerprint;
+    const record = await usablePrimaryRecord(trx, integrity, primary, scope);
+    const recipient = await authenticatedRecipient(trx, integrity);
+    const latest = await trx
       .selectFrom('lockbox_data_keys')
       .select((eb) => eb.fn.max('version').as('version'))
       .where('scope', '=', scope)
@@ -152,17 +191,18 @@ export class DataKeys {
     const bytes = randomBytes(DATA_KEY_BYTES);
     const now = nowIso();
     const wrapped = this.#keyring.wrap(bytes, dataKeyContext(scope, id));
-    const wrappedRecovery = this.#recovery === undefined ? null : await this.#recovery(bytes);
+    const wrappedRecovery =
+      recipient === undefined ? null : await wrapToRecipient(recipient, bytes);
     const key = createSecretKey(bytes);
     bytes.fill(0);
-    const inserted = await db
+    const inserted = await trx
       .insertInto('lockbox_data_keys')
       .values({
         id,
         scope,
         version,
         wrapped,
-        master_fingerprint: this.#keyring.primary.fingerprint,
+        master_fingerprint: primary,
         wrapped_recovery: wrappedRecovery,
         state: 'active',
         created_at: now,
@@ -171,20 +211,16 @@ export class DataKeys {
       .onConflict((oc) => oc.columns(['scope', 'version']).doNothing())
       .executeTakeFirst();
     if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) {
-      return this.activeFor(scope, db);
+      return this.activeFor(scope, trx);
     }
-    await db
-      .insertInto('lockbox_master_keys')
-      .values({
-        fingerprint: this.#keyring.primary.fingerprint,
+    if (record === undefined) {
+      await writeMasterKeyRecord(trx, integrity, {
+        fingerprint: primary,
         state: 'active',
         created_at: now,
         retired_at: null,
-      })
-      .onConflict((oc) =>
-        oc.column('fingerprint').doUpdateSet({ state: 'active', retired_at: null }),
-      )
-      .execute();
+      });
+    }
     const open = { id, idBytes, key };
     this.#cache.set(id, open);
     return open;

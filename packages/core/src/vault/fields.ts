@@ -6,6 +6,13 @@
  * value is bound to its table, column and row id: copied into another row or
  * column, it fails to decrypt. The row id must therefore be known before the row
  * is written (a UUID, or an id allocated first).
+ *
+ * A registration decides where a field's ciphertext lives and which scope's key
+ * encrypts it, so each row is MACed under the integrity key (row-macs.ts
+ * FIELD_MAC); `registration` and `list` throw INTEGRITY_CHECK_FAILED, naming the
+ * table and column, for a row that fails its check — it is never used, and a
+ * rotation refuses to run rather than walk a redirected field. Registering the
+ * field again (the operator stating its values) writes a fresh MAC.
  */
 import type { Kysely } from 'kysely';
 import { nowIso } from '../clock.js';
@@ -14,7 +21,9 @@ import { fieldContext } from '../crypto/context.js';
 import { LockboxError } from '../errors.js';
 import type { LockboxSchema } from '../store/schema.js';
 import type { DataKeys } from './data-keys.js';
+import { integrityFailure } from './master-key-records.js';
 import { validateIdentifier, validateScope } from './names.js';
+import { FIELD_MAC, rowMac, rowVerifies } from './row-macs.js';
 
 export interface FieldRegistration {
   table: string;
@@ -52,17 +61,15 @@ export class Fields {
     const column = validateIdentifier('column', field.column);
     const primaryKey = validateIdentifier('primary key column', field.primaryKey ?? 'id');
     const scope = validateScope(field.scope ?? `field:${table}.${column}`);
+    const stored = { table_name: table, column_name: column, primary_key: primaryKey, scope };
+    const mac = rowMac(this.#keys.integrity, FIELD_MAC, stored);
     await this.#db
       .insertInto('lockbox_fields')
-      .values({
-        table_name: table,
-        column_name: column,
-        primary_key: primaryKey,
-        scope,
-        created_at: nowIso(),
-      })
+      .values({ ...stored, created_at: nowIso(), mac })
       .onConflict((oc) =>
-        oc.columns(['table_name', 'column_name']).doUpdateSet({ primary_key: primaryKey, scope }),
+        oc
+          .columns(['table_name', 'column_name'])
+          .doUpdateSet({ primary_key: primaryKey, scope, mac }),
       )
       .execute();
     const registration = { table, column, primaryKey, scope };
@@ -70,19 +77,33 @@ export class Fields {
     return registration;
   }
 
+  /** Every registration; throws INTEGRITY_CHECK_FAILED when any fails its check. */
   async list(): Promise<FieldRegistration[]> {
     const rows = await this.#db
       .selectFrom('lockbox_fields')
-      .select(['table_name', 'column_name', 'primary_key', 'scope'])
+      .select(['table_name', 'column_name', 'primary_key', 'scope', 'mac'])
       .orderBy('table_name')
       .orderBy('column_name')
       .execute();
-    return rows.map((r) => ({
-      table: r.table_name,
-      column: r.column_name,
-      primaryKey: r.primary_key,
-      scope: r.scope,
-    }));
+    return rows.map((r) => this.#authenticated(r));
+  }
+
+  #authenticated(row: {
+    table_name: string;
+    column_name: string;
+    primary_key: string;
+    scope: string;
+    mac: string | null;
+  }): FieldRegistration {
+    if (!rowVerifies(this.#keys.integrity, FIELD_MAC, row, row.mac)) {
+      throw integrityFailure(FIELD_MAC.table, FIELD_MAC.rowId(row));
+    }
+    return {
+      table: row.table_name,
+      column: row.column_name,
+      primaryKey: row.primary_key,
+      scope: row.scope,
+    };
   }
 
   async registration(table: string, column: string): Promise<FieldRegistration> {
@@ -90,7 +111,7 @@ export class Fields {
     if (known !== undefined) return known;
     const row = await this.#db
       .selectFrom('lockbox_fields')
-      .select(['table_name', 'column_name', 'primary_key', 'scope'])
+      .select(['table_name', 'column_name', 'primary_key', 'scope', 'mac'])
       .where('table_name', '=', table)
       .where('column_name', '=', column)
       .executeTakeFirst();
@@ -103,12 +124,7 @@ export class Fields {
         },
       );
     }
-    const registration = {
-      table: row.table_name,
-      column: row.column_name,
-      primaryKey: row.primary_key,
-      scope: row.scope,
-    };
+    const registration = this.#authenticated(row);
     this.#registered.set(fieldKey(table, column), registration);
     return registration;
   }

@@ -12,7 +12,11 @@ import { migrateToLatest, schemaVersion } from '../store/migrate.js';
 import type { Actor, AuditSink } from './audit-sink.js';
 import { DataKeys, DEFAULT_DATA_KEY_CACHE } from './data-keys.js';
 import { Fields } from './fields.js';
+import { createIntegrityKey, openIntegrityKey } from './integrity-key.js';
+import { type IntegrityReport, integrityReport, readinessProblems } from './integrity-report.js';
+import { upgradeIntegrity } from './integrity-upgrade.js';
 import { checkKeyring, type KeyCheck } from './key-check.js';
+import { writeMasterKeyRecord } from './master-key-records.js';
 import { Secrets } from './secrets.js';
 import { type VaultStatus, vaultStatus } from './status.js';
 import { getMeta, META, setMeta } from './store-meta.js';
@@ -94,7 +98,9 @@ export class Vault {
           `${store.location} holds no Lockbox store; run lockbox init`,
         );
       }
-      const version = await migrateToLatest(store);
+      const version = await migrateToLatest(store, {
+        '0003_integrity': (trx) => upgradeIntegrity(trx, options.keyring),
+      });
       if (storeId === undefined) storeId = await initialise(store, options.keyring);
       const dataKeys = new DataKeys(
         store.db,
@@ -102,6 +108,8 @@ export class Vault {
         options.dataKeyCacheSize ?? DEFAULT_DATA_KEY_CACHE,
       );
       const keyCheck = await checkKeyring(store.db, options.keyring, dataKeys);
+      // Opened once per handle; missing or unopenable is a hard error, never a re-creation.
+      dataKeys.useIntegrity(await openIntegrityKey(store.db, dataKeys));
       return new Vault(store, dataKeys, options, keyCheck, version, storeId);
     } catch (err) {
       if (ownsStore) await store.close();
@@ -113,6 +121,20 @@ export class Vault {
     return vaultStatus(this.store.db, this.keyring, this.dataKeys, this.schemaVersion);
   }
 
+  /**
+   * Why this instance should not serve right now ([] when it may): its primary
+   * master key retired by another instance's rotation, or rows failing their
+   * integrity check. Read-only; a few small queries (for /readyz).
+   */
+  async readinessProblems(): Promise<{ code: string; message: string }[]> {
+    return readinessProblems(await this.integrityReport());
+  }
+
+  /** Rows failing their integrity check and the primary's record (integrity-report.ts). */
+  integrityReport(): Promise<IntegrityReport> {
+    return integrityReport(this.store.db, this.dataKeys.integrity, this.keyring);
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
@@ -120,28 +142,30 @@ export class Vault {
   }
 }
 
-/** Marks an empty database as a Lockbox store and records the primary key's fingerprint. */
+/**
+ * Marks an empty database as a Lockbox store, creates its integrity key and
+ * records the primary key's fingerprint (MACed). Only the process that wins the
+ * store id insert does the rest, so concurrent inits make one integrity key.
+ */
 async function initialise(store: Store, keyring: Keyring): Promise<string> {
   return store.db.transaction().execute(async (trx) => {
     const now = nowIso();
     // A concurrent init may win the insert; then both return the winner's id.
-    await trx
+    const inserted = await trx
       .insertInto('lockbox_meta')
       .values({ key: META.storeId, value: randomUUID() })
       .onConflict((oc) => oc.column('key').doNothing())
-      .execute();
+      .executeTakeFirst();
     const storeId = (await getMeta(trx, META.storeId))!;
+    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) return storeId;
     await setMeta(trx, META.createdAt, now);
-    await trx
-      .insertInto('lockbox_master_keys')
-      .values({
-        fingerprint: keyring.primary.fingerprint,
-        state: 'active',
-        created_at: now,
-        retired_at: null,
-      })
-      .onConflict((oc) => oc.column('fingerprint').doNothing())
-      .execute();
+    const integrity = await createIntegrityKey(trx, keyring, undefined);
+    await writeMasterKeyRecord(trx, integrity, {
+      fingerprint: keyring.primary.fingerprint,
+      state: 'active',
+      created_at: now,
+      retired_at: null,
+    });
     return storeId;
   });
 }

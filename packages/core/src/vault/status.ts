@@ -7,6 +7,7 @@ import { LockboxError } from '../errors.js';
 import type { Keyring } from '../keys/keyring.js';
 import type { LockboxSchema } from '../store/schema.js';
 import type { DataKeys } from './data-keys.js';
+import { type IntegrityReport, integrityReport } from './integrity-report.js';
 import { inspectKeys, type KeyCheck } from './key-check.js';
 
 export interface UndecryptableGroup {
@@ -24,6 +25,8 @@ export interface VaultStatus {
   totals: { secrets: number; scopes: number; dataKeys: number };
   /** Secrets whose data key the configured keyring cannot open, grouped by data key. */
   undecryptable: UndecryptableGroup[];
+  /** Security-relevant rows that fail their integrity check, and the primary's record. */
+  integrity: IntegrityReport;
 }
 
 export async function vaultStatus(
@@ -73,5 +76,6 @@ export async function vaultStatus(
       dataKeys: Number(dataKeyCount.count),
     },
     undecryptable,
+    integrity: await integrityReport(db, dataKeys.integrity, keyring),
   };
 }

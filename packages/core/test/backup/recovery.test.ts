@@ -68,7 +68,8 @@ describe.each(DIALECTS)('the recovery recipient on %s', (dialect) => {
     await lockbox.secrets.set('a', 'x', '1');
     await lockbox.secrets.set('b', 'y', '2');
     const state = await lockbox.backup.state();
-    expect(state).toMatchObject({ state: 'not-backed-up', dataKeysWithoutRecovery: 2 });
+    // Two user keys and the store's integrity key.
+    expect(state).toMatchObject({ state: 'not-backed-up', dataKeysWithoutRecovery: 3 });
     expect(state.reasons).toContain('no recovery recipient is set');
 
     const pair = await generateAgeIdentity();
@@ -76,7 +77,7 @@ describe.each(DIALECTS)('the recovery recipient on %s', (dialect) => {
       actor: { id: 'cli:ops' },
       requestId: 'req-recovery-1',
     });
-    expect(change).toEqual({ recipient: pair.recipient, rewrapped: 2, dataKeys: 2 });
+    expect(change).toEqual({ recipient: pair.recipient, rewrapped: 3, dataKeys: 3 });
     await lockbox.secrets.set('c', 'z', '3');
     expect(await expectAllRecoverable(lockbox, pair.identity)).toBe(3);
     expect(await lockbox.backup.state()).toMatchObject({
@@ -90,10 +91,10 @@ describe.each(DIALECTS)('the recovery recipient on %s', (dialect) => {
     const reopened = await store(keyring);
     await reopened.secrets.set('d', 'w', '4');
     expect(await expectAllRecoverable(reopened, pair.identity)).toBe(4);
-    // Four user keys and the audit log's key (created by the recovery.set entry).
+    // Four user keys, the audit log's key (created by the recovery.set entry) and the integrity key.
     expect(await reopened.recovery.coverage()).toEqual({
       recipient: pair.recipient,
-      dataKeys: 5,
+      dataKeys: 6,
       missing: 0,
     });
     expect(await reopened.audit.list({ action: 'recovery.set' })).toMatchObject([
@@ -129,12 +130,12 @@ describe.each(DIALECTS)('the recovery recipient on %s', (dialect) => {
     const next = await generateAgeIdentity();
     await lockbox.recovery.add(old.recipient);
     const change = await lockbox.recovery.replace(next.recipient);
-    // Two user keys and the audit log's key.
+    // Two user keys, the audit log's key and the integrity key.
     expect(change).toEqual({
       recipient: next.recipient,
       previous: old.recipient,
-      rewrapped: 3,
-      dataKeys: 3,
+      rewrapped: 4,
+      dataKeys: 4,
     });
     expect(await expectAllRecoverable(lockbox, next.identity)).toBe(2);
     const row = await lockbox.vault.store.db
@@ -164,7 +165,7 @@ describe.each(DIALECTS)('the recovery recipient on %s', (dialect) => {
     const state = await lockbox.backup.state();
     expect(state).toMatchObject({ state: 'not-backed-up', dataKeysWithoutRecovery: 1 });
     expect(state.reasons).toContain('1 data key(s) are not wrapped to the recovery recipient');
-    expect(await lockbox.recovery.add(pair.recipient)).toMatchObject({ rewrapped: 1, dataKeys: 4 });
+    expect(await lockbox.recovery.add(pair.recipient)).toMatchObject({ rewrapped: 1, dataKeys: 5 });
     expect(await expectAllRecoverable(lockbox, pair.identity)).toBe(3);
   });
 

@@ -42,7 +42,7 @@ describe.each(DIALECTS)('concurrent processes on %s', (dialect) => {
           /holds the rotation lock: .+:\d+:[0-9a-f-]{36} \(host:pid:job\) since /,
         ),
       });
-      expect(winner?.result).toMatchObject({ oldKeyRetired: true, dataKeys: { rewrapped: 5 } });
+      expect(winner?.result).toMatchObject({ oldKeyRetired: true, dataKeys: { rewrapped: 6 } });
       const lockbox = await open(database, newKey);
       try {
         await expectAllReadable(lockbox, data);

@@ -87,7 +87,7 @@ describe.each(DIALECTS)('crash safety on %s', (dialect) => {
             expect(result).toMatchObject({
               resumed: true,
               mode,
-              dataKeys: { planned: 6, rewrapped: 6, remaining: 0 },
+              dataKeys: { planned: 7, rewrapped: 7, remaining: 0 },
               oldKeyRetired: true,
             });
           });

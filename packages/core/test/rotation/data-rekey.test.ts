@@ -101,7 +101,7 @@ describe.each(DIALECTS)('data re-key on %s', (dialect) => {
       await expectAllReadable(fresh, data);
       expect(await dataKeyStates(fresh)).toMatchObject({
         user: { active: 7, destroyed: 7 },
-        internal: { active: 1 },
+        internal: { active: 2 },
       });
     },
   );

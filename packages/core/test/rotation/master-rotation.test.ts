@@ -34,9 +34,10 @@ describe.each(DIALECTS)('master-key rotation on %s', (dialect) => {
     async (mode) => {
       const data = await seeded();
       const lockbox = await openWith(data.key);
-      // 12 tenant scopes + the field's scope (the audit key appears with the first audit entry).
+      // 12 tenant scopes + the field's scope + the integrity key (the audit key
+      // appears with the first audit entry).
       const dataKeys = (await lockbox.status()).totals.dataKeys;
-      expect(dataKeys).toBe(13);
+      expect(dataKeys).toBe(14);
       const newKey = generateMasterKey();
       const events: RotationProgress[] = [];
       const result = await lockbox.rotation.rotateMaster({

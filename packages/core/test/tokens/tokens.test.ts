@@ -40,6 +40,7 @@ describe.each(DIALECTS)('API tokens on %s', (dialect) => {
     const listed = await lockbox.tokens.list();
     expect(listed).toHaveLength(1);
     expect(Object.keys(listed[0]!).sort()).toEqual([
+      'authentic',
       'createdAt',
       'createdBy',
       'id',
@@ -153,6 +154,6 @@ describe.each(DIALECTS)('API tokens on %s', (dialect) => {
     ]);
     for (const canary of [token, secretPart, secretHex]) expect(dump).not.toContain(canary);
     const stored = await db(lockbox).selectFrom('lockbox_tokens').select('hash').executeTakeFirst();
-    expect(stored?.hash).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(stored?.hash).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
   });
 });

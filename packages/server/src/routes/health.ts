@@ -6,7 +6,11 @@
  * - /healthz: the process is up and serving HTTP (always 200 while it is).
  * - /readyz: 200 once the lockbox has opened — which includes the startup key
  *   check, the proof that the keyring opens the stored data keys — and 503
- *   (NOT_READY) while it is opening, after the open failed, and during shutdown.
+ *   (NOT_READY) while it is opening, after the open failed, during shutdown, and
+ *   while this instance lacks what the store needs: its primary master key was
+ *   retired by another instance's rotation (MASTER_KEY_RETIRED), or rows fail
+ *   their integrity check (INTEGRITY_CHECK_FAILED). Those are checked on every
+ *   probe (a few small queries) and named (code: reason) in the message.
  */
 import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
@@ -40,8 +44,19 @@ export function healthRoutes(app: FastifyInstance, context: ServerContext): void
       },
     },
     async (_request, reply) => {
-      const { state, failure } = context.readiness;
-      if (state === 'ready') return { status: 'ready' as const };
+      const { state, failure, value } = context.readiness;
+      if (state === 'ready' && value !== undefined) {
+        const problems = await value.readinessProblems();
+        if (problems.length === 0) return { status: 'ready' as const };
+        return reply
+          .status(503)
+          .send(
+            errorBody(
+              'NOT_READY',
+              `this instance lacks what the store needs: ${problems.map((p) => `${p.code}: ${p.message}`).join('; ')}`,
+            ),
+          );
+      }
       const why =
         state === 'starting'
           ? 'the lockbox is still opening'
