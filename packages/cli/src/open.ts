@@ -12,7 +12,6 @@ import { userInfo } from 'node:os';
 import {
   type Actor,
   type Keyring,
-  keyringFromConfig,
   type Lockbox,
   LockboxError,
   openLockbox,
@@ -20,6 +19,7 @@ import {
   redactDatabaseUrl,
 } from '@lockbox/core';
 import type { ResolvedConfig } from './config.js';
+import { loadKeyring } from './key-files.js';
 import { nodeDrivers } from './node-drivers.js';
 
 export type OpenMode = 'open' | 'create';
@@ -70,7 +70,7 @@ export async function openFromConfig(
       { details: { location } },
     );
   }
-  const keyring = options.keyring ?? (await keyringFromConfig(config.keys));
+  const keyring = options.keyring ?? (await loadKeyring(config)).keyring;
   try {
     return await openLockbox({
       database: config.database,
