@@ -18,6 +18,7 @@ import {
   type Lockbox,
   LockboxError,
   type MasterRotationResult,
+  type ProgressListener,
   writeMasterKeyFile,
 } from '@lockbox/core';
 import type { Invocation } from '../context.js';
@@ -27,6 +28,7 @@ import {
   neededKeys,
   rotateFollowingKeyFiles,
   type SwapReport,
+  type SwapStep,
 } from '../key-file-rotation.js';
 import { companionPaths, loadKeyring } from '../key-files.js';
 import { batchSizeOf, type ModeFlags, modeOf, progressFor } from './rotate-flags.js';
@@ -42,28 +44,47 @@ export interface MasterFlags extends ModeFlags, RotationKeyFlags {
   keepKeyFiles?: boolean;
 }
 
+/** Observers of a rotation's progress, for the crash tests (kill -9 at each step). */
+export interface RotationObservers {
+  swapStep?: (step: SwapStep) => void;
+  progress?: ProgressListener;
+}
+
 /** The key files of this configuration, unless --keep-key-files or the primary is not a file. */
-async function keyFilesOf(invocation: Invocation, flags: MasterFlags) {
+async function keyFilesOf(
+  invocation: Invocation,
+  flags: MasterFlags,
+  observers: RotationObservers,
+) {
   if (flags.keepKeyFiles === true) return undefined;
   const paths = companionPaths(await invocation.config());
-  return paths === undefined ? undefined : new KeyFileRotation(paths);
+  return paths === undefined
+    ? undefined
+    : new KeyFileRotation(
+        paths,
+        observers.swapStep === undefined ? {} : { onStep: observers.swapStep },
+      );
 }
 
-/** The same rotation again, as a command line (keys by file or variable, never by value). */
-function rerunCommand(flags: MasterFlags, keys: RotationKeys): string {
-  const parts = ['lockbox rotate master'];
-  if (flags.keysStdin === true) parts.push('--keys-stdin');
-  if (flags.oldKeyFile !== undefined) parts.push(`--old-key-file ${flags.oldKeyFile}`);
-  if (flags.oldKeyEnv !== undefined) parts.push(`--old-key-env ${flags.oldKeyEnv}`);
-  if (flags.newKeyFile !== undefined) parts.push(`--new-key-file ${flags.newKeyFile}`);
-  if (flags.newKeyEnv !== undefined) parts.push(`--new-key-env ${flags.newKeyEnv}`);
-  if (keys.generatedFile !== undefined) parts.push(`--new-key-file ${keys.generatedFile}`);
-  return parts.join(' ');
+/**
+ * The same rotation again, for instances that made data keys under the old key
+ * before they were reconfigured: both keys named explicitly (by then the old key
+ * is no longer the primary), by file when they are files.
+ */
+function rerunCommand(keys: RotationKeys): string {
+  const file = (source: string | undefined) => (source?.includes('/') ? source : undefined);
+  const old = file(keys.oldSource);
+  const next = file(keys.generatedFile ?? keys.newSource);
+  return `lockbox rotate master ${old === undefined ? '--old-key-env NAME' : `--old-key-file ${old}`} ${next === undefined ? '--new-key-env NAME' : `--new-key-file ${next}`}`;
 }
 
-export async function rotateMaster(invocation: Invocation, flags: MasterFlags): Promise<void> {
+export async function rotateMaster(
+  invocation: Invocation,
+  flags: MasterFlags,
+  observers: RotationObservers = {},
+): Promise<void> {
   const dryRun = flags.dryRun === true;
-  const files = await keyFilesOf(invocation, flags);
+  const files = await keyFilesOf(invocation, flags, observers);
   const keys = await rotationKeys(flags, invocation, {
     dryRun,
     ...(files === undefined ? {} : { stagedKey: () => files.stagedKey() }),
@@ -92,7 +113,14 @@ export async function rotateMaster(invocation: Invocation, flags: MasterFlags): 
         mode: modeOf(flags),
         ...batchSizeOf(flags),
         dryRun: dry,
-        ...(dry ? {} : { onProgress: progress.onProgress }),
+        ...(dry
+          ? {}
+          : {
+              onProgress: (event) => {
+                observers.progress?.(event);
+                progress.onProgress(event);
+              },
+            }),
         actor: invocation.actor,
       });
     let result: MasterRotationResult;
@@ -134,7 +162,7 @@ export async function rotateMaster(invocation: Invocation, flags: MasterFlags): 
               newSource: keys.generatedFile ?? keys.newSource,
               primarySource: config.primaryKeySource,
               configuredPrimary,
-              rerun: rerunCommand(flags, keys),
+              rerun: rerunCommand(keys),
             })),
       );
       return lines;
@@ -164,7 +192,7 @@ export async function followResumedRotation(
   lockbox: Lockbox,
   result: MasterRotationResult,
 ): Promise<string[]> {
-  const files = await keyFilesOf(invocation, {});
+  const files = await keyFilesOf(invocation, {}, {});
   const staged = await files?.stagedKey();
   if (files === undefined || staged === undefined) return [];
   const matches = fingerprint(staged) === result.to;
