@@ -18,6 +18,7 @@ import { LockboxError } from '@lockbox/core';
 import { DEFAULT_PORT, startServer, type TlsFiles } from '@lockbox/server';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { keyFileRotationHook } from '../serve-key-files.js';
 
 interface ServeOptions {
   host: string;
@@ -108,6 +109,7 @@ export function registerServe(program: Command, context: CliContext): void {
       opening.catch(() => undefined);
       const running = await startServer({
         lockbox: opening,
+        masterRotationHook: keyFileRotationHook(await invocation.config(), () => opening),
         host: options.host,
         port,
         logger: { level: options.logLevel as LogLevel },
