@@ -14,9 +14,11 @@
  * and online (batched, resumable) for large ones. A request cut off mid-way
  * leaves a resumable job — every row stays readable — and POST
  * /v1/rotation/resume (or `lockbox rotate resume`) finishes it. After a master
- * rotation this instance wraps new data keys under the new key at once;
- * configure the new key as primary before the next restart (and other
- * instances now), keeping the old one as a previous key until nothing needs it.
+ * rotation this instance wraps new data keys under the new key at once. The
+ * embedder's masterRotationHook (lockbox serve: its key files follow) keeps the
+ * key configuration in step; `keyFileUpdated` says whether it did. Without one,
+ * configure the new key as primary before the next restart (and other instances
+ * now), keeping the old one as a previous key until nothing needs it.
  */
 import {
   type DataRekeyResult,
