@@ -8,7 +8,7 @@
  * uses the local files and never touches a configured production store.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const cli = fileURLToPath(new URL('../dist/main.js', import.meta.url));
@@ -21,7 +21,8 @@ function lockbox(args, input) {
   const words = args.map((a) =>
     a === process.execPath ? 'node' : /[\s"()]/.test(a) ? `'${a}'` : a,
   );
-  process.stderr.write(`\n$ ${shown}lockbox ${words.join(' ')}\n`);
+  // Synchronous, so the narration stays in order with the children's output in a pipe.
+  writeSync(2, `\n$ ${shown}lockbox ${words.join(' ')}\n`);
   const result = spawnSync(process.execPath, [cli, ...args], {
     env,
     input,
@@ -31,7 +32,8 @@ function lockbox(args, input) {
 }
 
 if (existsSync('lockbox.db')) {
-  process.stderr.write(
+  writeSync(
+    2,
     'Using the existing store ./lockbox.db (delete it and lockbox.key to start over).\n',
   );
 } else {

@@ -19,6 +19,7 @@ import { registerExport } from './commands/export.js';
 import { registerGet } from './commands/get.js';
 import { registerImport } from './commands/import.js';
 import { registerInit } from './commands/init.js';
+import { registerKeygen } from './commands/keygen.js';
 import { registerList } from './commands/list.js';
 import { registerRecover } from './commands/recover.js';
 import { registerRecovery } from './commands/recovery.js';
@@ -66,6 +67,7 @@ function buildProgram(context: CliContext): Command {
     .configureOutput({ outputError: () => undefined });
 
   registerInit(program, context);
+  registerKeygen(program, context);
   registerStatus(program, context);
   registerSet(program, context);
   registerGet(program, context);

@@ -11,8 +11,8 @@ import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import {
   type Actor,
+  connectStore,
   type Keyring,
-  keyringFromConfig,
   type Lockbox,
   LockboxError,
   openLockbox,
@@ -20,6 +20,7 @@ import {
   redactDatabaseUrl,
 } from '@lockbox/core';
 import type { ResolvedConfig } from './config.js';
+import { loadKeyring } from './key-files.js';
 import { nodeDrivers } from './node-drivers.js';
 
 export type OpenMode = 'open' | 'create';
@@ -32,7 +33,10 @@ export interface OpenFromConfigOptions {
   actor?: Actor;
 }
 
-/** The actor CLI writes are attributed to: the local user. */
+/**
+ * The actor CLI writes are attributed to: the operating-system user, as the
+ * audit entry's actor id (`cli:<user>`) and name (`<user>`).
+ */
 export function cliActor(): Actor {
   let user: string;
   try {
@@ -41,7 +45,53 @@ export function cliActor(): Actor {
     // Containers may run under a uid without a passwd entry.
     user = `uid${process.getuid?.() ?? 'unknown'}`;
   }
-  return { id: `cli:${user}` };
+  return { id: `cli:${user}`, name: user };
+}
+
+const WAYS_TO_GIVE_A_KEY =
+  './lockbox.key, --master-key-file FILE, LOCKBOX_MASTER_KEY_FILE, masterKeyFile in lockbox.json, LOCKBOX_MASTER_KEY or --master-key-stdin';
+
+/**
+ * The master keys a store needs, read without any key (fingerprints are public):
+ * those wrapping live data keys, else the recorded active ones. Empty when the
+ * store cannot be read; this only improves a KEY_MISSING message.
+ */
+async function neededFingerprints(database: string): Promise<string[]> {
+  const store = connectStore(database, nodeDrivers);
+  try {
+    const wrapping = await store.db
+      .selectFrom('lockbox_data_keys')
+      .select('master_fingerprint')
+      .distinct()
+      .where('state', '!=', 'destroyed')
+      .where('master_fingerprint', 'is not', null)
+      .execute();
+    if (wrapping.length > 0) return wrapping.map((r) => r.master_fingerprint as string).sort();
+    const active = await store.db
+      .selectFrom('lockbox_master_keys')
+      .select('fingerprint')
+      .where('state', '=', 'active')
+      .execute();
+    return active.map((r) => r.fingerprint).sort();
+  } catch {
+    return [];
+  } finally {
+    await store.close().catch(() => undefined);
+  }
+}
+
+/** KEY_MISSING that names the fingerprints the store needs and every way to give a key. */
+async function keyMissing(config: ResolvedConfig, err: LockboxError): Promise<LockboxError> {
+  const needed = await neededFingerprints(config.database);
+  const which =
+    needed.length === 0
+      ? 'this store needs its master key'
+      : `this store needs master key ${needed.join(' or ')}`;
+  return new LockboxError(
+    'KEY_MISSING',
+    `no master key is configured; ${which}: give it as ${WAYS_TO_GIVE_A_KEY} (docs/cli.md, "Configuration")`,
+    { cause: err, details: { needed } },
+  );
 }
 
 function errnoOf(err: unknown): string | undefined {
@@ -70,7 +120,15 @@ export async function openFromConfig(
       { details: { location } },
     );
   }
-  const keyring = options.keyring ?? (await keyringFromConfig(config.keys));
+  let keyring: Keyring;
+  try {
+    keyring = options.keyring ?? (await loadKeyring(config)).keyring;
+  } catch (err) {
+    if (err instanceof LockboxError && err.code === 'KEY_MISSING' && mode === 'open') {
+      throw await keyMissing(config, err);
+    }
+    throw err;
+  }
   try {
     return await openLockbox({
       database: config.database,

@@ -26,6 +26,7 @@ describe.each(DIALECTS)('lockbox rotate master and doctor on %s', SPAWNING, (dia
       await store.withLibrary(async (lockbox) => {
         for (let i = 0; i < 5; i++) await lockbox.secrets.set(`tenant:${i}`, 'api-key', `sk-${i}`);
       });
+      const oldFp = Keyring.fromBytes(keyIn(join(store.dir, 'lockbox.key'))).primary.fingerprint;
       const newFile = join(store.dir, 'new.key');
       await writeMasterKeyFile(newFile, generateMasterKey());
       const rotated = await store.run([
@@ -41,23 +42,20 @@ describe.each(DIALECTS)('lockbox rotate master and doctor on %s', SPAWNING, (dia
       const lines = rotated.stdout.split('\n');
       // One data key per tenant scope.
       expect(lines[0]).toBe('5 data keys rewrapped; 0 rows re-encrypted across 0 tables');
-      expect(rotated.stdout).toContain(`is in ${newFile}`);
-      expect(rotated.stdout).toMatch(/keep the old key \([0-9a-f]{16}, .*lockbox\.key\)/);
+      // The configured key file followed: it holds new.key's key, the old one is kept beside it.
+      expect(readFileSync(join(store.dir, 'lockbox.key'), 'utf8')).toBe(
+        readFileSync(newFile, 'utf8'),
+      );
+      expect(rotated.stdout).toContain(
+        `the old key ${oldFp} is kept in ${join(store.dir, 'lockbox.key.previous')}`,
+      );
 
-      const doctor = await store.run([
-        '--master-key-file',
-        'new.key',
-        '--previous-key-file',
-        'lockbox.key',
-        'doctor',
-        '--json',
-      ]);
+      const doctor = await store.run(['doctor', '--json']);
       expect(doctor.code, doctor.stderr).toBe(0);
       const report = JSON.parse(doctor.stdout) as {
         ok: boolean;
         census: { droppable: string[]; primary: string };
       };
-      const oldFp = Keyring.fromBytes(keyIn(join(store.dir, 'lockbox.key'))).primary.fingerprint;
       expect(report.ok).toBe(true);
       expect(report.census.droppable).toEqual([oldFp]);
 

@@ -26,6 +26,7 @@ import { AuthFailureLimiter, type AuthRateLimitOptions } from './auth-failure-li
 import { registerConsoleFiles } from './console-files.js';
 import { installErrorHandling } from './error-handling.js';
 import { createLogger, type LoggerOptions } from './logger.js';
+import type { MasterRotationHook } from './master-rotation-hook.js';
 import { openApiOptions } from './openapi.js';
 import { Readiness } from './readiness.js';
 import { auditRoutes } from './routes/audit.js';
@@ -66,6 +67,8 @@ export interface BuildServerOptions {
   tls?: TlsFiles;
   /** Trust X-Forwarded-For from these proxies (Fastify's trustProxy) for client IPs. */
   trustProxy?: boolean | string | string[];
+  /** Keeps the key configuration in step with master rotations (see master-rotation-hook.ts). */
+  masterRotationHook?: MasterRotationHook;
 }
 
 /** A server built by buildServer, with the readiness it reports. */
@@ -98,6 +101,7 @@ export function buildServer(options: BuildServerOptions): LockboxServer {
     limiter:
       options.authRateLimit === false ? undefined : new AuthFailureLimiter(options.authRateLimit),
     importBodyLimit: options.importBodyLimit ?? DEFAULT_IMPORT_BODY_LIMIT,
+    masterRotationHook: options.masterRotationHook,
   };
 
   const loggerInstance: FastifyBaseLogger | undefined =

@@ -18,6 +18,7 @@ export {
 export { describeError, type ErrorBody, errorBody } from './error-reply.js';
 export { ERROR_STATUS, statusFor } from './error-status.js';
 export { CREDENTIAL_HEADERS, createLogger, type LoggerOptions } from './logger.js';
+export type { KeyConfigurationChange, MasterRotationHook } from './master-rotation-hook.js';
 export { Readiness, type ReadinessState } from './readiness.js';
 export type { ServerContext, ServerLockbox } from './server-context.js';
 export {

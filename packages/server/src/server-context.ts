@@ -5,6 +5,7 @@
  */
 import type { Lockbox } from '@lockbox/core';
 import type { AuthFailureLimiter } from './auth-failure-limiter.js';
+import type { MasterRotationHook } from './master-rotation-hook.js';
 import type { Readiness } from './readiness.js';
 
 /** The parts of a Lockbox the server uses. */
@@ -18,4 +19,6 @@ export interface ServerContext {
   readonly limiter: AuthFailureLimiter | undefined;
   /** Body limit for import uploads (the age bundle), in bytes. */
   readonly importBodyLimit: number;
+  /** Keeps the key configuration in step with master rotations, when the embedder gives one. */
+  readonly masterRotationHook: MasterRotationHook | undefined;
 }

@@ -6,6 +6,9 @@
  * rotations.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   type DialectName,
@@ -14,6 +17,7 @@ import {
   generateMasterKey,
   Keyring,
   openLockbox,
+  writeMasterKeyFile,
 } from '@lockbox/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { drivers, freshDatabase, type TestDatabase } from '../../core/test/helpers/databases.js';
@@ -28,11 +32,12 @@ interface Served {
   exited: Promise<number | null>;
 }
 
-function spawnServe(database: string, env: Record<string, string>): Served {
+function spawnServe(database: string, env: Record<string, string>, cwd?: string): Served {
   const child = spawn(
     process.execPath,
     [CLI_MAIN, 'serve', '--port', '0', '--database', database, '--console-dir', '/nonexistent'],
     {
+      ...(cwd === undefined ? {} : { cwd }),
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
@@ -184,7 +189,12 @@ describe('lockbox serve', { timeout: 180_000 }, () => {
       body: { oldKey: formatMasterKey(oldKey), newKey: formatMasterKey(newKey) },
     });
     expect(rotated.status).toBe(200);
-    expect(rotated.body).toMatchObject({ to: fingerprint(newKey), oldKeyRetired: true });
+    // Keys from the environment: the configuration is the operator's to change.
+    expect(rotated.body).toMatchObject({
+      to: fingerprint(newKey),
+      oldKeyRetired: true,
+      keyFileUpdated: false,
+    });
 
     const status = await call(b.url, '/v1/rotation', { token });
     expect(status.body).toMatchObject({
@@ -209,5 +219,46 @@ describe('lockbox serve', { timeout: 180_000 }, () => {
     b.child.kill('SIGTERM');
     expect(await a.exited).toBe(0);
     expect(await b.exited).toBe(0);
+  });
+
+  it('after a rotation over HTTP, the default key file holds the new key and a restart opens the store', async () => {
+    const oldKey = generateMasterKey();
+    const newKey = generateMasterKey();
+    const { url, token } = await store('sqlite', oldKey);
+    const dir = mkdtempSync(join(tmpdir(), 'lockbox-serve-'));
+    try {
+      await writeMasterKeyFile(join(dir, 'lockbox.key'), oldKey);
+      const first = await started(spawnServe(url, {}, dir));
+      processes.push(first);
+      await call(first.url, '/v1/secrets/prod/db', {
+        method: 'PUT',
+        token,
+        body: { value: 'pw-1' },
+      });
+      const rotated = await call(first.url, '/v1/rotation/master', {
+        method: 'POST',
+        token,
+        body: { oldKey: formatMasterKey(oldKey), newKey: formatMasterKey(newKey) },
+      });
+      expect(rotated.status).toBe(200);
+      expect(rotated.body).toMatchObject({ to: fingerprint(newKey), keyFileUpdated: true });
+      const fileKey = (name: string) =>
+        Buffer.from(readFileSync(join(dir, name), 'utf8').trim(), 'base64');
+      expect(fileKey('lockbox.key').equals(newKey)).toBe(true);
+      expect(fileKey('lockbox.key.previous').equals(oldKey)).toBe(true);
+      expect(existsSync(join(dir, 'lockbox.key.next'))).toBe(false);
+      first.child.kill('SIGTERM');
+      expect(await first.exited).toBe(0);
+      expect(first.stdout()).not.toContain(formatMasterKey(newKey));
+
+      // The next start, same configuration, no flag: the key check passes.
+      const second = await started(spawnServe(url, {}, dir));
+      processes.push(second);
+      expect((await call(second.url, '/v1/secrets/prod/db', { token })).body.value).toBe('pw-1');
+      second.child.kill('SIGTERM');
+      expect(await second.exited).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -14,6 +14,7 @@ import type { Census, IntegrityReport, RotationStatus } from '@lockbox/core';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
+import { loadKeyring } from '../key-files.js';
 import { formatTable } from '../output.js';
 
 export interface DoctorFinding {
@@ -45,7 +46,12 @@ export function integrityFindings(report: IntegrityReport): DoctorFinding[] {
 }
 
 /** The findings for a census and a rotation status, most severe first. */
-export function diagnose(census: Census, rotation: RotationStatus): DoctorFinding[] {
+export function diagnose(
+  census: Census,
+  rotation: RotationStatus,
+  /** Where each configured key came from (fingerprint → file, variable), for hints. */
+  sources: ReadonlyMap<string, string> = new Map(),
+): DoctorFinding[] {
   const findings: DoctorFinding[] = [];
   for (const fp of census.missing) {
     findings.push({
@@ -111,9 +117,16 @@ export function diagnose(census: Census, rotation: RotationStatus): DoctorFindin
     });
   }
   for (const fp of census.droppable) {
+    const source = sources.get(fp);
+    const file = source?.includes('/') ? source : undefined;
     findings.push({
       severity: 'info',
-      message: `previous key ${fp} is no longer needed by any stored data: it can be dropped from the keyring`,
+      message: `previous key ${fp}${source === undefined ? '' : ` (from ${source})`} is no longer needed by any stored data: it can be dropped from the keyring`,
+      ...(file === undefined
+        ? {}
+        : {
+            hint: `delete ${file} (keep an offline copy while backups from before the rotation exist)`,
+          }),
     });
   }
   for (const key of census.masterKeys) {
@@ -153,7 +166,8 @@ export function registerDoctor(program: Command, context: CliContext): void {
       }
       const census = await lockbox.rotation.census({ verify: flags.verify === true });
       const rotation = await lockbox.rotation.status();
-      const findings = diagnose(census, rotation);
+      const { sources } = await loadKeyring(config);
+      const findings = diagnose(census, rotation, sources);
       const ok = !findings.some((f) => f.severity === 'error');
       const store = lockbox.vault.store;
       const report = {

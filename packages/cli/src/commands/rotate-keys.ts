@@ -3,6 +3,9 @@
  * value (shell history, `ps`): from key files, named environment variables, or
  * stdin (`--keys-stdin`: two lines, old then new). Without an old-key flag the old
  * key is the configured primary; `--write-new-key-file` generates the new key.
+ * Without a new-key flag, when the key files follow the rotation
+ * (key-file-rotation.ts), the new key is the one an interrupted rotation staged
+ * in `<key file>.next`, else a freshly generated one.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -35,6 +38,17 @@ export interface RotationKeys {
   newSource: string;
   /** The file to write the generated new key to (written before anything rotates). */
   generatedFile?: string;
+  /** The new key is for the key file (generated, or staged by an interrupted rotation). */
+  forKeyFile?: boolean;
+}
+
+export interface RotationKeyOptions {
+  dryRun: boolean;
+  /**
+   * When the configured key file follows the rotation: the key staged by an
+   * interrupted rotation, if any. Without it, a new-key flag is required.
+   */
+  stagedKey?: () => Promise<Buffer | undefined>;
 }
 
 function exclusive(what: string, given: readonly (string | boolean | undefined)[]): void {
@@ -74,7 +88,7 @@ async function readTwoStdinLines(invocation: Invocation): Promise<[string, strin
 export async function rotationKeys(
   flags: RotationKeyFlags,
   invocation: Invocation,
-  options: { dryRun: boolean },
+  options: RotationKeyOptions,
 ): Promise<RotationKeys> {
   exclusive('old key', [flags.oldKeyFile, flags.oldKeyEnv, flags.keysStdin]);
   exclusive('new key', [flags.newKeyFile, flags.newKeyEnv, flags.keysStdin, flags.writeNewKeyFile]);
@@ -132,13 +146,24 @@ export async function rotationKeys(
     }
     next = generateMasterKey();
     newSource = generatedFile;
+  } else if (options.stagedKey !== undefined) {
+    const staged = await options.stagedKey();
+    next = staged ?? generateMasterKey();
+    newSource = staged === undefined ? 'generated' : 'staged';
   } else {
     throw new LockboxError(
       'INVALID_ARGUMENT',
-      'no new key: pass --new-key-file, --new-key-env, --keys-stdin or --write-new-key-file FILE',
+      'no new key: pass --new-key-file, --new-key-env, --keys-stdin or --write-new-key-file FILE (one is generated only when the primary key comes from a key file that follows the rotation)',
     );
   }
-  return { old, next, oldSource, newSource, ...(generatedFile ? { generatedFile } : {}) };
+  return {
+    old,
+    next,
+    oldSource,
+    newSource,
+    ...(generatedFile ? { generatedFile } : {}),
+    ...(newSource === 'generated' || newSource === 'staged' ? { forKeyFile: true } : {}),
+  };
 }
 
 /**

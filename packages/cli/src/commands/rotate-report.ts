@@ -24,11 +24,8 @@ export function dataSummary(result: DataRekeyResult): string {
   return `${plural(result.rows, 'row')} re-encrypted across ${plural(result.tables, 'table')}; ${plural(result.dataKeys.destroyed, 'old data key')} destroyed`;
 }
 
-export function describeMaster(
-  result: MasterRotationResult,
-  newSource: string,
-  oldSource: string,
-): string[] {
+/** The summary of a master rotation; what to do with the keys is printed by rotate-master.ts. */
+export function describeMaster(result: MasterRotationResult): string[] {
   if (result.dryRun) {
     return [
       `dry run: would rewrap ${plural(result.dataKeys.planned, 'data key')} from ${result.from} to ${result.to}`,
@@ -36,18 +33,13 @@ export function describeMaster(
       'The old key matches and opens the first data key. Nothing was changed.',
     ];
   }
-  const lines = [
+  return [
     masterSummary(result),
     `master key ${result.from} → ${result.to} (job ${result.jobId}, ${result.resumed ? 'resumed, ' : ''}${result.modeReason})`,
-    `The new primary master key (${result.to}) is ${newSource === 'stdin' ? 'the one given on stdin' : `in ${newSource}`}: configure it as the primary key everywhere.`,
-  ];
-  lines.push(
-    `Until then keep the old key (${result.from}, ${oldSource}) as a previous key (LOCKBOX_PREVIOUS_KEYS or --previous-key-file)${newSource === 'stdin' ? '' : `, e.g. LOCKBOX_MASTER_KEY_FILE=${newSource}`}.`,
     result.oldKeyRetired
-      ? 'No data key needs the old key any more: drop it once every instance runs with the new primary and `lockbox doctor` lists it as no longer needed.'
-      : `${plural(result.dataKeys.remaining, 'data key')} still need the old key: do not drop it.`,
-  );
-  return lines;
+      ? `No data key needs the old key ${result.from} any more.`
+      : `${plural(result.dataKeys.remaining, 'data key')} still need the old key ${result.from}: do not drop it.`,
+  ];
 }
 
 export function describeData(result: DataRekeyResult): string[] {

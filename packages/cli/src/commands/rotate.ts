@@ -13,27 +13,27 @@
  * when it is a terminal. Every refusal (wrong old key, invalid new key, a first
  * row that does not open, another rotation running) changes nothing.
  */
-import { unlink } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import {
   type AdoptionResult,
   type DataRekeyResult,
-  fingerprint,
-  keyringFromConfig,
-  type Lockbox,
   LockboxError,
   type MasterRotationResult,
   masterKeyFromEnv,
   masterKeyFromFile,
-  type ProgressListener,
-  type RotationModeChoice,
   readSecretFile,
-  writeMasterKeyFile,
 } from '@lockbox/core';
 import { type Command, Option } from 'commander';
 import type { CliContext, Invocation } from '../context.js';
-import { createProgress, type Progress } from '../progress.js';
-import { openingKeyring, type RotationKeyFlags, rotationKeys } from './rotate-keys.js';
+import {
+  batchSizeOf,
+  type ModeFlags,
+  modeOf,
+  progressFor,
+  warnData,
+  withModeFlags,
+} from './rotate-flags.js';
+import { followResumedRotation, type MasterFlags, rotateMaster } from './rotate-master.js';
 import {
   describeAdoption,
   describeData,
@@ -42,130 +42,6 @@ import {
   describeStatus,
   plural,
 } from './rotate-report.js';
-
-interface ModeFlags {
-  atomic?: boolean;
-  online?: boolean;
-  batchSize?: string;
-  dryRun?: boolean;
-}
-
-function modeOf(flags: ModeFlags): RotationModeChoice {
-  if (flags.atomic === true && flags.online === true) {
-    throw new LockboxError('INVALID_ARGUMENT', 'give --atomic or --online, not both');
-  }
-  return flags.atomic === true ? 'atomic' : flags.online === true ? 'online' : 'auto';
-}
-
-function batchSizeOf(flags: ModeFlags): { batchSize?: number } {
-  if (flags.batchSize === undefined) return {};
-  const value = Number(flags.batchSize);
-  if (!/^\d+$/.test(flags.batchSize) || !Number.isSafeInteger(value)) {
-    throw new LockboxError('INVALID_ARGUMENT', '--batch-size must be a positive integer');
-  }
-  return { batchSize: value };
-}
-
-function withModeFlags(command: Command): Command {
-  return command
-    .option('--atomic', 'one transaction: all or nothing (writers wait for it)')
-    .option('--online', 'resumable batches, each its own transaction; the store keeps serving')
-    .option('--batch-size <n>', 'rows or data keys per batch (default 1000)')
-    .option('--dry-run', 'prove the keys and count the work; change nothing');
-}
-
-/** A progress bar per phase, on stderr when it is a terminal. */
-function progressFor(invocation: Invocation): { onProgress: ProgressListener; finish(): void } {
-  let bar: Progress | undefined;
-  let label = '';
-  return {
-    onProgress: (event) => {
-      const next = event.table === undefined ? event.phase : `${event.phase} ${event.table}`;
-      if (next !== label) {
-        bar?.finish();
-        label = next;
-        bar = createProgress({ label, total: event.total, stream: invocation.io.stderr });
-      }
-      bar?.update(event.done, event.total);
-    },
-    finish: () => bar?.finish(),
-  };
-}
-
-function warnData(invocation: Invocation, result: DataRekeyResult): void {
-  if (result.unreadable > 0) {
-    invocation.output.warn(
-      `${plural(result.unreadable, 'row')} could not be decrypted and were left as they were: ${result.unreadableRows.map((r) => `${r.where} ${r.row} (${r.code})`).join(', ')}`,
-    );
-  }
-  if (result.dataKeys.retained > 0) {
-    invocation.output.warn(
-      `${plural(result.dataKeys.retained, 'old data key')} kept because rows still need them; run \`lockbox doctor\`, then \`lockbox rotate data\` again`,
-    );
-  }
-}
-
-async function rotateMaster(
-  invocation: Invocation,
-  flags: ModeFlags & RotationKeyFlags,
-): Promise<void> {
-  const dryRun = flags.dryRun === true;
-  const keys = await rotationKeys(flags, invocation, { dryRun });
-  try {
-    const config = await invocation.config();
-    const keyring = await openingKeyring(keys, () => keyringFromConfig(config.keys));
-    const lockbox = await invocation.open({ keyring });
-    if (keys.generatedFile !== undefined && !dryRun) {
-      // Written before anything is rotated, so the new key exists on disk first.
-      await writeMasterKeyFile(keys.generatedFile, keys.next, { force: flags.force === true });
-    }
-    const progress = progressFor(invocation);
-    let result: MasterRotationResult;
-    try {
-      result = await lockbox.rotation.rotateMaster({
-        oldKey: keys.old,
-        newKey: keys.next,
-        mode: modeOf(flags),
-        ...batchSizeOf(flags),
-        dryRun,
-        onProgress: progress.onProgress,
-        actor: invocation.actor,
-      });
-    } catch (err) {
-      if (keys.generatedFile !== undefined && !dryRun) {
-        await forgetUnusedKeyFile(lockbox, keys.generatedFile, keys.next);
-      }
-      throw err;
-    } finally {
-      progress.finish();
-    }
-    invocation.output.result(result, (r) => describeMaster(r, keys.newSource, keys.oldSource));
-    if (keys.generatedFile !== undefined && !dryRun) {
-      invocation.output.note(
-        `New master key written to ${keys.generatedFile} (mode 0600). Back it up now: without it (or a recovery identity) this store cannot be opened.`,
-      );
-    }
-    if (!dryRun && result.dataKeys.remaining > 0) {
-      invocation.output.warn(
-        `${plural(result.dataKeys.remaining, 'data key')} were made under the old key meanwhile, by instances whose primary it still is: give them the new key as primary, then run this command again`,
-      );
-    }
-  } finally {
-    keys.old.fill(0);
-    keys.next.fill(0);
-  }
-}
-
-/** Removes a generated key file when the store never recorded its key (the rotation was refused). */
-async function forgetUnusedKeyFile(lockbox: Lockbox, path: string, key: Buffer): Promise<void> {
-  const recorded = await lockbox.vault.store.db
-    .selectFrom('lockbox_master_keys')
-    .select('fingerprint')
-    .where('fingerprint', '=', fingerprint(key))
-    .executeTakeFirst()
-    .catch(() => ({ fingerprint: 'unknown' }));
-  if (recorded === undefined) await unlink(path).catch(() => undefined);
-}
 
 async function legacyKeys(
   invocation: Invocation,
@@ -232,7 +108,11 @@ export function registerRotate(program: Command, context: CliContext): void {
   )
     .option('--write-new-key-file <path>', 'generate the new master key into this 0600 file')
     .option('--force', 'with --write-new-key-file: replace an existing file')
-    .action(async (flags: ModeFlags & RotationKeyFlags, command: Command) => {
+    .option(
+      '--keep-key-files',
+      'leave the configured key file as it is (e.g. a read-only mount); print what to change instead',
+    )
+    .action(async (flags: MasterFlags, command: Command) => {
       await rotateMaster(context.invocation(command), flags);
     });
 
@@ -355,7 +235,7 @@ export function registerRotate(program: Command, context: CliContext): void {
       ),
   )
     .option('--batch-size <n>', 'rows or data keys per batch (default 1000)')
-    .action(async (flags: ModeFlags & RotationKeyFlags, command: Command) => {
+    .action(async (flags: MasterFlags, command: Command) => {
       const invocation = context.invocation(command);
       const given =
         flags.oldKeyFile ??
@@ -381,7 +261,8 @@ export function registerRotate(program: Command, context: CliContext): void {
         progress.finish();
       }
       if (result.kind === 'master') {
-        invocation.output.result(result, (r) => describeMaster(r, r.to, r.from));
+        const followed = await followResumedRotation(invocation, lockbox, result);
+        invocation.output.result(result, (r) => [...describeMaster(r), ...followed]);
       } else {
         invocation.output.result(result, describeData);
         warnData(invocation, result);

@@ -1,11 +1,11 @@
 /**
  * `lockbox serve`: the HTTP API (and the web console, when it has been built).
  *
- * The listener starts first, so /healthz answers and /readyz says "not yet"
- * while the store opens; the open includes the startup key check. If the
- * configured keys open nothing (KEY_WRONG) or the store cannot be reached, the
- * server shuts down and the command fails with that error: Lockbox never stays
- * up serving with a key that opens nothing. SIGTERM/SIGINT shut down gracefully
+ * The store is opened first, with the startup key check, and only then does the
+ * server listen: if the configured keys open nothing (KEY_WRONG), no key is
+ * configured (KEY_MISSING) or the store cannot be reached, the command fails
+ * with that error before anything listens or logs "Server listening" — Lockbox
+ * never comes up with a key that opens nothing. SIGTERM/SIGINT shut down gracefully
  * (in-flight requests finish, then the store closes).
  *
  * Every secret read and write made through the API is audited with the token's
@@ -18,6 +18,7 @@ import { LockboxError } from '@lockbox/core';
 import { DEFAULT_PORT, startServer, type TlsFiles } from '@lockbox/server';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { keyFileRotationHook } from '../serve-key-files.js';
 
 interface ServeOptions {
   host: string;
@@ -103,11 +104,10 @@ export function registerServe(program: Command, context: CliContext): void {
       const tls = tlsFiles(options);
       const consoleDir = options.consoleDir ?? defaultConsoleDir();
 
-      const opening = invocation.open();
-      // Observed below; this keeps a failed open from being reported as unhandled meanwhile.
-      opening.catch(() => undefined);
+      const lockbox = await invocation.open();
       const running = await startServer({
-        lockbox: opening,
+        lockbox,
+        masterRotationHook: keyFileRotationHook(await invocation.config(), async () => lockbox),
         host: options.host,
         port,
         logger: { level: options.logLevel as LogLevel },
@@ -116,12 +116,6 @@ export function registerServe(program: Command, context: CliContext): void {
         ...(bodyLimit === undefined ? {} : { bodyLimit }),
         ...(importBodyLimit === undefined ? {} : { importBodyLimit }),
       });
-      try {
-        await opening;
-      } catch (err) {
-        await running.close();
-        throw err;
-      }
       invocation.output.note(`lockbox: serving on ${running.url}`);
       await running.closed;
     });

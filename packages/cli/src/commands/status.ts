@@ -12,6 +12,7 @@
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
+import { loadKeyring } from '../key-files.js';
 import { formatTable } from '../output.js';
 
 export function registerStatus(program: Command, context: CliContext): void {
@@ -22,6 +23,7 @@ export function registerStatus(program: Command, context: CliContext): void {
       const invocation = context.invocation(command);
       const config = await invocation.config();
       const lockbox = await invocation.open();
+      const { sources } = await loadKeyring(config);
       const status = await lockbox.status();
       const backup = await lockbox.backup.state();
       const store = lockbox.vault.store;
@@ -33,6 +35,9 @@ export function registerStatus(program: Command, context: CliContext): void {
           primary: status.keys.primary,
           primarySource: config.primaryKeySource ?? null,
           previous: status.keys.previous,
+          previousSources: Object.fromEntries(
+            status.keys.previous.map((fp) => [fp, sources.get(fp) ?? null]),
+          ),
           needed: status.keys.needed,
           unusedPreviousKeys: status.keys.unusedPreviousKeys,
         },
@@ -48,7 +53,7 @@ export function registerStatus(program: Command, context: CliContext): void {
           `store id:        ${r.storeId}`,
           `schema version:  ${r.schemaVersion}`,
           `primary key:     ${r.keys.primary}${r.keys.primarySource === null ? '' : ` (from ${r.keys.primarySource})`}`,
-          `previous keys:   ${r.keys.previous.length === 0 ? 'none' : r.keys.previous.join(', ')}`,
+          `previous keys:   ${r.keys.previous.length === 0 ? 'none' : r.keys.previous.map((fp) => `${fp}${r.keys.previousSources[fp] ? ` (from ${r.keys.previousSources[fp]})` : ''}`).join(', ')}`,
         ];
         if (r.keys.unusedPreviousKeys.length > 0) {
           lines.push(

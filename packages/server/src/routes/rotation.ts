@@ -14,9 +14,11 @@
  * and online (batched, resumable) for large ones. A request cut off mid-way
  * leaves a resumable job — every row stays readable — and POST
  * /v1/rotation/resume (or `lockbox rotate resume`) finishes it. After a master
- * rotation this instance wraps new data keys under the new key at once;
- * configure the new key as primary before the next restart (and other
- * instances now), keeping the old one as a previous key until nothing needs it.
+ * rotation this instance wraps new data keys under the new key at once. The
+ * embedder's masterRotationHook (lockbox serve: its key files follow) keeps the
+ * key configuration in step; `keyFileUpdated` says whether it did. Without one,
+ * configure the new key as primary before the next restart (and other instances
+ * now), keeping the old one as a previous key until nothing needs it.
  */
 import {
   type DataRekeyResult,
@@ -97,6 +99,12 @@ const MasterResult = Type.Object({
     remaining: Type.Integer(),
   }),
   oldKeyRetired: Type.Boolean(),
+  keyFileUpdated: Type.Optional(
+    Type.Boolean({
+      description:
+        "true: the server's key file now holds the new key (the old one kept as its .previous file); false: the server's key configuration is unchanged and must be changed before its next restart. Absent for a dry run.",
+    }),
+  ),
 });
 
 const DataResult = Type.Object({
@@ -196,16 +204,33 @@ export function rotationRoutes(app: FastifyInstance, context: ServerContext): vo
     },
     async (request) => {
       const body: Static<typeof MasterBody> = request.body;
-      return proving(request, MASTER, () =>
+      const rotate = (dryRun: boolean) =>
         lockbox().rotation.rotateMaster({
           oldKey: body.oldKey,
           newKey: body.newKey,
           ...callerOf(request),
           ...(body.mode === undefined ? {} : { mode: body.mode }),
-          ...(body.dryRun === undefined ? {} : { dryRun: body.dryRun }),
+          dryRun,
           ...(body.batchSize === undefined ? {} : { batchSize: body.batchSize }),
-        }),
+        });
+      const hook = context.masterRotationHook;
+      if (body.dryRun === true) return proving(request, MASTER, () => rotate(true));
+      if (hook === undefined) {
+        const result = await proving(request, MASTER, () => rotate(false));
+        request.log.warn(
+          { from: result.from, to: result.to },
+          'master key rotated: configure the new key as primary (the old one as previous) before this instance restarts',
+        );
+        return { ...result, keyFileUpdated: false };
+      }
+      const { result, change } = await proving(request, MASTER, () =>
+        hook.masterRotation({ oldKey: body.oldKey, newKey: body.newKey }, rotate),
       );
+      request.log[change.followed ? 'info' : 'warn'](
+        { from: result.from, to: result.to },
+        change.message,
+      );
+      return { ...result, keyFileUpdated: change.followed };
     },
   );
 
@@ -252,6 +277,14 @@ export function rotationRoutes(app: FastifyInstance, context: ServerContext): vo
           ...(body.batchSize === undefined ? {} : { batchSize: body.batchSize }),
         }),
       );
+      if (result.kind === 'master' && context.masterRotationHook !== undefined) {
+        const change = await context.masterRotationHook.masterResumed(result);
+        request.log[change.followed ? 'info' : 'warn'](
+          { from: result.from, to: result.to },
+          change.message,
+        );
+        return { ...result, keyFileUpdated: change.followed };
+      }
       return result;
     },
   );
