@@ -52,13 +52,21 @@ export type { SnapshotOptions, SnapshotSummary } from './backup/take-snapshot.js
 // crypto
 export {
   CIPHERTEXT_TAG,
+  type CiphertextTag,
   decryptParsed,
   encryptToText,
   isCiphertext,
   parseCiphertext,
+  ROW_CIPHERTEXT_TAG,
 } from './crypto/ciphertext.js';
 export { constantTimeEqual } from './crypto/constant-time.js';
-export { dataKeyContext, encodeContext, fieldContext, secretContext } from './crypto/context.js';
+export {
+  dataKeyContext,
+  encodeContext,
+  fieldContext,
+  secretContext,
+  secretRowContext,
+} from './crypto/context.js';
 export { fingerprint, fingerprintBytes, KEY_ID_BYTES } from './crypto/fingerprint.js';
 export { hkdfSha256, hmacSha256 } from './crypto/hkdf.js';
 export { detectLegacyFormat, type LegacyFormat } from './crypto/legacy/detect-legacy-format.js';

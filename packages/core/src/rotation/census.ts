@@ -144,7 +144,7 @@ async function secretsCensus(vault: Vault, verify: boolean, batchSize: number) {
     for (;;) {
       let query = db
         .selectFrom('lockbox_secrets')
-        .select(['scope', 'name', 'value_type', 'ciphertext']);
+        .select(['scope', 'name', 'value_type', 'ciphertext', 'version', 'created_at']);
       if (after !== null) {
         const [scope, name] = after;
         query = query.where((eb) => eb(eb.refTuple('scope', 'name'), '>', eb.tuple(scope, name)));
