@@ -33,7 +33,12 @@ import {
   toAuditEntry,
 } from './audit-entry.js';
 import { type AuditHead, readHead, writeHead } from './audit-head.js';
-import { type AuditKeySource, AuditKeys, type AuditMacKey } from './audit-keys.js';
+import {
+  type AuditKeySource,
+  AuditKeys,
+  type AuditMacKey,
+  activeAuditKeyId,
+} from './audit-keys.js';
 import { AuditVerifier, type AuditVerifyResult, type VerifyOptions } from './audit-verifier.js';
 import { GroupCommit } from './group-commit.js';
 
@@ -59,6 +64,9 @@ const APPEND_ATTEMPTS = 5;
 const MAX_APPEND_BATCH = 200;
 
 type PreparedEvent = Omit<AuditTable, 'seq' | 'prev_hash' | 'hash' | 'key_id' | 'at'>;
+
+/** Thrown inside an append whose key is no longer the audit scope's active key. */
+class RetiredAuditKey extends Error {}
 
 export class AuditLog implements AuditSink {
   readonly #store: Pick<Store, 'db' | 'dialect'>;
@@ -88,12 +96,18 @@ export class AuditLog implements AuditSink {
   }
 
   async #appendWithRetry(events: PreparedEvent[]): Promise<void> {
-    const key = await this.#keys.current();
+    let key = await this.#keys.current();
     for (let attempt = 1; ; attempt++) {
       try {
         await this.#append(events, key);
         return;
       } catch (err) {
+        if (err instanceof RetiredAuditKey && attempt < APPEND_ATTEMPTS) {
+          // A re-key (here or in another instance) retired the key this handle held.
+          this.#keys.forgetCurrent();
+          key = await this.#keys.current();
+          continue;
+        }
         if (err instanceof LockboxError) throw err;
         if (attempt < APPEND_ATTEMPTS && isRetryable(err)) {
           await sleep(5 * attempt + Math.floor(Math.random() * 10));
@@ -110,6 +124,9 @@ export class AuditLog implements AuditSink {
   async #append(events: PreparedEvent[], key: AuditMacKey): Promise<void> {
     await this.#store.db.transaction().execute(async (trx) => {
       await lockAuditChain(trx, this.#store.dialect);
+      // Under the lock, so no entry is MACed under a key a re-key has retired
+      // (the verifier refuses an older key after a newer one).
+      if ((await activeAuditKeyId(trx)) !== key.id) throw new RetiredAuditKey();
       const head = await readHead(trx, this.#keys);
       const last = await lastEntry(trx);
       let seq: number;
@@ -125,7 +142,10 @@ export class AuditLog implements AuditSink {
       } else {
         seq = (last?.seq ?? 0) + 1;
         prevHash = last?.hash ?? GENESIS_HASH;
-        moveHead = head.state === 'absent' && last === undefined;
+        // A chain starts from nothing only in a store that never had an audit key:
+        // an empty table and no head beside an older key means both were deleted,
+        // and starting afresh would hide that.
+        moveHead = head.state === 'absent' && last === undefined && this.#keys.mayStartChain(key);
       }
       const rows: AuditTable[] = [];
       for (const event of events) {

@@ -16,6 +16,7 @@ import { isLockboxError } from '../errors.js';
 import type { LockboxSchema, ValueType } from '../store/schema.js';
 import type { Vault } from '../vault/lockbox.js';
 import { FieldTable } from './field-table.js';
+import { isUserScope } from './user-scope-filter.js';
 
 type Db = Kysely<LockboxSchema>;
 
@@ -62,7 +63,10 @@ export interface Census {
   primary: string;
   keyring: string[];
   masterKeys: MasterKeyCensus[];
+  /** Data keys of user scopes by state (internal keys are counted in `auditKeys`). */
   dataKeys: { active: number; retiring: number; destroyed: number };
+  /** The audit log's MAC keys: the active one, and those a data re-key retired (verify-only). */
+  auditKeys: { active: number; verifyOnly: number };
   secrets: {
     total: number;
     byMasterKey: Record<string, number>;
@@ -252,14 +256,23 @@ export async function census(vault: Vault, options: CensusOptions = {}): Promise
   const keyring = vault.keyring;
   const states = await db
     .selectFrom('lockbox_data_keys')
-    .select((eb) => ['state', 'master_fingerprint', eb.fn.countAll<string | number>().as('n')])
-    .groupBy(['state', 'master_fingerprint'])
+    .select((eb) => [
+      'state',
+      'master_fingerprint',
+      isUserScope('scope').as('user'),
+      eb.fn.countAll<string | number>().as('n'),
+    ])
+    .groupBy(['state', 'master_fingerprint', 'user'])
     .execute();
   const dataKeys = { active: 0, retiring: 0, destroyed: 0 };
+  const auditKeys = { active: 0, verifyOnly: 0 };
   const wrapping = new Map<string, number>();
   for (const row of states) {
     const n = Number(row.n);
-    dataKeys[row.state] += n;
+    // SQLite answers the condition as 1/0, PostgreSQL as a boolean.
+    if (row.user === true || Number(row.user) === 1) dataKeys[row.state] += n;
+    else if (row.state === 'active') auditKeys.active += n;
+    else if (row.state === 'retiring') auditKeys.verifyOnly += n;
     if (row.state !== 'destroyed' && row.master_fingerprint !== null) {
       wrapping.set(row.master_fingerprint, (wrapping.get(row.master_fingerprint) ?? 0) + n);
     }
@@ -294,6 +307,7 @@ export async function census(vault: Vault, options: CensusOptions = {}): Promise
     keyring: keyring.fingerprints(),
     masterKeys,
     dataKeys,
+    auditKeys,
     secrets,
     fields,
     droppable: keyring.previous.map((k) => k.fingerprint).filter((f) => !wrapping.has(f)),
