@@ -14,6 +14,11 @@ export {
   MAX_AUDIT_PAGE,
 } from './audit/audit-log.js';
 export type { AuditBreak, AuditVerifyResult, VerifyOptions } from './audit/audit-verifier.js';
+export type {
+  SecretVersionCheck,
+  VersionMismatch,
+  VersionMismatchKind,
+} from './audit/secret-version-check.js';
 
 // backup and recovery
 export {

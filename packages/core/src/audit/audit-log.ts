@@ -41,6 +41,7 @@ import {
 } from './audit-keys.js';
 import { AuditVerifier, type AuditVerifyResult, type VerifyOptions } from './audit-verifier.js';
 import { GroupCommit } from './group-commit.js';
+import { checkSecretVersions, type SecretVersionCheck } from './secret-version-check.js';
 
 export interface AuditListOptions {
   /** Only entries with seq greater than this (a cursor: pass the last seq you saw). */
@@ -187,6 +188,14 @@ export class AuditLog implements AuditSink {
   async head(): Promise<AuditHead | null> {
     const head = await readHead(this.#store.db, this.#keys);
     return head.state === 'valid' ? { seq: head.seq, hash: head.hash } : null;
+  }
+
+  /**
+   * Verifies the chain, then compares every secret's stored version with the
+   * versions the log recorded (see secret-version-check.ts). Used by `doctor`.
+   */
+  async checkSecretVersions(): Promise<SecretVersionCheck> {
+    return checkSecretVersions(this.#store.db, await this.verify());
   }
 
   /**
