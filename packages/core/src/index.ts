@@ -2,6 +2,12 @@
  * @lockbox/core — the whole public API, as explicit named exports.
  */
 
+export {
+  ANCHOR_PREFIX,
+  type AuditAnchor,
+  formatAnchor,
+  parseAnchor,
+} from './audit/audit-anchor.js';
 // audit
 export { AUDIT_ADVISORY_LOCK } from './audit/audit-chain.js';
 export { type AuditEntry, type AuditOutcome, GENESIS_HASH } from './audit/audit-entry.js';

@@ -22,6 +22,8 @@ import { LockboxError } from '../errors.js';
 import type { Store } from '../store/connect.js';
 import type { AuditTable, LockboxSchema } from '../store/schema.js';
 import type { AuditEvent, AuditSink } from '../vault/audit-sink.js';
+import { getMeta, META } from '../vault/store-meta.js';
+import { type AuditAnchor, checkAnchor, makeAnchor, parseAnchor } from './audit-anchor.js';
 import { entryHash, lockAuditChain } from './audit-chain.js';
 import {
   type AuditEntry,
@@ -199,11 +201,41 @@ export class AuditLog implements AuditSink {
   }
 
   /**
-   * Checks the whole chain and the head. Never throws for tampering (that is the
-   * result); throws for a keyring that cannot unwrap the audit key or a database error.
+   * Checks the whole chain and the head, and with `anchor` that the chain still
+   * holds the anchored entry and reaches it (audit-anchor.ts). Never throws for
+   * tampering (that is the result); throws AUDIT_ANCHOR_INVALID for an anchor that
+   * is malformed, of another store or does not authenticate, and throws for a
+   * keyring that cannot unwrap the audit key or a database error.
    */
-  verify(options: VerifyOptions = {}): Promise<AuditVerifyResult> {
-    return this.#verifier.verify(options);
+  async verify(
+    options: VerifyOptions & { anchor?: string | AuditAnchor } = {},
+  ): Promise<AuditVerifyResult> {
+    const { anchor, ...rest } = options;
+    const parsed = typeof anchor === 'string' ? parseAnchor(anchor) : anchor;
+    const verified = await this.#verifier.verify(rest);
+    if (parsed === undefined) return verified;
+    return checkAnchor(this.#store.db, this.#keys, await this.#storeId(), parsed, verified);
+  }
+
+  /**
+   * An anchor of the current head, to keep outside the database (`lockbox audit
+   * anchor`, `lockbox serve`); null while the log is empty. Throws
+   * AUDIT_CHAIN_BROKEN when the head does not authenticate.
+   */
+  async anchor(): Promise<AuditAnchor | null> {
+    const head = await readHead(this.#store.db, this.#keys);
+    if (head.state === 'absent') return null;
+    if (head.state === 'invalid') {
+      throw new LockboxError('AUDIT_CHAIN_BROKEN', `cannot anchor the audit log: ${head.why}`);
+    }
+    const key = await this.#keys.byId(head.keyId);
+    if (key === undefined)
+      throw new LockboxError('AUDIT_CHAIN_BROKEN', 'the audit head has no key');
+    return makeAnchor(key, await this.#storeId(), head, nowIso());
+  }
+
+  async #storeId(): Promise<string> {
+    return (await getMeta(this.#store.db, META.storeId)) ?? '';
   }
 }
 
