@@ -9,6 +9,7 @@ export {
   writeFileAtomically,
 } from './audit-anchor-writer.js';
 export { bearerToken, type Principal, type RouteAuth } from './auth.js';
+export { AuthFailureAudit, type AuthFailureAuditOptions } from './auth-failure-audit.js';
 export {
   AuthFailureLimiter,
   type AuthRateLimitOptions,

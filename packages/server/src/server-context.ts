@@ -4,6 +4,7 @@
  * the Fastify instance, so a route's dependencies are visible in its signature.
  */
 import type { Lockbox } from '@lockbox/core';
+import type { AuthFailureAudit } from './auth-failure-audit.js';
 import type { AuthFailureLimiter } from './auth-failure-limiter.js';
 import type { Readiness } from './readiness.js';
 
@@ -16,6 +17,8 @@ export type ServerLockbox = Pick<
 export interface ServerContext {
   readonly readiness: Readiness<ServerLockbox>;
   readonly limiter: AuthFailureLimiter | undefined;
+  /** Bounds the audit entries unauthenticated failures add per window. */
+  readonly failureAudit: AuthFailureAudit;
   /** Body limit for import uploads (the age bundle), in bytes. */
   readonly importBodyLimit: number;
 }
