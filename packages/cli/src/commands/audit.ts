@@ -104,7 +104,7 @@ async function verify(invocation: Invocation, options: { anchor?: string }): Pro
     outcome: result.ok ? 'ok' : 'error',
     actor: invocation.actor,
     details: result.ok
-      ? { entries: result.entries, anchored: anchor !== undefined }
+      ? { entries: result.entries, ...(anchor === undefined ? {} : { anchored: true }) }
       : { code: 'AUDIT_CHAIN_BROKEN', firstBroken: result.firstBroken, reason: result.reason },
   });
   if (!result.ok) {
