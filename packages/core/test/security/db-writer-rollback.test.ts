@@ -14,7 +14,7 @@ import { AUDIT_SCOPE, AuditKeys } from '../../src/audit/audit-keys.js';
 import { nowIso } from '../../src/clock.js';
 import { encryptToText } from '../../src/crypto/ciphertext.js';
 import { secretContext } from '../../src/crypto/context.js';
-import type { Lockbox } from '../../src/index.js';
+import { formatAnchor, type Lockbox, parseAnchor } from '../../src/index.js';
 import { type AuditTestKit, auditTestKit, db } from '../audit/audit-test-kit.js';
 import { DIALECTS } from '../helpers/databases.js';
 
@@ -243,5 +243,74 @@ describe.each(DIALECTS)('a database writer without the master key, on %s', (dial
       reason: 'edited',
       firstBroken: fields.seq,
     });
+  });
+
+  it('restores an older head after deleting later entries: only an anchor detects it', async () => {
+    kit = await auditTestKit(dialect);
+    const lockbox = await kit.open();
+    await lockbox.secrets.set('prod', 'api-key', OLD);
+    const saved = await db(lockbox)
+      .selectFrom('lockbox_meta')
+      .select('value')
+      .where('key', '=', 'audit_head')
+      .executeTakeFirstOrThrow();
+    await lockbox.secrets.set('prod', 'api-key', NEW);
+    await lockbox.secrets.get('prod', 'api-key');
+    const anchor = await lockbox.audit.anchor();
+    if (anchor === null) throw new Error('a log with entries has an anchor');
+    expect(await lockbox.audit.verify({ anchor })).toMatchObject({ ok: true, entries: 3 });
+
+    await db(lockbox).deleteFrom('lockbox_audit').where('seq', '>', 1).execute();
+    await db(lockbox)
+      .updateTable('lockbox_meta')
+      .set({ value: saved.value })
+      .where('key', '=', 'audit_head')
+      .execute();
+    // The truncated log is self-consistent, and so is the secret rolled back with it.
+    expect(await lockbox.audit.verify()).toMatchObject({ ok: true, entries: 1 });
+    expect(await lockbox.audit.verify({ anchor })).toMatchObject({
+      ok: false,
+      reason: 'deleted',
+      firstBroken: 2,
+    });
+  });
+
+  it('wipes the log, its head and its key: the store looks never audited, except to an anchor', async () => {
+    kit = await auditTestKit(dialect);
+    const lockbox = await kit.open();
+    await lockbox.secrets.set('prod', 'api-key', NEW);
+    const anchor = await lockbox.audit.anchor();
+    if (anchor === null) throw new Error('a log with entries has an anchor');
+    await db(lockbox).deleteFrom('lockbox_audit').execute();
+    await db(lockbox).deleteFrom('lockbox_meta').where('key', '=', 'audit_head').execute();
+    await db(lockbox).deleteFrom('lockbox_data_keys').where('scope', '=', AUDIT_SCOPE).execute();
+    const fresh = await kit.open();
+    expect(await fresh.audit.verify()).toMatchObject({ ok: true, entries: 0 });
+    expect(await fresh.audit.verify({ anchor })).toMatchObject({ ok: false, reason: 'deleted' });
+  });
+
+  it("cannot edit an anchor, or pass another store's: AUDIT_ANCHOR_INVALID", async () => {
+    kit = await auditTestKit(dialect);
+    const lockbox = await kit.open();
+    await lockbox.secrets.set('prod', 'api-key', NEW);
+    await lockbox.secrets.get('prod', 'api-key');
+    const anchor = await lockbox.audit.anchor();
+    if (anchor === null) throw new Error('a log with entries has an anchor');
+    const text = formatAnchor(anchor);
+    expect(parseAnchor(text)).toEqual(anchor);
+    // An older seq would let a later truncation pass: the MAC covers it.
+    const edited = text.replace(`seq=${anchor.seq}`, `seq=${anchor.seq - 1}`);
+    await expect(lockbox.audit.verify({ anchor: edited })).rejects.toMatchObject({
+      code: 'AUDIT_ANCHOR_INVALID',
+    });
+    const other = text.replace(`store=${anchor.storeId}`, 'store=another-store');
+    await expect(lockbox.audit.verify({ anchor: other })).rejects.toMatchObject({
+      code: 'AUDIT_ANCHOR_INVALID',
+    });
+    for (const bad of ['', 'lockbox-audit-anchor/1', `${text} extra`, `${text}\n${text}`]) {
+      await expect(lockbox.audit.verify({ anchor: bad })).rejects.toMatchObject({
+        code: 'AUDIT_ANCHOR_INVALID',
+      });
+    }
   });
 });
