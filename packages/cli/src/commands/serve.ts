@@ -30,6 +30,7 @@ interface ServeOptions {
   logLevel: string;
   auditAnchorInterval: string;
   auditAnchorFile?: string;
+  authGlobalLimit: string;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -95,6 +96,11 @@ export function registerServe(program: Command, context: CliContext): void {
       '3600',
     )
     .option(
+      '--auth-global-limit <failures>',
+      'failed authentications a minute from all clients together before failures get RATE_LIMITED (0: no global limit)',
+      '1000',
+    )
+    .option(
       '--audit-anchor-file <file>',
       'also write each audit anchor to this file (0600, replaced atomically)',
     )
@@ -131,6 +137,9 @@ export function registerServe(program: Command, context: CliContext): void {
         host: options.host,
         port,
         logger: { level: options.logLevel as LogLevel },
+        authRateLimit: {
+          globalMax: integer('--auth-global-limit', options.authGlobalLimit, 0, 10_000_000),
+        },
         auditAnchors:
           anchorSeconds === 0
             ? false
