@@ -5,9 +5,10 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { formatAnchor } from '@lockbox/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuditAnchorWriter } from '../src/index.js';
-import { startTestServer, type TestServer } from './helpers/test-server.js';
+import { bearer, startTestServer, type TestServer } from './helpers/test-server.js';
 
 describe('audit anchors from the server', () => {
   let server: TestServer;
@@ -44,5 +45,26 @@ describe('audit anchors from the server', () => {
       .flatMap((r) => (typeof r.auditAnchor === 'string' ? [r.auditAnchor] : []));
     expect(logged).toEqual([first.trim(), second.trim()]);
     expect(JSON.stringify(server.logs.records())).not.toContain('canary-anchor-3e1f');
+  });
+
+  it('verifies against an anchor over HTTP, and refuses an edited one (400 AUDIT_ANCHOR_INVALID)', async () => {
+    server = await startTestServer('sqlite');
+    const reader = await server.token(['audit:read']);
+    const anchor = await server.lockbox.audit.anchor();
+    if (anchor === null) throw new Error('token.create was audited: the log is not empty');
+    const text = formatAnchor(anchor);
+    const verify = (anchorText: string) =>
+      server.app.inject({
+        method: 'GET',
+        url: `/v1/audit/verify?anchor=${encodeURIComponent(anchorText)}`,
+        headers: bearer(reader),
+      });
+    const ok = await verify(text);
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json()).toMatchObject({ ok: true });
+    // One hex digit of the MAC changed.
+    const refused = await verify(`${text.slice(0, -1)}${text.endsWith('0') ? '1' : '0'}`);
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().error.code).toBe('AUDIT_ANCHOR_INVALID');
   });
 });
