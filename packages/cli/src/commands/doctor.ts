@@ -120,6 +120,13 @@ export function diagnose(
       });
     }
   }
+  if (census.secrets.versionless > 0) {
+    findings.push({
+      severity: 'warning',
+      message: `${census.secrets.versionless} secret(s) are still lb1: (not bound to their version), so an older ciphertext of each can be put back undetected by decryption`,
+      hint: 'lockbox rotate data (re-encrypts them as lb2: and destroys the old data keys)',
+    });
+  }
   const onRetiring =
     census.secrets.onRetiringKeys + census.fields.reduce((n, f) => n + f.onRetiringKeys, 0);
   if (census.dataKeys.retiring > 0) {

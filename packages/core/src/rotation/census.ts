@@ -9,8 +9,8 @@
  * key not in the keyring — or, with `verify`, any row that fails to decrypt).
  * A previous key is droppable when no live data key is wrapped under it.
  */
-import type { Kysely } from 'kysely';
-import { parseCiphertext } from '../crypto/ciphertext.js';
+import { type Kysely, sql } from 'kysely';
+import { CIPHERTEXT_TAG, parseCiphertext } from '../crypto/ciphertext.js';
 import { detectLegacyFormat } from '../crypto/legacy/detect-legacy-format.js';
 import { isLockboxError } from '../errors.js';
 import type { LockboxSchema, ValueType } from '../store/schema.js';
@@ -74,6 +74,8 @@ export interface Census {
     unreadable: number;
     /** Unreadable secrets by reason code (DATA_KEY_DESTROYED, DATA_KEY_NOT_FOUND, KEY_NOT_IN_KEYRING, …). */
     unreadableByReason: Record<string, number>;
+    /** Secrets still "lb1:" (written before format 2: not bound to their version); a data re-key moves them. */
+    versionless: number;
   };
   fields: FieldCensus[];
   /** Previous keys in the keyring that no live data key needs: safe to drop. */
@@ -130,7 +132,14 @@ async function secretsCensus(vault: Vault, verify: boolean, batchSize: number) {
     onRetiringKeys: 0,
     unreadable: 0,
     unreadableByReason: {},
+    versionless: 0,
   };
+  const versionless = await db
+    .selectFrom('lockbox_secrets')
+    .select((eb) => eb.fn.countAll<string | number>().as('n'))
+    .where(sql<boolean>`substr(ciphertext, 1, 4) = ${CIPHERTEXT_TAG}`)
+    .executeTakeFirstOrThrow();
+  out.versionless = Number(versionless.n);
   for (const row of grouped) {
     const n = Number(row.n);
     out.total += n;
