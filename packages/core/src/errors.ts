@@ -75,6 +75,8 @@ export const ERROR_CODES = {
   RESTORE_TARGET_NOT_EMPTY: 'A snapshot can only be restored into a store that holds no secrets.',
   // Audit
   AUDIT_CHAIN_BROKEN: 'The audit chain does not verify.',
+  AUDIT_ANCHOR_INVALID:
+    'An audit anchor is malformed, belongs to another store, or does not authenticate.',
   // API and tokens
   AUTH_MISSING: 'The request has no bearer token.',
   AUTH_INVALID: 'The bearer token is unknown, revoked or malformed.',

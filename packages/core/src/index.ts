@@ -2,6 +2,12 @@
  * @lockbox/core — the whole public API, as explicit named exports.
  */
 
+export {
+  ANCHOR_PREFIX,
+  type AuditAnchor,
+  formatAnchor,
+  parseAnchor,
+} from './audit/audit-anchor.js';
 // audit
 export { AUDIT_ADVISORY_LOCK } from './audit/audit-chain.js';
 export { type AuditEntry, type AuditOutcome, GENESIS_HASH } from './audit/audit-entry.js';
@@ -14,6 +20,11 @@ export {
   MAX_AUDIT_PAGE,
 } from './audit/audit-log.js';
 export type { AuditBreak, AuditVerifyResult, VerifyOptions } from './audit/audit-verifier.js';
+export type {
+  SecretVersionCheck,
+  VersionMismatch,
+  VersionMismatchKind,
+} from './audit/secret-version-check.js';
 
 // backup and recovery
 export {
@@ -52,13 +63,21 @@ export type { SnapshotOptions, SnapshotSummary } from './backup/take-snapshot.js
 // crypto
 export {
   CIPHERTEXT_TAG,
+  type CiphertextTag,
   decryptParsed,
   encryptToText,
   isCiphertext,
   parseCiphertext,
+  ROW_CIPHERTEXT_TAG,
 } from './crypto/ciphertext.js';
 export { constantTimeEqual } from './crypto/constant-time.js';
-export { dataKeyContext, encodeContext, fieldContext, secretContext } from './crypto/context.js';
+export {
+  dataKeyContext,
+  encodeContext,
+  fieldContext,
+  secretContext,
+  secretRowContext,
+} from './crypto/context.js';
 export { fingerprint, fingerprintBytes, KEY_ID_BYTES } from './crypto/fingerprint.js';
 export { hkdfSha256, hmacSha256 } from './crypto/hkdf.js';
 export { detectLegacyFormat, type LegacyFormat } from './crypto/legacy/detect-legacy-format.js';

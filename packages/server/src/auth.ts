@@ -8,8 +8,11 @@
  * - onRequest: refuse a rate-limited client (RATE_LIMITED, Retry-After), then
  *   verify `Authorization: Bearer <token>` with lockbox.tokens. A missing or
  *   invalid token is AUTH_MISSING / AUTH_INVALID (401), counts against the
- *   client's failure limit and is audited as denied. The body has not been read
- *   yet, so an unauthenticated client cannot make the server parse an upload.
+ *   client's and the global failure limits (over the global one it is answered
+ *   RATE_LIMITED instead) and is audited as denied — one by one up to a bound
+ *   per window, then counted into one summary entry (auth-failure-audit.ts).
+ *   The body has not been read yet, so an unauthenticated client cannot make
+ *   the server parse an upload.
  * - preHandler (after validation, so the scope is a checked value): the
  *   permission check — on the route's `:scope` for secret permissions. A refusal
  *   is PERMISSION_DENIED (403), audited as denied with the token's id and name.
@@ -130,7 +133,20 @@ export function installAuth(app: FastifyInstance, context: ServerContext): void 
       ) {
         context.limiter?.fail(client);
         // Unauthenticated input is not echoed into the audit log: no scope or name.
-        await auditDenied(lockbox, request, auth, err.code, {});
+        const listed = await context.failureAudit.note(lockbox, err.code).catch((e: unknown) => {
+          request.log.error({ err: e }, 'could not audit a refused request');
+          return false;
+        });
+        if (listed) await auditDenied(lockbox, request, auth, err.code, {});
+        const globalRetry = context.limiter?.globalRetryAfter() ?? 0;
+        if (globalRetry > 0) {
+          reply.header('retry-after', String(globalRetry));
+          throw new LockboxError(
+            'RATE_LIMITED',
+            `too many failed authentication attempts on this server; try again in ${globalRetry} s`,
+            { cause: err },
+          );
+        }
       }
       throw err;
     }

@@ -22,6 +22,7 @@ import Fastify, {
   type FastifyServerFactory,
 } from 'fastify';
 import { installAuth } from './auth.js';
+import { AuthFailureAudit, type AuthFailureAuditOptions } from './auth-failure-audit.js';
 import { AuthFailureLimiter, type AuthRateLimitOptions } from './auth-failure-limiter.js';
 import { registerConsoleFiles } from './console-files.js';
 import { installErrorHandling } from './error-handling.js';
@@ -59,8 +60,13 @@ export interface BuildServerOptions {
   bodyLimit?: number;
   /** Body limit for backup import uploads (default 64 MiB). */
   importBodyLimit?: number;
-  /** Failed-authentication limit per client IP (default 10 a minute); false to disable. */
+  /**
+   * Failed-authentication limits: per client IP (default 10 a minute) and for all
+   * clients together (default 1000 a minute); false to disable both.
+   */
   authRateLimit?: AuthRateLimitOptions | false;
+  /** How many unauthenticated failures per window are audited one by one (default 10). */
+  authFailureAudit?: AuthFailureAuditOptions;
   /** Serve the web console's built files from this directory at / (only if it exists). */
   consoleDir?: string;
   /** Serve HTTPS with this certificate and key (PEM). */
@@ -102,6 +108,10 @@ export function buildServer(options: BuildServerOptions): LockboxServer {
       options.authRateLimit === false ? undefined : new AuthFailureLimiter(options.authRateLimit),
     importBodyLimit: options.importBodyLimit ?? DEFAULT_IMPORT_BODY_LIMIT,
     masterRotationHook: options.masterRotationHook,
+    failureAudit: new AuthFailureAudit({
+      windowMs: options.authRateLimit === false ? undefined : options.authRateLimit?.windowMs,
+      ...options.authFailureAudit,
+    }),
   };
 
   const loggerInstance: FastifyBaseLogger | undefined =
@@ -123,8 +133,29 @@ export function buildServer(options: BuildServerOptions): LockboxServer {
     routerOptions: { maxParamLength: 1024 },
   });
 
+  // The summary of unauthenticated failures is written once its window ends, even
+  // when no further failure arrives.
+  const summaries = setInterval(() => {
+    const lockbox = readiness.value;
+    if (lockbox !== undefined) {
+      context.failureAudit.flush(lockbox).catch((err: unknown) => {
+        app.log.error({ err }, 'could not audit failed authentications');
+      });
+    }
+  }, context.failureAudit.windowMs);
+  summaries.unref();
+
   // Shutdown begins: /readyz turns 503 and new requests are refused while in-flight ones finish.
-  app.addHook('preClose', async () => readiness.close());
+  app.addHook('preClose', async () => {
+    clearInterval(summaries);
+    readiness.close();
+    const lockbox = readiness.value;
+    if (lockbox !== undefined) {
+      await context.failureAudit.flush(lockbox, true).catch((err: unknown) => {
+        app.log.error({ err }, 'could not audit failed authentications');
+      });
+    }
+  });
 
   app.setValidatorCompiler(typeBoxValidatorCompiler);
   app.addSchema(ErrorBody);

@@ -72,6 +72,7 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   RESTORE_TARGET_NOT_EMPTY: 409,
   // Audit
   AUDIT_CHAIN_BROKEN: 500,
+  AUDIT_ANCHOR_INVALID: 400,
   // API and tokens
   AUTH_MISSING: 401,
   AUTH_INVALID: 401,

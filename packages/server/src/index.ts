@@ -2,7 +2,14 @@
  * @lockbox/server — the Lockbox HTTP API (Fastify), as explicit named exports.
  */
 
+export {
+  type AuditAnchorOptions,
+  AuditAnchorWriter,
+  DEFAULT_ANCHOR_INTERVAL_MS,
+  writeFileAtomically,
+} from './audit-anchor-writer.js';
 export { bearerToken, type Principal, type RouteAuth } from './auth.js';
+export { AuthFailureAudit, type AuthFailureAuditOptions } from './auth-failure-audit.js';
 export {
   AuthFailureLimiter,
   type AuthRateLimitOptions,

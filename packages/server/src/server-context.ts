@@ -4,6 +4,7 @@
  * the Fastify instance, so a route's dependencies are visible in its signature.
  */
 import type { Lockbox } from '@lockbox/core';
+import type { AuthFailureAudit } from './auth-failure-audit.js';
 import type { AuthFailureLimiter } from './auth-failure-limiter.js';
 import type { MasterRotationHook } from './master-rotation-hook.js';
 import type { Readiness } from './readiness.js';
@@ -17,6 +18,8 @@ export type ServerLockbox = Pick<
 export interface ServerContext {
   readonly readiness: Readiness<ServerLockbox>;
   readonly limiter: AuthFailureLimiter | undefined;
+  /** Bounds the audit entries unauthenticated failures add per window. */
+  readonly failureAudit: AuthFailureAudit;
   /** Body limit for import uploads (the age bundle), in bytes. */
   readonly importBodyLimit: number;
   /** Keeps the key configuration in step with master rotations, when the embedder gives one. */

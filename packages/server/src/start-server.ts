@@ -10,6 +10,7 @@
  * startServer owns the lockbox it is given: it closes it on shutdown.
  */
 import type { AddressInfo } from 'node:net';
+import { type AuditAnchorOptions, AuditAnchorWriter } from './audit-anchor-writer.js';
 import { type BuildServerOptions, buildServer, type LockboxServer } from './build-server.js';
 
 export interface StartServerOptions extends BuildServerOptions {
@@ -21,6 +22,8 @@ export interface StartServerOptions extends BuildServerOptions {
   handleSignals?: boolean;
   /** How long in-flight requests may take to finish on shutdown (default 30 s). */
   shutdownTimeoutMs?: number;
+  /** Write audit anchors to the log (and a file) once ready and at an interval; false: none. */
+  auditAnchors?: AuditAnchorOptions | false;
 }
 
 export interface RunningServer {
@@ -43,9 +46,18 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
   const closed = new Promise<void>((resolve) => {
     resolveClosed = resolve;
   });
+  const anchors =
+    options.auditAnchors === false
+      ? undefined
+      : new AuditAnchorWriter(
+          () => app.lockboxReadiness.value,
+          app.log,
+          options.auditAnchors ?? {},
+        );
   app.addHook('onClose', async () => {
     // Wait for an open still in progress, so a lockbox never outlives the server.
     await app.lockboxReadiness.settled;
+    await anchors?.stop();
     try {
       await app.lockboxReadiness.value?.close();
     } finally {
@@ -84,6 +96,10 @@ export async function startServer(options: StartServerOptions): Promise<RunningS
     await close();
     throw err;
   }
+  // The first anchor once the store is open (a failed open writes none).
+  app.lockboxReadiness.settled.then(() => {
+    if (closing === undefined) anchors?.start();
+  });
   const address = app.server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   const url = `${options.tls === undefined ? 'http' : 'https'}://${host}:${address.port}`;

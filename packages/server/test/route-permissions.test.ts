@@ -132,7 +132,12 @@ describe('permissions on every /v1 route', () => {
   let server: TestServer;
 
   beforeAll(async () => {
-    server = await startTestServer('sqlite', { authRateLimit: false });
+    // Every route's refusal is audited one by one here: the per-window bound on
+    // unauthenticated entries (auth-flood.test.ts) is raised above the route count.
+    server = await startTestServer('sqlite', {
+      authRateLimit: false,
+      authFailureAudit: { perWindow: 1000 },
+    });
     await server.lockbox.secrets.set('prod', 'db', 'pw');
   });
 

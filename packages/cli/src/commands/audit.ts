@@ -1,17 +1,31 @@
 /**
- * `lockbox audit verify` and `lockbox audit tail`.
+ * `lockbox audit verify`, `lockbox audit anchor` and `lockbox audit tail`.
  *
  * verify checks the whole hash chain and the MACed head; it exits 0 when the log
  * is intact, and otherwise fails with AUDIT_CHAIN_BROKEN (exit 1) naming the first
- * broken entry and why. The verification itself is recorded (audit.verify).
+ * broken entry and why. With --anchor (the text, or a file holding it) it also
+ * requires the chain to hold the anchored entry and reach it, which catches an
+ * older head put back after later entries were deleted. The verification itself
+ * is recorded (audit.verify).
+ *
+ * anchor verifies the chain, then prints a MACed copy of its head (one line,
+ * docs/format.md) to keep outside the database.
  *
  * tail prints the last N entries, oldest first; with --follow it keeps polling
  * for new ones until interrupted (Ctrl-C ends it with exit 0). With --json, tail
  * prints `{ "entries": [...] }`, or one JSON entry per line when following.
  * Entries never hold values or keys, so tail prints them as they are.
  */
+import { readFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type AuditEntry, type Lockbox, LockboxError, MAX_AUDIT_PAGE } from '@lockbox/core';
+import {
+  ANCHOR_PREFIX,
+  type AuditEntry,
+  formatAnchor,
+  type Lockbox,
+  LockboxError,
+  MAX_AUDIT_PAGE,
+} from '@lockbox/core';
 import { type Command, Option } from 'commander';
 import type { CliContext, Invocation } from '../context.js';
 
@@ -56,15 +70,41 @@ async function lastEntries(lockbox: Lockbox, count: number): Promise<AuditEntry[
   return newestFirst.reverse();
 }
 
-async function verify(invocation: Invocation): Promise<void> {
+/** Anchors are one short line; a file much larger than that is not an anchor. */
+const MAX_ANCHOR_FILE = 4096;
+
+/** The anchor text itself, or the contents of the file it names. */
+async function anchorText(argument: string): Promise<string> {
+  if (argument.startsWith(ANCHOR_PREFIX)) return argument;
+  let text: string;
+  try {
+    const bytes = await readFile(argument);
+    if (bytes.length > MAX_ANCHOR_FILE) {
+      throw new LockboxError('AUDIT_ANCHOR_INVALID', `--anchor ${argument} is not an anchor file`);
+    }
+    text = bytes.toString('utf8');
+  } catch (err) {
+    if (err instanceof LockboxError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new LockboxError(
+      'PATH_INVALID',
+      `--anchor ${argument} is neither an anchor nor a readable file${code === undefined ? '' : ` (${code})`}`,
+      { cause: err },
+    );
+  }
+  return text;
+}
+
+async function verify(invocation: Invocation, options: { anchor?: string }): Promise<void> {
+  const anchor = options.anchor === undefined ? undefined : await anchorText(options.anchor);
   const lockbox = await invocation.open();
-  const result = await lockbox.audit.verify();
+  const result = await lockbox.audit.verify(anchor === undefined ? {} : { anchor });
   await lockbox.audit.record({
     action: 'audit.verify',
     outcome: result.ok ? 'ok' : 'error',
     actor: invocation.actor,
     details: result.ok
-      ? { entries: result.entries }
+      ? { entries: result.entries, ...(anchor === undefined ? {} : { anchored: true }) }
       : { code: 'AUDIT_CHAIN_BROKEN', firstBroken: result.firstBroken, reason: result.reason },
   });
   if (!result.ok) {
@@ -77,8 +117,26 @@ async function verify(invocation: Invocation): Promise<void> {
   invocation.output.result(result, (r) =>
     r.head === null
       ? 'audit log verified: no entries yet'
-      : `audit log verified: ${r.entries} entries, head ${r.head.seq} ${r.head.hash}`,
+      : `audit log verified: ${r.entries} entries, head ${r.head.seq} ${r.head.hash}${anchor === undefined ? '' : ' (reaches the anchor)'}`,
   );
+}
+
+async function anchor(invocation: Invocation): Promise<void> {
+  const lockbox = await invocation.open();
+  const result = await lockbox.audit.verify();
+  if (!result.ok) {
+    throw new LockboxError(
+      'AUDIT_CHAIN_BROKEN',
+      `not anchoring a broken audit log: entry ${result.firstBroken} (${result.reason}): ${result.message}`,
+      { details: { firstBroken: result.firstBroken, reason: result.reason } },
+    );
+  }
+  const made = await lockbox.audit.anchor();
+  if (made === null) {
+    throw new LockboxError('INVALID_ARGUMENT', 'the audit log has no entries to anchor yet');
+  }
+  const text = formatAnchor(made);
+  invocation.output.result({ anchor: text, ...made }, (r) => r.anchor);
 }
 
 async function tail(invocation: Invocation, options: TailOptions): Promise<void> {
@@ -119,7 +177,17 @@ export function registerAudit(program: Command, context: CliContext): void {
   audit
     .command('verify')
     .description('check the hash chain; exit 1 (AUDIT_CHAIN_BROKEN) naming the first broken entry')
-    .action(async (_options: unknown, command: Command) => verify(context.invocation(command)));
+    .option(
+      '--anchor <anchor or file>',
+      'also require the chain to hold and reach this anchor (from `audit anchor` or `serve`)',
+    )
+    .action(async (options: { anchor?: string }, command: Command) =>
+      verify(context.invocation(command), options),
+    );
+  audit
+    .command('anchor')
+    .description('verify the log, then print a MACed copy of its head to keep outside the database')
+    .action(async (_options: unknown, command: Command) => anchor(context.invocation(command)));
   audit
     .command('tail')
     .description('print the last entries (never values or keys)')

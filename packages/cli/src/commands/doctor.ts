@@ -5,12 +5,23 @@
  * `v2:` form; rows the configured keys cannot open; the rotation lock and any
  * unfinished job. Says which previous keys are no longer needed (safe to drop)
  * and which must stay. `--verify` decrypts every row instead of checking keys.
+ * It also verifies the audit log and compares each secret's stored version with
+ * the last version the log recorded, reporting rollbacks (scope/name and
+ * versions, never values).
  *
  * Exit codes: 0 when every row opens with the configured keys (warnings, such as
  * legacy rows or an unfinished job, are printed but do not fail); 3 when rows are
- * unreadable or a needed key is missing.
+ * unreadable or a needed key is missing; 1 when the audit log is broken or a
+ * secret was rolled back, resurrected or removed behind Lockbox's back.
  */
-import type { Census, IntegrityReport, RotationStatus } from '@lockbox/core';
+import {
+  type Census,
+  type IntegrityReport,
+  isLockboxError,
+  type RotationStatus,
+  type SecretVersionCheck,
+  type VersionMismatch,
+} from '@lockbox/core';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { EXIT } from '../exit-codes.js';
@@ -45,14 +56,54 @@ export function integrityFindings(report: IntegrityReport): DoctorFinding[] {
   return findings;
 }
 
+const MISMATCH_TEXT: Record<VersionMismatch['kind'], (m: VersionMismatch) => string> = {
+  'rolled-back': (m) =>
+    `secret "${m.scope}/${m.name}" is at version ${m.stored}, but the audit log recorded version ${m.audited} written: it was rolled back`,
+  resurrected: (m) =>
+    `secret "${m.scope}/${m.name}" exists (version ${m.stored}), but the audit log's last record of it is a delete`,
+  vanished: (m) =>
+    `secret "${m.scope}/${m.name}" is missing, but the audit log recorded version ${m.audited} written and no delete`,
+  ahead: (m) =>
+    `secret "${m.scope}/${m.name}" is at version ${m.stored}, above the last version the audit log recorded (${m.audited})`,
+};
+
+/** The findings about rollback: the audit chain, then each secret whose version disagrees with it. */
+export function diagnoseVersions(check: SecretVersionCheck): DoctorFinding[] {
+  if (!check.auditOk) {
+    return [
+      {
+        severity: 'error',
+        message: 'the audit log does not verify, so secrets cannot be checked for rollback',
+        hint: 'lockbox audit verify says where it breaks',
+      },
+    ];
+  }
+  const findings: DoctorFinding[] = check.mismatches.map((m) => ({
+    severity: m.kind === 'ahead' ? 'warning' : 'error',
+    message: MISMATCH_TEXT[m.kind](m),
+    ...(m.kind === 'ahead'
+      ? { hint: 'a write whose audit entry was not recorded (auditing off, or the append failed)' }
+      : { hint: 'restore the secret from a backup or set it again; see docs/security.md' }),
+  }));
+  const total = Object.values(check.counts).reduce((a, b) => a + b, 0);
+  if (total > check.mismatches.length) {
+    findings.push({
+      severity: 'error',
+      message: `${total - check.mismatches.length} more secret version mismatch(es) not listed`,
+    });
+  }
+  return findings;
+}
+
 /** The findings for a census and a rotation status, most severe first. */
 export function diagnose(
   census: Census,
   rotation: RotationStatus,
   /** Where each configured key came from (fingerprint → file, variable), for hints. */
   sources: ReadonlyMap<string, string> = new Map(),
+  versions?: SecretVersionCheck,
 ): DoctorFinding[] {
-  const findings: DoctorFinding[] = [];
+  const findings: DoctorFinding[] = versions === undefined ? [] : diagnoseVersions(versions);
   for (const fp of census.missing) {
     findings.push({
       severity: 'error',
@@ -93,6 +144,13 @@ export function diagnose(
         hint: 'upgrade Lockbox',
       });
     }
+  }
+  if (census.secrets.versionless > 0) {
+    findings.push({
+      severity: 'warning',
+      message: `${census.secrets.versionless} secret(s) are still lb1: (not bound to their version), so an older ciphertext of each can be put back undetected by decryption`,
+      hint: 'lockbox rotate data (re-encrypts them as lb2: and destroys the old data keys)',
+    });
   }
   const onRetiring =
     census.secrets.onRetiringKeys + census.fields.reduce((n, f) => n + f.onRetiringKeys, 0);
@@ -167,7 +225,11 @@ export function registerDoctor(program: Command, context: CliContext): void {
       const census = await lockbox.rotation.census({ verify: flags.verify === true });
       const rotation = await lockbox.rotation.status();
       const { sources } = await loadKeyring(config);
-      const findings = diagnose(census, rotation, sources);
+      // A keyring that cannot unwrap the audit key is reported by the census above.
+      const versions = await lockbox.audit
+        .checkSecretVersions()
+        .catch((err: unknown) => (isLockboxError(err) ? undefined : Promise.reject(err)));
+      const findings = diagnose(census, rotation, sources, versions);
       const ok = !findings.some((f) => f.severity === 'error');
       const store = lockbox.vault.store;
       const report = {
@@ -176,6 +238,7 @@ export function registerDoctor(program: Command, context: CliContext): void {
         primarySource: config.primaryKeySource ?? null,
         census,
         rotation,
+        versions,
         findings,
       };
       invocation.output.result(report, (r) => {
@@ -201,6 +264,7 @@ export function registerDoctor(program: Command, context: CliContext): void {
           '',
           `data keys:  ${c.dataKeys.active} active, ${c.dataKeys.retiring} retiring, ${c.dataKeys.destroyed} destroyed`,
           `secrets:    ${c.secrets.total} (${c.secrets.unreadable} unreadable${c.verified ? ', every one decrypted' : ''})`,
+          `versions:   ${r.versions === undefined ? 'not checked (the audit key cannot be opened)' : !r.versions.auditOk ? 'not checked (the audit log does not verify)' : `${r.versions.compared} compared with the audit log, ${r.versions.unrecorded} without a record`}`,
         ];
         if (c.fields.length > 0) {
           lines.push(
@@ -229,6 +293,8 @@ export function registerDoctor(program: Command, context: CliContext): void {
           lines.push('ok: every row opens with the configured keys');
         return lines;
       });
-      if (!ok) process.exitCode = EXIT.WRONG_KEY;
+      const keysOk = !diagnose(census, rotation).some((f) => f.severity === 'error');
+      if (!keysOk) process.exitCode = EXIT.WRONG_KEY;
+      else if (!ok) process.exitCode = EXIT.FAILURE;
     });
 }

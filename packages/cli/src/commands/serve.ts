@@ -29,6 +29,9 @@ interface ServeOptions {
   bodyLimit?: string;
   importLimit?: string;
   logLevel: string;
+  auditAnchorInterval: string;
+  auditAnchorFile?: string;
+  authGlobalLimit: string;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -88,6 +91,20 @@ export function registerServe(program: Command, context: CliContext): void {
     .option('--body-limit <bytes>', 'request body limit (default 1 MiB)')
     .option('--import-limit <bytes>', 'body limit for backup imports (default 64 MiB)')
     .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, 'info')
+    .option(
+      '--audit-anchor-interval <seconds>',
+      'write an audit anchor to the log this often (0: never)',
+      '3600',
+    )
+    .option(
+      '--auth-global-limit <failures>',
+      'failed authentications a minute from all clients together before failures get RATE_LIMITED (0: no global limit)',
+      '1000',
+    )
+    .option(
+      '--audit-anchor-file <file>',
+      'also write each audit anchor to this file (0600, replaced atomically)',
+    )
     .action(async (options: ServeOptions, command: Command) => {
       const invocation = context.invocation(command);
       if (!LOG_LEVELS.includes(options.logLevel as LogLevel)) {
@@ -102,6 +119,15 @@ export function registerServe(program: Command, context: CliContext): void {
       const bodyLimit = limit('--body-limit', options.bodyLimit);
       const importBodyLimit = limit('--import-limit', options.importLimit);
       const tls = tlsFiles(options);
+      const anchorSeconds = integer(
+        '--audit-anchor-interval',
+        options.auditAnchorInterval,
+        0,
+        86_400 * 7,
+      );
+      if (anchorSeconds === 0 && options.auditAnchorFile !== undefined) {
+        throw new LockboxError('INVALID_ARGUMENT', '--audit-anchor-file needs an interval above 0');
+      }
       const consoleDir = options.consoleDir ?? defaultConsoleDir();
 
       const lockbox = await invocation.open();
@@ -111,6 +137,16 @@ export function registerServe(program: Command, context: CliContext): void {
         host: options.host,
         port,
         logger: { level: options.logLevel as LogLevel },
+        authRateLimit: {
+          globalMax: integer('--auth-global-limit', options.authGlobalLimit, 0, 10_000_000),
+        },
+        auditAnchors:
+          anchorSeconds === 0
+            ? false
+            : {
+                intervalMs: anchorSeconds * 1000,
+                ...(options.auditAnchorFile === undefined ? {} : { file: options.auditAnchorFile }),
+              },
         ...(tls === undefined ? {} : { tls }),
         ...(consoleDir === undefined ? {} : { consoleDir }),
         ...(bodyLimit === undefined ? {} : { bodyLimit }),

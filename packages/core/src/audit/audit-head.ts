@@ -25,7 +25,7 @@ export interface AuditHead {
 
 export type HeadReading =
   | { state: 'absent' }
-  | ({ state: 'valid' } & AuditHead)
+  | ({ state: 'valid'; keyId: string } & AuditHead)
   | { state: 'invalid'; why: string };
 
 function headMac(key: AuditMacKey, head: AuditHead): string {
@@ -74,7 +74,7 @@ export async function readHead(db: Kysely<LockboxSchema>, keys: AuditKeys): Prom
   if (!constantTimeEqual(expected, Buffer.from(head.mac, 'utf8'))) {
     return { state: 'invalid', why: 'the audit head MAC does not verify' };
   }
-  return { state: 'valid', seq: head.seq, hash: head.hash };
+  return { state: 'valid', seq: head.seq, hash: head.hash, keyId: head.keyId };
 }
 
 export async function writeHead(

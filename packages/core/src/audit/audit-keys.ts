@@ -3,12 +3,14 @@
  *
  * The audit key is an ordinary data key of the reserved internal scope
  * "lockbox:audit", so it is stored only wrapped under the master key (and the
- * recovery recipient), a master rotation rewraps it like any other, and a data
- * re-key leaves it alone (internal scopes are skipped). The HMAC key is derived
- * from it with HKDF so the data key's bytes are used for one purpose only.
+ * recovery recipient) and a master rotation rewraps it like any other. A data
+ * re-key retires it (state 'retiring', never destroyed): the next append creates
+ * the scope's next key version, and the old key stays verify-only. The HMAC key
+ * is derived from it with HKDF so the data key's bytes are used for one purpose only.
  *
- * Every entry names the data key id it was MACed with, so if the scope ever gets a
- * new key version, old entries still verify with the key that made them.
+ * Every entry names the data key id it was MACed with, so old entries still
+ * verify with the key that made them; the verifier refuses an entry MACed under
+ * an older key version than an entry before it (audit-verifier.ts).
  */
 import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { Kysely } from 'kysely';
@@ -36,10 +38,37 @@ export function macHex(key: AuditMacKey, ...parts: Uint8Array[]): string {
 
 export type AuditKeySource = Pick<DataKeys, 'activeFor' | 'open'>;
 
+/** Whether any data key of the audit scope exists: one does from the log's first append on. */
+export async function auditKeyExists(db: Kysely<LockboxSchema>): Promise<boolean> {
+  const row = await db
+    .selectFrom('lockbox_data_keys')
+    .select('id')
+    .where('scope', '=', AUDIT_SCOPE)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** The id of the audit scope's active data key, or undefined (none yet, or retired by a re-key). */
+export async function activeAuditKeyId(db: Kysely<LockboxSchema>): Promise<string | undefined> {
+  const row = await db
+    .selectFrom('lockbox_data_keys')
+    .select('id')
+    .where('scope', '=', AUDIT_SCOPE)
+    .where('state', '=', 'active')
+    .orderBy('version', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row?.id;
+}
+
 export class AuditKeys {
   readonly #db: Kysely<LockboxSchema>;
   readonly #dataKeys: AuditKeySource;
   readonly #derived = new Map<string, AuditMacKey>();
+  readonly #versions = new Map<string, number | null>();
+  /** Keys this handle created when the store had no audit key at all: only they may start a chain. */
+  readonly #createdFirst = new Set<string>();
   #current: Promise<AuditMacKey> | undefined;
 
   constructor(db: Kysely<LockboxSchema>, dataKeys: AuditKeySource) {
@@ -54,13 +83,47 @@ export class AuditKeys {
    */
   current(): Promise<AuditMacKey> {
     if (this.#current === undefined) {
-      const pending = this.#dataKeys.activeFor(AUDIT_SCOPE).then((open) => this.#derive(open));
+      const pending = (async () => {
+        const first = !(await auditKeyExists(this.#db));
+        const key = this.#derive(await this.#dataKeys.activeFor(AUDIT_SCOPE));
+        if (first) this.#createdFirst.add(key.id);
+        return key;
+      })();
       pending.catch(() => {
         if (this.#current === pending) this.#current = undefined;
       });
       this.#current = pending;
     }
     return this.#current;
+  }
+
+  /** Forgets the current key, so the next `current()` looks the active one up again (after a re-key). */
+  forgetCurrent(): void {
+    this.#current = undefined;
+  }
+
+  /**
+   * Whether `key` was created by this handle as the store's first audit key. An
+   * empty log with no head may be started (head written from nothing) only then:
+   * otherwise the log had entries once, and they and the head were deleted.
+   */
+  mayStartChain(key: AuditMacKey): boolean {
+    return this.#createdFirst.has(key.id);
+  }
+
+  /** The key's version in the audit scope (1, 2, …), or null when no audit-scope data key has this id. */
+  async version(id: string, db: Kysely<LockboxSchema> = this.#db): Promise<number | null> {
+    const known = this.#versions.get(id);
+    if (known !== undefined) return known;
+    const row = await db
+      .selectFrom('lockbox_data_keys')
+      .select('version')
+      .where('id', '=', id)
+      .where('scope', '=', AUDIT_SCOPE)
+      .executeTakeFirst();
+    const found = row === undefined ? null : Number(row.version);
+    this.#versions.set(id, found);
+    return found;
   }
 
   /**

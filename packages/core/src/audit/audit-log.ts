@@ -22,6 +22,8 @@ import { LockboxError } from '../errors.js';
 import type { Store } from '../store/connect.js';
 import type { AuditTable, LockboxSchema } from '../store/schema.js';
 import type { AuditEvent, AuditSink } from '../vault/audit-sink.js';
+import { getMeta, META } from '../vault/store-meta.js';
+import { type AuditAnchor, checkAnchor, makeAnchor, parseAnchor } from './audit-anchor.js';
 import { entryHash, lockAuditChain } from './audit-chain.js';
 import {
   type AuditEntry,
@@ -33,9 +35,15 @@ import {
   toAuditEntry,
 } from './audit-entry.js';
 import { type AuditHead, readHead, writeHead } from './audit-head.js';
-import { type AuditKeySource, AuditKeys, type AuditMacKey } from './audit-keys.js';
+import {
+  type AuditKeySource,
+  AuditKeys,
+  type AuditMacKey,
+  activeAuditKeyId,
+} from './audit-keys.js';
 import { AuditVerifier, type AuditVerifyResult, type VerifyOptions } from './audit-verifier.js';
 import { GroupCommit } from './group-commit.js';
+import { checkSecretVersions, type SecretVersionCheck } from './secret-version-check.js';
 
 export interface AuditListOptions {
   /** Only entries with seq greater than this (a cursor: pass the last seq you saw). */
@@ -59,6 +67,9 @@ const APPEND_ATTEMPTS = 5;
 const MAX_APPEND_BATCH = 200;
 
 type PreparedEvent = Omit<AuditTable, 'seq' | 'prev_hash' | 'hash' | 'key_id' | 'at'>;
+
+/** Thrown inside an append whose key is no longer the audit scope's active key. */
+class RetiredAuditKey extends Error {}
 
 export class AuditLog implements AuditSink {
   readonly #store: Pick<Store, 'db' | 'dialect'>;
@@ -88,12 +99,18 @@ export class AuditLog implements AuditSink {
   }
 
   async #appendWithRetry(events: PreparedEvent[]): Promise<void> {
-    const key = await this.#keys.current();
+    let key = await this.#keys.current();
     for (let attempt = 1; ; attempt++) {
       try {
         await this.#append(events, key);
         return;
       } catch (err) {
+        if (err instanceof RetiredAuditKey && attempt < APPEND_ATTEMPTS) {
+          // A re-key (here or in another instance) retired the key this handle held.
+          this.#keys.forgetCurrent();
+          key = await this.#keys.current();
+          continue;
+        }
         if (err instanceof LockboxError) throw err;
         if (attempt < APPEND_ATTEMPTS && isRetryable(err)) {
           await sleep(5 * attempt + Math.floor(Math.random() * 10));
@@ -110,6 +127,9 @@ export class AuditLog implements AuditSink {
   async #append(events: PreparedEvent[], key: AuditMacKey): Promise<void> {
     await this.#store.db.transaction().execute(async (trx) => {
       await lockAuditChain(trx, this.#store.dialect);
+      // Under the lock, so no entry is MACed under a key a re-key has retired
+      // (the verifier refuses an older key after a newer one).
+      if ((await activeAuditKeyId(trx)) !== key.id) throw new RetiredAuditKey();
       const head = await readHead(trx, this.#keys);
       const last = await lastEntry(trx);
       let seq: number;
@@ -125,7 +145,10 @@ export class AuditLog implements AuditSink {
       } else {
         seq = (last?.seq ?? 0) + 1;
         prevHash = last?.hash ?? GENESIS_HASH;
-        moveHead = head.state === 'absent' && last === undefined;
+        // A chain starts from nothing only in a store that never had an audit key:
+        // an empty table and no head beside an older key means both were deleted,
+        // and starting afresh would hide that.
+        moveHead = head.state === 'absent' && last === undefined && this.#keys.mayStartChain(key);
       }
       const rows: AuditTable[] = [];
       for (const event of events) {
@@ -170,11 +193,49 @@ export class AuditLog implements AuditSink {
   }
 
   /**
-   * Checks the whole chain and the head. Never throws for tampering (that is the
-   * result); throws for a keyring that cannot unwrap the audit key or a database error.
+   * Verifies the chain, then compares every secret's stored version with the
+   * versions the log recorded (see secret-version-check.ts). Used by `doctor`.
    */
-  verify(options: VerifyOptions = {}): Promise<AuditVerifyResult> {
-    return this.#verifier.verify(options);
+  async checkSecretVersions(): Promise<SecretVersionCheck> {
+    return checkSecretVersions(this.#store.db, await this.verify());
+  }
+
+  /**
+   * Checks the whole chain and the head, and with `anchor` that the chain still
+   * holds the anchored entry and reaches it (audit-anchor.ts). Never throws for
+   * tampering (that is the result); throws AUDIT_ANCHOR_INVALID for an anchor that
+   * is malformed, of another store or does not authenticate, and throws for a
+   * keyring that cannot unwrap the audit key or a database error.
+   */
+  async verify(
+    options: VerifyOptions & { anchor?: string | AuditAnchor } = {},
+  ): Promise<AuditVerifyResult> {
+    const { anchor, ...rest } = options;
+    const parsed = typeof anchor === 'string' ? parseAnchor(anchor) : anchor;
+    const verified = await this.#verifier.verify(rest);
+    if (parsed === undefined) return verified;
+    return checkAnchor(this.#store.db, this.#keys, await this.#storeId(), parsed, verified);
+  }
+
+  /**
+   * An anchor of the current head, to keep outside the database (`lockbox audit
+   * anchor`, `lockbox serve`); null while the log is empty. Throws
+   * AUDIT_CHAIN_BROKEN when the head does not authenticate.
+   */
+  async anchor(): Promise<AuditAnchor | null> {
+    const head = await readHead(this.#store.db, this.#keys);
+    if (head.state === 'absent') return null;
+    if (head.state === 'invalid') {
+      throw new LockboxError('AUDIT_CHAIN_BROKEN', `cannot anchor the audit log: ${head.why}`);
+    }
+    const key = await this.#keys.byId(head.keyId);
+    if (key === undefined)
+      throw new LockboxError('AUDIT_CHAIN_BROKEN', 'the audit head has no key');
+    return makeAnchor(key, await this.#storeId(), head, nowIso());
+  }
+
+  async #storeId(): Promise<string> {
+    return (await getMeta(this.#store.db, META.storeId)) ?? '';
   }
 }
 

@@ -14,7 +14,14 @@
  *               authenticates under a lower seq (a copy pushed in)
  * - 'reordered' entries authenticate, but under each other's seqs or not linked
  * - 'edited'    an entry does not authenticate (any column, including prev_hash,
- *               hash and key_id), or the head does not
+ *               hash and key_id), or the head does not; or an entry (or the
+ *               head) is MACed under an older audit key version than an entry
+ *               before it — after a re-key, a retired key (verify-only) cannot
+ *               extend the log
+ *
+ * An empty log with no head is ok only while the store has no audit key: the key
+ * is created by the first append, so entries and head deleted together are
+ * reported as 'deleted' from seq 1.
  *
  * Entries appended while verify runs lie beyond the pinned end and are not read.
  */
@@ -24,7 +31,7 @@ import type { AuditTable, LockboxSchema } from '../store/schema.js';
 import { entryHash, lockAuditChain } from './audit-chain.js';
 import { GENESIS_HASH } from './audit-entry.js';
 import { type AuditHead, type HeadReading, readHead } from './audit-head.js';
-import type { AuditKeys, AuditMacKey } from './audit-keys.js';
+import { type AuditKeys, type AuditMacKey, auditKeyExists } from './audit-keys.js';
 
 export type AuditBreak = 'edited' | 'deleted' | 'inserted' | 'reordered';
 
@@ -70,6 +77,8 @@ export class AuditVerifier {
     let expected = 1;
     let prevHash = GENESIS_HASH;
     let verified = 0;
+    let keyVersion = 0;
+    let lastKeyId: string | null = null;
     // No lower bound on the first page, so rows with seq ≤ 0 are read (and reported) too.
     let cursor: number | undefined;
     const broken = (firstBroken: number, reason: AuditBreak, message: string) =>
@@ -97,6 +106,16 @@ export class AuditVerifier {
           const [reason, message] = await this.#classify(row, key, prevHash);
           return broken(row.seq, reason, message);
         }
+        const version = (await this.#keys.version(row.key_id as string)) ?? 0;
+        if (version < keyVersion) {
+          return broken(
+            row.seq,
+            'edited',
+            `entry ${row.seq} is MACed under a retired audit key after the log moved to a newer one`,
+          );
+        }
+        keyVersion = version;
+        lastKeyId = row.key_id;
         if (row.prev_hash !== prevHash) {
           return broken(
             row.seq,
@@ -115,7 +134,14 @@ export class AuditVerifier {
 
     const last = expected - 1;
     if (head.state === 'absent') {
-      if (last === 0) return { ok: true, entries: 0, head: null };
+      if (last === 0) {
+        if (!(await auditKeyExists(this.#store.db))) return { ok: true, entries: 0, head: null };
+        return broken(
+          1,
+          'deleted',
+          'the audit log and its head are missing, but its key exists: entries were recorded and deleted',
+        );
+      }
       return broken(
         last + 1,
         'deleted',
@@ -127,6 +153,9 @@ export class AuditVerifier {
     }
     if (head.seq > last) {
       return broken(last + 1, 'deleted', `entries ${last + 1} to ${head.seq} are missing`);
+    }
+    if (head.keyId !== lastKeyId) {
+      return broken(head.seq, 'edited', "the audit head is not MACed under its last entry's key");
     }
     return { ok: true, entries: verified, head: { seq: head.seq, hash: head.hash } };
   }

@@ -97,7 +97,16 @@ async function* bundleChunks(
     for (;;) {
       let page = trx
         .selectFrom('lockbox_secrets')
-        .select(['scope', 'name', 'version', 'value_type', 'ciphertext', 'metadata', 'updated_at'])
+        .select([
+          'scope',
+          'name',
+          'version',
+          'value_type',
+          'ciphertext',
+          'metadata',
+          'updated_at',
+          'created_at',
+        ])
         .where('scope', 'not like', `${INTERNAL_SCOPE_PREFIX}%`)
         .orderBy('scope')
         .orderBy('name')

@@ -91,6 +91,8 @@ type Db = Kysely<LockboxSchema>;
 interface Classified {
   record: BundleRecord;
   action: ImportAction;
+  /** The target's row when there is one: an overwrite stores the next version, bound into its ciphertext. */
+  stored?: { version: number; createdAt: string };
 }
 
 function pairKey(scope: string, name: string): string {
@@ -146,7 +148,16 @@ class ImportRun {
   async #classify(records: BundleRecord[]): Promise<Classified[]> {
     let query = this.#db
       .selectFrom('lockbox_secrets')
-      .select(['scope', 'name', 'value_type', 'ciphertext', 'metadata', 'updated_at'])
+      .select([
+        'scope',
+        'name',
+        'value_type',
+        'ciphertext',
+        'metadata',
+        'updated_at',
+        'version',
+        'created_at',
+      ])
       .where((eb) =>
         eb(
           eb.refTuple('scope', 'name'),
@@ -166,12 +177,13 @@ class ImportRun {
         classified.push({ record, action: 'create' });
         continue;
       }
+      const target = { version: Number(row.version), createdAt: row.created_at };
       let stored: Buffer;
       try {
         stored = await decryptSecretRow(this.#target.dataKeys, row, this.#db);
       } catch (err) {
         if (!(err instanceof LockboxError)) throw err;
-        classified.push({ record, action: 'conflict' });
+        classified.push({ record, action: 'conflict', stored: target });
         this.#listConflict(record, 'undecryptable-in-target');
         continue;
       }
@@ -181,15 +193,15 @@ class ImportRun {
           canonicalJson(row.metadata === null ? null : JSON.parse(row.metadata));
       stored.fill(0);
       if (same) {
-        classified.push({ record, action: 'unchanged' });
+        classified.push({ record, action: 'unchanged', stored: target });
       } else if (
         record.updatedAt !== undefined &&
         Date.parse(row.updated_at) > Date.parse(record.updatedAt)
       ) {
-        classified.push({ record, action: 'conflict' });
+        classified.push({ record, action: 'conflict', stored: target });
         this.#listConflict(record, 'newer-in-target');
       } else {
-        classified.push({ record, action: 'overwrite' });
+        classified.push({ record, action: 'overwrite', stored: target });
       }
     }
     return classified;
@@ -244,19 +256,25 @@ class ImportRun {
     if (this.report.policy === 'fail' && this.#conflictSeen) return;
     const creates: Insertable<SecretTable>[] = [];
     const updates: Insertable<SecretTable>[] = [];
-    for (const { record, action } of classified) {
+    for (const { record, action, stored } of classified) {
       if (!this.#writes(action)) continue;
       const key = await this.#keyFor(record.scope);
-      const { ciphertext, type } = encryptSecretValue(key, record.scope, record.name, record.value);
+      const version = (stored?.version ?? 0) + 1;
+      const createdAt = stored?.createdAt ?? this.#now;
+      const { ciphertext, type } = encryptSecretValue(
+        key,
+        { scope: record.scope, name: record.name, version, createdAt },
+        record.value,
+      );
       const row = {
         scope: record.scope,
         name: record.name,
-        version: 1,
+        version,
         value_type: type,
         ciphertext,
         data_key_id: key.id,
         metadata: record.metadata === null ? null : JSON.stringify(record.metadata),
-        created_at: this.#now,
+        created_at: createdAt,
         updated_at: this.#now,
         updated_by: this.#actor,
       };
@@ -276,21 +294,37 @@ class ImportRun {
       }
     }
     if (updates.length > 0) {
-      await this.#db
+      // Each overwrite was sealed for the version after the one classified; it lands
+      // only on a row still at that version, so the bound version is the stored one.
+      const written = await this.#db
         .insertInto('lockbox_secrets')
         .values(updates)
         .onConflict((oc) =>
-          oc.columns(['scope', 'name']).doUpdateSet((eb) => ({
-            version: eb('lockbox_secrets.version', '+', 1),
-            value_type: eb.ref('excluded.value_type'),
-            ciphertext: eb.ref('excluded.ciphertext'),
-            data_key_id: eb.ref('excluded.data_key_id'),
-            metadata: eb.ref('excluded.metadata'),
-            updated_at: eb.ref('excluded.updated_at'),
-            updated_by: eb.ref('excluded.updated_by'),
-          })),
+          oc
+            .columns(['scope', 'name'])
+            .doUpdateSet((eb) => ({
+              version: eb.ref('excluded.version'),
+              value_type: eb.ref('excluded.value_type'),
+              ciphertext: eb.ref('excluded.ciphertext'),
+              data_key_id: eb.ref('excluded.data_key_id'),
+              metadata: eb.ref('excluded.metadata'),
+              updated_at: eb.ref('excluded.updated_at'),
+              updated_by: eb.ref('excluded.updated_by'),
+            }))
+            .where((eb) =>
+              eb.and([
+                eb(eb('lockbox_secrets.version', '+', 1), '=', eb.ref('excluded.version')),
+                eb('lockbox_secrets.created_at', '=', eb.ref('excluded.created_at')),
+              ]),
+            ),
         )
-        .execute();
+        .executeTakeFirst();
+      if (Number(written.numInsertedOrUpdatedRows ?? 0n) !== updates.length) {
+        throw new LockboxError(
+          'VERSION_CONFLICT',
+          'another writer changed some of the imported secrets during the import; nothing was imported',
+        );
+      }
     }
   }
 

@@ -19,8 +19,8 @@
 import { createSecretKey } from 'node:crypto';
 import { AuditLog } from '../audit/audit-log.js';
 import { nowIso } from '../clock.js';
-import { decryptParsed, parseCiphertext } from '../crypto/ciphertext.js';
-import { dataKeyContext, secretContext } from '../crypto/context.js';
+import { parseCiphertext } from '../crypto/ciphertext.js';
+import { dataKeyContext } from '../crypto/context.js';
 import { DATA_KEY_BYTES, wrapKey } from '../crypto/wrapped-key.js';
 import { LockboxError } from '../errors.js';
 import { parseAgeIdentity, unwrapWithIdentity } from '../keys/age-identity.js';
@@ -32,6 +32,7 @@ import type { Actor } from '../vault/audit-sink.js';
 import { DataKeys } from '../vault/data-keys.js';
 import { INTEGRITY_SCOPE, IntegrityKey } from '../vault/integrity-key.js';
 import { writeMasterKeyRecord } from '../vault/master-key-records.js';
+import { openSecret } from '../vault/secret-ciphertext.js';
 import { getMeta, META, setMeta } from '../vault/store-meta.js';
 
 export interface RecoverStoreOptions {
@@ -169,16 +170,16 @@ async function recover(store: Store, options: RecoverStoreOptions): Promise<Reco
             }
             const sample = await trx
               .selectFrom('lockbox_secrets')
-              .select(['scope', 'name', 'value_type', 'ciphertext'])
+              .select(['scope', 'name', 'value_type', 'ciphertext', 'version', 'created_at'])
               .where('data_key_id', '=', row.id)
               .limit(1)
               .executeTakeFirst();
             if (sample !== undefined) {
               try {
-                decryptParsed(
+                openSecret(
                   parseCiphertext(sample.ciphertext),
-                  createSecretKey(bytes),
-                  secretContext(sample.scope, sample.name, sample.value_type),
+                  { key: createSecretKey(bytes) },
+                  sample,
                 ).fill(0);
               } catch (err) {
                 throw new LockboxError(

@@ -267,15 +267,17 @@ class RestoreRun {
       name: row.name,
       value_type: row.valueType,
       ciphertext: row.ciphertext,
+      version: row.version,
+      created_at: row.createdAt,
     };
     // Throws SECRET_UNDECRYPTABLE naming the scope/name when the row does not open.
+    // The ciphertext is kept as it is, with the version and created_at it is bound
+    // to (lb2:), so a snapshot row whose version was edited does not restore.
     (await decryptSecretRow(this.#target.dataKeys, stored, this.#db)).fill(0);
     this.#secrets.push({
       ...stored,
-      version: row.version,
       data_key_id: row.dataKeyId,
       metadata: row.metadata,
-      created_at: row.createdAt,
       updated_at: row.updatedAt,
       updated_by: row.updatedBy,
     });

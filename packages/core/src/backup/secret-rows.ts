@@ -5,19 +5,16 @@
  * connection, held by an open transaction) calling them from inside a
  * transaction would wait forever. Backup works in transactions, so it seals and
  * opens rows here, with exactly the format and associated data Secrets uses
- * (`secretContext(scope, name, type)`), passing the transaction to DataKeys.
+ * (vault/secret-ciphertext.ts), passing the transaction to DataKeys.
  */
 import type { Kysely } from 'kysely';
-import { decryptParsed, encryptToText, parseCiphertext } from '../crypto/ciphertext.js';
-import { secretContext } from '../crypto/context.js';
+import { parseCiphertext } from '../crypto/ciphertext.js';
 import { LockboxError } from '../errors.js';
 import type { LockboxSchema, ValueType } from '../store/schema.js';
 import type { DataKeys, OpenDataKey } from '../vault/data-keys.js';
+import { openSecret, type SecretBinding, sealSecret } from '../vault/secret-ciphertext.js';
 
-export interface StoredSecret {
-  scope: string;
-  name: string;
-  value_type: ValueType;
+export interface StoredSecret extends SecretBinding {
   ciphertext: string;
 }
 
@@ -30,7 +27,7 @@ export async function decryptSecretRow(
   try {
     const parsed = parseCiphertext(row.ciphertext);
     const key = await dataKeys.open(parsed.keyId, db);
-    return decryptParsed(parsed, key.key, secretContext(row.scope, row.name, row.value_type));
+    return openSecret(parsed, key, row);
   } catch (err) {
     if (!(err instanceof LockboxError)) throw err;
     const needs =
@@ -48,20 +45,27 @@ export async function decryptSecretRow(
   }
 }
 
-/** Seals a value for (scope, name) with `key` (the scope's active data key). */
+/**
+ * Seals a value for the row (scope, name) as it will be stored — at `version`,
+ * created at `createdAt` — with `key` (the scope's active data key).
+ */
 export function encryptSecretValue(
   key: OpenDataKey,
-  scope: string,
-  name: string,
+  row: { scope: string; name: string; version: number; createdAt: string },
   value: string | Uint8Array,
 ): { ciphertext: string; type: ValueType } {
   const type: ValueType = typeof value === 'string' ? 'utf8' : 'bytes';
   const plaintext = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
-  const ciphertext = encryptToText(
-    key.idBytes,
-    key.key,
+  const ciphertext = sealSecret(
+    key,
+    {
+      scope: row.scope,
+      name: row.name,
+      value_type: type,
+      version: row.version,
+      created_at: row.createdAt,
+    },
     plaintext,
-    secretContext(scope, name, type),
   );
   if (typeof value === 'string') plaintext.fill(0);
   return { ciphertext, type };

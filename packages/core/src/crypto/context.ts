@@ -69,6 +69,25 @@ export function secretContext(
   return encodeContext(['secret', scope, name, valueType]);
 }
 
+/**
+ * An lb2: secret is bound, beyond its scope, name and value type, to the row's
+ * version and creation time as stored: the version makes an older ciphertext put
+ * back under a newer version fail, and the creation time does the same across a
+ * delete and re-create (which starts the version at 1 again).
+ */
+export function secretRowContext(
+  scope: string,
+  name: string,
+  valueType: 'utf8' | 'bytes',
+  version: number,
+  createdAt: string,
+): Buffer {
+  if (!Number.isSafeInteger(version) || version < 1) {
+    throw new LockboxError('INTERNAL', 'a secret version is a positive integer');
+  }
+  return encodeContext(['secret', scope, name, valueType, String(version), createdAt]);
+}
+
 /** A field value is bound to its table, column and row id. */
 export function fieldContext(table: string, column: string, rowId: string): Buffer {
   return encodeContext(['field', table, column, rowId]);

@@ -9,15 +9,15 @@
  * key not in the keyring — or, with `verify`, any row that fails to decrypt).
  * A previous key is droppable when no live data key is wrapped under it.
  */
-
-import type { Kysely } from 'kysely';
-import { parseCiphertext } from '../crypto/ciphertext.js';
+import { type Kysely, sql } from 'kysely';
+import { CIPHERTEXT_TAG, parseCiphertext } from '../crypto/ciphertext.js';
 import { detectLegacyFormat } from '../crypto/legacy/detect-legacy-format.js';
 import { isLockboxError } from '../errors.js';
 import type { LockboxSchema, ValueType } from '../store/schema.js';
 import type { Vault } from '../vault/lockbox.js';
 import { readMasterKeyRecords } from '../vault/master-key-records.js';
 import { FieldTable } from './field-table.js';
+import { isUserScope } from './user-scope-filter.js';
 
 type Db = Kysely<LockboxSchema>;
 
@@ -64,7 +64,10 @@ export interface Census {
   primary: string;
   keyring: string[];
   masterKeys: MasterKeyCensus[];
+  /** Data keys of user scopes by state (internal keys are counted in `auditKeys`). */
   dataKeys: { active: number; retiring: number; destroyed: number };
+  /** The audit log's MAC keys: the active one, and those a data re-key retired (verify-only). */
+  auditKeys: { active: number; verifyOnly: number };
   secrets: {
     total: number;
     byMasterKey: Record<string, number>;
@@ -72,6 +75,8 @@ export interface Census {
     unreadable: number;
     /** Unreadable secrets by reason code (DATA_KEY_DESTROYED, DATA_KEY_NOT_FOUND, KEY_NOT_IN_KEYRING, …). */
     unreadableByReason: Record<string, number>;
+    /** Secrets still "lb1:" (written before format 2: not bound to their version); a data re-key moves them. */
+    versionless: number;
   };
   fields: FieldCensus[];
   /** Previous keys in the keyring that no live data key needs: safe to drop. */
@@ -128,7 +133,14 @@ async function secretsCensus(vault: Vault, verify: boolean, batchSize: number) {
     onRetiringKeys: 0,
     unreadable: 0,
     unreadableByReason: {},
+    versionless: 0,
   };
+  const versionless = await db
+    .selectFrom('lockbox_secrets')
+    .select((eb) => eb.fn.countAll<string | number>().as('n'))
+    .where(sql<boolean>`substr(ciphertext, 1, 4) = ${CIPHERTEXT_TAG}`)
+    .executeTakeFirstOrThrow();
+  out.versionless = Number(versionless.n);
   for (const row of grouped) {
     const n = Number(row.n);
     out.total += n;
@@ -146,7 +158,7 @@ async function secretsCensus(vault: Vault, verify: boolean, batchSize: number) {
     for (;;) {
       let query = db
         .selectFrom('lockbox_secrets')
-        .select(['scope', 'name', 'value_type', 'ciphertext']);
+        .select(['scope', 'name', 'value_type', 'ciphertext', 'version', 'created_at']);
       if (after !== null) {
         const [scope, name] = after;
         query = query.where((eb) => eb(eb.refTuple('scope', 'name'), '>', eb.tuple(scope, name)));
@@ -254,14 +266,23 @@ export async function census(vault: Vault, options: CensusOptions = {}): Promise
   const keyring = vault.keyring;
   const states = await db
     .selectFrom('lockbox_data_keys')
-    .select((eb) => ['state', 'master_fingerprint', eb.fn.countAll<string | number>().as('n')])
-    .groupBy(['state', 'master_fingerprint'])
+    .select((eb) => [
+      'state',
+      'master_fingerprint',
+      isUserScope('scope').as('user'),
+      eb.fn.countAll<string | number>().as('n'),
+    ])
+    .groupBy(['state', 'master_fingerprint', 'user'])
     .execute();
   const dataKeys = { active: 0, retiring: 0, destroyed: 0 };
+  const auditKeys = { active: 0, verifyOnly: 0 };
   const wrapping = new Map<string, number>();
   for (const row of states) {
     const n = Number(row.n);
-    dataKeys[row.state] += n;
+    // SQLite answers the condition as 1/0, PostgreSQL as a boolean.
+    if (row.user === true || Number(row.user) === 1) dataKeys[row.state] += n;
+    else if (row.state === 'active') auditKeys.active += n;
+    else if (row.state === 'retiring') auditKeys.verifyOnly += n;
     if (row.state !== 'destroyed' && row.master_fingerprint !== null) {
       wrapping.set(row.master_fingerprint, (wrapping.get(row.master_fingerprint) ?? 0) + n);
     }
@@ -298,6 +319,7 @@ export async function census(vault: Vault, options: CensusOptions = {}): Promise
     keyring: keyring.fingerprints(),
     masterKeys,
     dataKeys,
+    auditKeys,
     secrets,
     fields,
     droppable: keyring.previous.map((k) => k.fingerprint).filter((f) => !wrapping.has(f)),

@@ -67,7 +67,7 @@ async function proveFirstSecret(vault: Vault): Promise<void> {
   const first = await vault.store.db
     .selectFrom('lockbox_secrets as s')
     .innerJoin('lockbox_data_keys as d', 'd.id', 's.data_key_id')
-    .select(['s.scope', 's.name', 's.value_type', 's.ciphertext'])
+    .select(['s.scope', 's.name', 's.value_type', 's.ciphertext', 's.version', 's.created_at'])
     .where('d.state', '!=', 'destroyed')
     .where(isUserScope('d.scope'))
     .orderBy('s.scope')

@@ -19,8 +19,11 @@
  *            transaction that (on PostgreSQL) first blocks secret writes. If the
  *            last pass still found rows on retiring keys, nothing is destroyed
  *            and the result says so: a rerun finishes the job.
- * The internal scopes (INTERNAL_SCOPE_PREFIX, e.g. the audit MAC key) are never
- * switched or destroyed.
+ * The internal scopes (INTERNAL_SCOPE_PREFIX) are never switched or destroyed,
+ * with one exception: the first switch batch retires the audit log's MAC key
+ * (state 'retiring', kept wrapped for ever as verify-only), so the log's next
+ * entry is MACed under a new key version. Whoever obtained the old data keys
+ * cannot extend the log under the old audit key (audit/audit-verifier.ts).
  *
  * Atomic mode runs switch and pass 0 in one transaction (all rows move or none
  * do); the verification passes and destroy follow it, so that writers that
@@ -33,6 +36,7 @@
 
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
+import { AUDIT_SCOPE } from '../audit/audit-keys.js';
 import { nowIso } from '../clock.js';
 import type { DialectName } from '../store/connect.js';
 import type { LockboxSchema } from '../store/schema.js';
@@ -219,6 +223,15 @@ class RekeyWalker {
   /** Switches the next batch of scopes to new data keys; returns how many. */
   async #switchBatch(trx: Db): Promise<number> {
     const cp = this.#cp;
+    if (cp.scope === null) {
+      // In the first batch's transaction, with its checkpoint: done exactly once.
+      await trx
+        .updateTable('lockbox_data_keys')
+        .set({ state: 'retiring', updated_at: nowIso() })
+        .where('scope', '=', AUDIT_SCOPE)
+        .where('state', '=', 'active')
+        .execute();
+    }
     const { scopes, retired, created } = await switchScopes(trx, {
       after: cp.scope,
       limit: this.#o.batchSize,

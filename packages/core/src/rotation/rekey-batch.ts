@@ -7,14 +7,20 @@
  * compare-and-swap catches any row changed in between).
  */
 import type { Kysely } from 'kysely';
-import { type ParsedCiphertext, parseCiphertext } from '../crypto/ciphertext.js';
-import { fieldContext, secretContext } from '../crypto/context.js';
+import {
+  CIPHERTEXT_TAG,
+  type ParsedCiphertext,
+  parseCiphertext,
+  ROW_CIPHERTEXT_TAG,
+} from '../crypto/ciphertext.js';
+import { fieldContext } from '../crypto/context.js';
 import { LockboxError } from '../errors.js';
 import type { LockboxSchema, ValueType } from '../store/schema.js';
 import type { OpenDataKey } from '../vault/data-keys.js';
 import type { RowId } from '../vault/fields.js';
+import { secretContextFor } from '../vault/secret-ciphertext.js';
 import type { FieldTable } from './field-table.js';
-import { ReencryptBatch } from './reencrypt.js';
+import { ReencryptBatch, type SealAs } from './reencrypt.js';
 import type { RekeyKeys } from './rekey-keys.js';
 
 type Db = Kysely<LockboxSchema>;
@@ -50,6 +56,7 @@ interface Candidate {
   envelope: ParsedCiphertext;
   scope: string;
   context: Uint8Array;
+  sealAs: SealAs;
 }
 
 /** Builds the request from rows already known to be on retiring keys. */
@@ -78,7 +85,7 @@ async function build(
       failed.push({ label: c.label, code: from?.code ?? 'DATA_KEY_NOT_FOUND' });
       continue;
     }
-    request.add(c.value, c.context, from, to);
+    request.add(c.value, c.context, from, to, c.sealAs);
     targets.push({ key: c.key, label: c.label, expected: c.value, newKeyId: to.id });
   }
   return { read, last, targets, request, failed };
@@ -93,7 +100,7 @@ export async function prepareSecrets(
   // Walked in primary-key order (never sorted): the cost stays linear in the rows.
   let query = db
     .selectFrom('lockbox_secrets')
-    .select(['scope', 'name', 'value_type', 'ciphertext', 'data_key_id']);
+    .select(['scope', 'name', 'value_type', 'ciphertext', 'data_key_id', 'version', 'created_at']);
   if (after !== null) {
     const [scope, name] = after;
     query = query.where((eb) => eb(eb.refTuple('scope', 'name'), '>', eb.tuple(scope, name)));
@@ -111,13 +118,18 @@ export async function prepareSecrets(
     if (states.get(row.data_key_id) !== 'retiring') continue;
     const label = `${row.scope}/${row.name}`;
     try {
+      const envelope = parseCiphertext(row.ciphertext);
+      const bound = { ...row, value_type: row.value_type as ValueType };
       candidates.push({
         key: [row.scope, row.name],
         label,
         value: row.ciphertext,
-        envelope: parseCiphertext(row.ciphertext),
+        envelope,
         scope: row.scope,
-        context: secretContext(row.scope, row.name, row.value_type as ValueType),
+        context: secretContextFor(envelope.tag, bound),
+        // The version is not changed by a re-key, so the new ciphertext binds the
+        // one stored; the compare-and-swap on the old ciphertext keeps it so.
+        sealAs: { tag: ROW_CIPHERTEXT_TAG, context: secretContextFor(ROW_CIPHERTEXT_TAG, bound) },
       });
     } catch (err) {
       if (!(err instanceof LockboxError)) throw err;
@@ -156,13 +168,15 @@ export async function prepareFieldRows(
   for (const [i, row] of rows.entries()) {
     const envelope = parsed[i];
     if (envelope === undefined || states.get(envelope.keyId) !== 'retiring') continue;
+    const context = fieldContext(name, column, String(row.pk));
     candidates.push({
       key: row.pk,
       label: String(row.pk),
       value: row.value,
       envelope,
       scope,
-      context: fieldContext(name, column, String(row.pk)),
+      context,
+      sealAs: { tag: CIPHERTEXT_TAG, context },
     });
   }
   return build(db, keys, candidates, rows.length, last);

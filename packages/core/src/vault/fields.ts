@@ -16,7 +16,12 @@
  */
 import type { Kysely } from 'kysely';
 import { nowIso } from '../clock.js';
-import { decryptParsed, encryptToText, parseCiphertext } from '../crypto/ciphertext.js';
+import {
+  CIPHERTEXT_TAG,
+  decryptParsed,
+  encryptToText,
+  parseCiphertext,
+} from '../crypto/ciphertext.js';
 import { fieldContext } from '../crypto/context.js';
 import { LockboxError } from '../errors.js';
 import type { LockboxSchema } from '../store/schema.js';
@@ -152,6 +157,10 @@ export class Fields {
     await this.registration(table, column);
     try {
       const parsed = parseCiphertext(ciphertext);
+      // Fields are always lb1: (their tables have no version column to bind).
+      if (parsed.tag !== CIPHERTEXT_TAG) {
+        throw new LockboxError('CIPHERTEXT_UNKNOWN_FORMAT', `field values are "${CIPHERTEXT_TAG}"`);
+      }
       const key = await this.#keys.open(parsed.keyId);
       return decryptParsed(parsed, key.key, fieldContext(table, column, String(rowId)));
     } catch (err) {

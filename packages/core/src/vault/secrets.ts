@@ -1,24 +1,33 @@
 /**
  * Secrets: (scope, name) → value, encrypted with the scope's active data key.
  *
- * Each ciphertext is bound by associated data to its scope, name and value type,
- * so a ciphertext copied into another row, or relabelled from text to bytes,
- * fails to decrypt. A value that cannot be decrypted raises a typed error naming
- * the scope/name and the key it needs — never a silent fallback.
+ * Each ciphertext is bound by associated data to its scope, name, value type,
+ * version and creation time (lb2:, see secret-ciphertext.ts), so a ciphertext
+ * copied into another row, relabelled from text to bytes, or put back under a
+ * newer version of the same row, fails to decrypt. A value that cannot be
+ * decrypted raises a typed error naming the scope/name and the key it needs —
+ * never a silent fallback.
+ *
+ * A write reads the row's version first, seals for the next version and writes
+ * only if the row is still at the version read (and its data key still active):
+ * the version bound into the ciphertext is always the version stored. A lost
+ * race (another writer, or a re-key retiring the key) seals again.
  */
 import { CompiledQuery, type Kysely, sql } from 'kysely';
 import { nowIso } from '../clock.js';
-import { decryptParsed, encryptToText, parseCiphertext } from '../crypto/ciphertext.js';
-import { secretContext } from '../crypto/context.js';
+import { parseCiphertext } from '../crypto/ciphertext.js';
 import { LockboxError } from '../errors.js';
 import type { LockboxSchema, ValueType } from '../store/schema.js';
 import type { Actor, AuditSink } from './audit-sink.js';
 import type { DataKeys } from './data-keys.js';
 import { validateName, validateScope, validateUserScope } from './names.js';
+import { openSecret, type SecretBinding, sealSecret } from './secret-ciphertext.js';
 
 export const DEFAULT_MAX_VALUE_BYTES = 64 * 1024;
 /** How often a write re-encrypts when re-keys keep retiring the scope's key under it. */
 const MAX_WRITE_ATTEMPTS = 5;
+/** How often a write (without ifVersion) seals again when other writers keep changing the row first. */
+const MAX_RACE_ATTEMPTS = 100;
 
 const SECRET_COLUMNS = [
   'scope',
@@ -37,6 +46,10 @@ const SECRET_COLUMNS = [
 interface NewRow {
   scope: string;
   name: string;
+  /** The version this write stores, bound into `ciphertext`. */
+  version: number;
+  /** The row's created_at (the stored one when the row exists), bound into `ciphertext`. */
+  createdAt: string;
   type: ValueType;
   ciphertext: string;
   dataKeyId: string;
@@ -124,6 +137,22 @@ function encodeMetadata(metadata: Record<string, unknown> | null | undefined): s
   return text;
 }
 
+function binding(row: NewRow): SecretBinding {
+  return {
+    scope: row.scope,
+    name: row.name,
+    value_type: row.type,
+    version: row.version,
+    created_at: row.createdAt,
+  };
+}
+
+function versionConflict(scope: string, name: string, expected: number): LockboxError {
+  return new LockboxError('VERSION_CONFLICT', `"${scope}/${name}" is not at version ${expected}`, {
+    details: { scope, name, expected },
+  });
+}
+
 function notFound(scope: string, name: string): LockboxError {
   return new LockboxError('SECRET_NOT_FOUND', `no secret "${scope}/${name}"`, {
     details: { scope, name },
@@ -161,6 +190,8 @@ export class Secrets {
       requestId?: string | undefined;
     },
     run: () => Promise<void>,
+    /** Non-secret facts for a successful event, read after `run` (e.g. the version written). */
+    okDetails?: () => Record<string, unknown>,
   ): Promise<void> {
     if (this.#audit === undefined) return run();
     const base = {
@@ -177,7 +208,12 @@ export class Secrets {
       await this.#audit.record({ ...base, outcome: 'error', details: { code } });
       throw err;
     }
-    await this.#audit.record({ ...base, outcome: 'ok' });
+    const details = okDetails?.();
+    await this.#audit.record({
+      ...base,
+      outcome: 'ok',
+      ...(details === undefined ? {} : { details }),
+    });
   }
 
   /** Stores a value (string as UTF-8 text, or bytes). Returns the new version. */
@@ -206,145 +242,150 @@ export class Secrets {
       { action: 'secret.set', scope, name, actor: options.actor, requestId: options.requestId },
       async () => {
         const updatedBy = (options.actor ?? this.#actor)?.id ?? null;
-        // A data re-key may retire the scope's key between our lookup and our write;
-        // the write then lands nowhere (see #write) and we encrypt again under the
-        // key that is active now. Each retry means a re-key switched keys meanwhile.
+        // A data re-key may retire the scope's key between our lookup and our write,
+        // and another writer may change the row between our read and our write;
+        // either way the write lands nowhere and we seal again for the row as it is.
+        let keyChanges = 0;
         for (let attempt = 1; ; attempt++) {
           const key = await this.#keys.activeFor(scope);
-          const ciphertext = encryptToText(
-            key.idBytes,
-            key.key,
-            plaintext,
-            secretContext(scope, name, type),
-          );
+          const current = await this.#version(scope, name);
+          if (options.ifVersion !== undefined && (current?.version ?? 0) !== options.ifVersion) {
+            throw versionConflict(scope, name, options.ifVersion);
+          }
+          const now = nowIso();
           const row: NewRow = {
             scope,
             name,
+            version: (current?.version ?? 0) + 1,
+            createdAt: current?.createdAt ?? now,
             type,
-            ciphertext,
+            ciphertext: '',
             dataKeyId: key.id,
             metadata,
             keepMetadata: options.metadata === undefined,
-            now: nowIso(),
+            now,
             updatedBy,
           };
+          row.ciphertext = sealSecret(key, binding(row), plaintext);
           const written =
-            options.ifVersion === undefined
-              ? await this.#upsert(row)
-              : await this.#compareAndSet(row, options.ifVersion);
-          if (written !== undefined) {
-            version = written;
+            current === undefined ? await this.#insert(row) : await this.#update(row, current);
+          if (written) {
+            version = row.version;
             return;
           }
-          if (attempt === MAX_WRITE_ATTEMPTS) {
+          if (!(await this.#isActive(key.id))) {
+            keyChanges += 1;
+            if (keyChanges === MAX_WRITE_ATTEMPTS) {
+              throw new LockboxError(
+                'VERSION_CONFLICT',
+                `"${scope}/${name}" was not written: its scope's data key kept changing`,
+                { details: { scope, name } },
+              );
+            }
+            continue;
+          }
+          // Another writer changed the row first: a compare-and-swap has lost.
+          if (options.ifVersion !== undefined)
+            throw versionConflict(scope, name, options.ifVersion);
+          if (attempt >= MAX_RACE_ATTEMPTS) {
             throw new LockboxError(
               'VERSION_CONFLICT',
-              `"${scope}/${name}" was not written: its scope's data key kept changing`,
+              `"${scope}/${name}" was not written: other writers kept changing it`,
               { details: { scope, name } },
             );
           }
         }
       },
+      // The version written, so that `doctor` can tell a row rolled back together
+      // with its version from the last version this log saw written.
+      () => ({ version }),
     );
     return version;
   }
 
-  /**
-   * The rows to insert: one when `dataKeyId` is still the active data key, none
-   * when a re-key has retired it since we looked it up. Checking the key's state
-   * inside the writing statement is what makes writes safe during a re-key: a
-   * writer that looked the key up before the switch cannot store a row under a
-   * key that is about to be destroyed (the re-key's final check waits for
-   * statements already in flight; see rotation/data-rekey.ts).
-   */
-  #rowIfKeyActive(row: NewRow) {
-    return this.#db
-      .selectFrom('lockbox_data_keys')
-      .select((eb) => [
-        eb.cast<string>(eb.val(row.scope), 'text').as('scope'),
-        eb.cast<string>(eb.val(row.name), 'text').as('name'),
-        sql.lit(1).as('version'),
-        eb.cast<ValueType>(eb.val(row.type), 'text').as('value_type'),
-        eb.cast<string>(eb.val(row.ciphertext), 'text').as('ciphertext'),
-        eb.cast<string>(eb.val(row.dataKeyId), 'text').as('data_key_id'),
-        eb.cast<string | null>(eb.val(row.metadata), 'text').as('metadata'),
-        eb.cast<string>(eb.val(row.now), 'text').as('created_at'),
-        eb.cast<string>(eb.val(row.now), 'text').as('updated_at'),
-        eb.cast<string | null>(eb.val(row.updatedBy), 'text').as('updated_by'),
-      ])
-      .where('id', '=', row.dataKeyId)
-      .where('state', '=', 'active');
+  /** The stored version and created_at of a row, or undefined when there is none. */
+  async #version(
+    scope: string,
+    name: string,
+  ): Promise<{ version: number; createdAt: string } | undefined> {
+    const row = await this.#db
+      .selectFrom('lockbox_secrets')
+      .select(['version', 'created_at'])
+      .where('scope', '=', scope)
+      .where('name', '=', name)
+      .executeTakeFirst();
+    return row === undefined
+      ? undefined
+      : { version: Number(row.version), createdAt: row.created_at };
   }
 
-  /** Insert or overwrite; undefined when the data key is no longer active. */
-  async #upsert(row: NewRow): Promise<number | undefined> {
-    const written = await this.#db
+  /**
+   * Inserts a new row (version 1), only if `dataKeyId` is still the active data
+   * key and no row exists yet. Checking the key's state inside the writing
+   * statement is what makes writes safe during a re-key: a writer that looked the
+   * key up before the switch cannot store a row under a key that is about to be
+   * destroyed (the re-key's final check waits for statements already in flight;
+   * see rotation/data-rekey.ts). False when nothing was written.
+   */
+  async #insert(row: NewRow): Promise<boolean> {
+    const inserted = await this.#db
       .insertInto('lockbox_secrets')
       .columns(SECRET_COLUMNS)
-      .expression(this.#rowIfKeyActive(row))
-      .onConflict((oc) =>
-        oc.columns(['scope', 'name']).doUpdateSet((eb) => ({
-          version: eb('lockbox_secrets.version', '+', 1),
-          value_type: row.type,
-          ciphertext: row.ciphertext,
-          data_key_id: row.dataKeyId,
-          metadata: row.keepMetadata ? eb.ref('lockbox_secrets.metadata') : row.metadata,
-          updated_at: row.now,
-          updated_by: row.updatedBy,
-        })),
+      .expression(
+        this.#db
+          .selectFrom('lockbox_data_keys')
+          .select((eb) => [
+            eb.cast<string>(eb.val(row.scope), 'text').as('scope'),
+            eb.cast<string>(eb.val(row.name), 'text').as('name'),
+            sql.lit(row.version).as('version'),
+            eb.cast<ValueType>(eb.val(row.type), 'text').as('value_type'),
+            eb.cast<string>(eb.val(row.ciphertext), 'text').as('ciphertext'),
+            eb.cast<string>(eb.val(row.dataKeyId), 'text').as('data_key_id'),
+            eb.cast<string | null>(eb.val(row.metadata), 'text').as('metadata'),
+            eb.cast<string>(eb.val(row.createdAt), 'text').as('created_at'),
+            eb.cast<string>(eb.val(row.now), 'text').as('updated_at'),
+            eb.cast<string | null>(eb.val(row.updatedBy), 'text').as('updated_by'),
+          ])
+          .where('id', '=', row.dataKeyId)
+          .where('state', '=', 'active'),
       )
-      .returning('version')
+      .onConflict((oc) => oc.columns(['scope', 'name']).doNothing())
       .executeTakeFirst();
-    return written === undefined ? undefined : Number(written.version);
+    return Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0;
   }
 
   /**
-   * Write only if the stored version is `expected` (0: only if absent). Throws
-   * VERSION_CONFLICT on a mismatch; undefined when the data key is no longer active.
+   * Overwrites the row, only if it is still at the version and created_at read
+   * (so the version sealed into the ciphertext is the one stored) and `dataKeyId`
+   * is still active. False when nothing was written.
    */
-  async #compareAndSet(row: NewRow, expected: number): Promise<number | undefined> {
-    const { scope, name } = row;
-    let changed: bigint | undefined;
-    if (expected === 0) {
-      const inserted = await this.#db
-        .insertInto('lockbox_secrets')
-        .columns(SECRET_COLUMNS)
-        .expression(this.#rowIfKeyActive(row))
-        .onConflict((oc) => oc.columns(['scope', 'name']).doNothing())
-        .executeTakeFirst();
-      changed = inserted.numInsertedOrUpdatedRows;
-    } else {
-      const updated = await this.#db
-        .updateTable('lockbox_secrets')
-        .set({
-          version: expected + 1,
-          value_type: row.type,
-          ciphertext: row.ciphertext,
-          data_key_id: row.dataKeyId,
-          ...(row.keepMetadata ? {} : { metadata: row.metadata }),
-          updated_at: row.now,
-          updated_by: row.updatedBy,
-        })
-        .where('scope', '=', scope)
-        .where('name', '=', name)
-        .where('version', '=', expected)
-        .where((eb) =>
-          eb.exists(
-            eb
-              .selectFrom('lockbox_data_keys')
-              .select('id')
-              .where('id', '=', row.dataKeyId)
-              .where('state', '=', 'active'),
-          ),
-        )
-        .executeTakeFirst();
-      changed = updated.numUpdatedRows;
-    }
-    if (Number(changed ?? 0n) > 0) return expected + 1;
-    if (!(await this.#isActive(row.dataKeyId))) return undefined;
-    throw new LockboxError('VERSION_CONFLICT', `"${scope}/${name}" is not at version ${expected}`, {
-      details: { scope, name, expected },
-    });
+  async #update(row: NewRow, current: { version: number; createdAt: string }): Promise<boolean> {
+    const updated = await this.#db
+      .updateTable('lockbox_secrets')
+      .set({
+        version: row.version,
+        value_type: row.type,
+        ciphertext: row.ciphertext,
+        data_key_id: row.dataKeyId,
+        ...(row.keepMetadata ? {} : { metadata: row.metadata }),
+        updated_at: row.now,
+        updated_by: row.updatedBy,
+      })
+      .where('scope', '=', row.scope)
+      .where('name', '=', row.name)
+      .where('version', '=', current.version)
+      .where('created_at', '=', current.createdAt)
+      .where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('lockbox_data_keys')
+            .select('id')
+            .where('id', '=', row.dataKeyId)
+            .where('state', '=', 'active'),
+        ),
+      )
+      .executeTakeFirst();
+    return Number(updated.numUpdatedRows ?? 0n) > 0;
   }
 
   async #isActive(dataKeyId: string): Promise<boolean> {
@@ -365,15 +406,17 @@ export class Secrets {
       .executeTakeFirst();
   }
 
-  /** Decrypts a stored row; errors name the scope/name and the key needed. */
-  async decryptRow(
-    row: Pick<SecretRow, 'scope' | 'name' | 'value_type' | 'ciphertext'>,
-  ): Promise<Buffer> {
+  /**
+   * Decrypts a stored row; errors name the scope/name and the key needed. A
+   * ciphertext put back under another version (or another life of the row) is
+   * SECRET_UNDECRYPTABLE with reason DECRYPT_FAILED, like any tampering.
+   */
+  async decryptRow(row: SecretBinding & { ciphertext: string }): Promise<Buffer> {
     try {
       const parsed = parseCiphertext(row.ciphertext);
       // A warm key is taken synchronously: awaiting open() would cost a promise per read.
       const key = this.#keys.cached(parsed.keyId) ?? (await this.#keys.open(parsed.keyId));
-      return decryptParsed(parsed, key.key, secretContext(row.scope, row.name, row.value_type));
+      return openSecret(parsed, key, row);
     } catch (err) {
       if (!(err instanceof LockboxError)) throw err;
       const needs =
@@ -425,18 +468,17 @@ export class Secrets {
     // it through Kysely on every read cost about a third of a warm read on SQLite.
     this.#valueSql ??= this.#db
       .selectFrom('lockbox_secrets')
-      .select(['value_type', 'ciphertext'])
+      .select(['value_type', 'ciphertext', 'version', 'created_at'])
       .where('scope', '=', '')
       .where('name', '=', '')
       .compile().sql;
-    const query: CompiledQuery<Pick<SecretRow, 'value_type' | 'ciphertext'>> = CompiledQuery.raw(
-      this.#valueSql,
-      [scope, name],
-    );
+    const query: CompiledQuery<
+      Pick<SecretRow, 'value_type' | 'ciphertext' | 'version' | 'created_at'>
+    > = CompiledQuery.raw(this.#valueSql, [scope, name]);
     const { rows } = await this.#db.executeQuery(query);
     const row = rows[0];
     if (row === undefined) throw notFound(scope, name);
-    return this.decryptRow({ scope, name, value_type: row.value_type, ciphertext: row.ciphertext });
+    return this.decryptRow({ ...row, scope, name });
   }
 
   /** The value as text (a bytes value is returned as its UTF-8 decoding; use getBytes for bytes). */

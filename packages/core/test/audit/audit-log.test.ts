@@ -29,7 +29,7 @@ describe.each(DIALECTS)('audit log on %s', (dialect) => {
     expect(await seqs(lockbox)).toEqual(Array.from({ length: 60 }, (_, i) => i + 1));
   });
 
-  it('records secret set, read and delete with their outcome, and nothing when audit is off', async () => {
+  it('records secret set (with the version written), read and delete with their outcome, and nothing when audit is off', async () => {
     kit = await auditTestKit(dialect);
     const quiet = await kit.open({ audit: false });
     await quiet.secrets.set('prod', 'quiet', 'v');
@@ -46,7 +46,7 @@ describe.each(DIALECTS)('audit log on %s', (dialect) => {
     expect(
       entries.map((e) => [e.seq, e.action, e.scope, e.name, e.outcome, e.actorId, e.details]),
     ).toEqual([
-      [1, 'secret.set', 'prod', 'db-password', 'ok', 'cli:alice', null],
+      [1, 'secret.set', 'prod', 'db-password', 'ok', 'cli:alice', { version: 1 }],
       [2, 'secret.read', 'prod', 'db-password', 'ok', 'cli:alice', null],
       [3, 'secret.read', 'prod', 'missing', 'error', 'cli:alice', { code: 'SECRET_NOT_FOUND' }],
       [4, 'secret.delete', 'prod', 'db-password', 'ok', 'cli:alice', null],

@@ -7,7 +7,7 @@ import {
   type Lockbox,
   parseCiphertext,
   Recovery,
-  secretContext,
+  secretRowContext,
 } from '../../src/index.js';
 import { generateAgeIdentity, unwrapWithIdentity } from '../../src/keys/age-identity.js';
 import { DIALECTS, drivers, freshDatabase, type TestDatabase } from '../helpers/databases.js';
@@ -53,7 +53,13 @@ describe.each(DIALECTS)('the recovery recipient on %s', (dialect) => {
         const plain = decryptParsed(
           parseCiphertext(secret.ciphertext),
           createSecretKey(bytes),
-          secretContext(secret.scope, secret.name, secret.value_type),
+          secretRowContext(
+            secret.scope,
+            secret.name,
+            secret.value_type,
+            Number(secret.version),
+            secret.created_at,
+          ),
         );
         expect(plain.equals(await lockbox.secrets.getBytes(secret.scope, secret.name))).toBe(true);
       }

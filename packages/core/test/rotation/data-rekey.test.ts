@@ -82,14 +82,18 @@ describe.each(DIALECTS)('data re-key on %s', (dialect) => {
       expect(destroyed.map((k) => [k.state, k.wrapped, k.wrapped_recovery])).toEqual(
         oldIds.map(() => ['destroyed', null, null]),
       );
-      // The audit key was neither re-keyed nor destroyed, and the chain still verifies.
-      expect(
-        await lockbox.vault.store.db
-          .selectFrom('lockbox_data_keys')
-          .selectAll()
-          .where('scope', '=', 'lockbox:audit')
-          .execute(),
-      ).toEqual([auditKey]);
+      // The audit key was retired, not destroyed (verify-only, still wrapped): the
+      // re-key's own entry started the next audit key, and the chain still verifies.
+      const auditKeys = await lockbox.vault.store.db
+        .selectFrom('lockbox_data_keys')
+        .selectAll()
+        .where('scope', '=', 'lockbox:audit')
+        .orderBy('version')
+        .execute();
+      expect(auditKeys.map((k) => [k.id, k.state, k.wrapped, k.version])).toEqual([
+        [auditKey?.id, 'retiring', auditKey?.wrapped, 1],
+        [expect.any(String), 'active', expect.any(String), 2],
+      ]);
       expect(await lockbox.audit.verify()).toMatchObject({ ok: true });
       // Destroyed keys are gone from this instance's cache too.
       await expect(lockbox.vault.dataKeys.open(oldIds[0]!)).rejects.toMatchObject({

@@ -1,22 +1,28 @@
-/** Builds lb1: and lbk1: vector cases in the shape format-vectors.test.ts reads. */
+/** Builds lb1:, lb2: and lbk1: vector cases in the shape format-vectors.test.ts reads. */
 import {
   CIPHERTEXT_TAG,
   encodeContext,
   fingerprint,
   hex,
   payloadOf,
+  ROW_CIPHERTEXT_TAG,
   seal,
   WRAPPED_KEY_TAG,
 } from './reference-format.js';
 
 const FORMATS = {
   ciphertext: { tag: CIPHERTEXT_TAG, prefix: 'lb1', malformed: 'CIPHERTEXT_MALFORMED' },
+  row_ciphertext: { tag: ROW_CIPHERTEXT_TAG, prefix: 'lb2', malformed: 'CIPHERTEXT_MALFORMED' },
   wrapped_key: { tag: WRAPPED_KEY_TAG, prefix: 'lbk1', malformed: 'WRAPPED_KEY_MALFORMED' },
 };
 
-/** `success` and `refusal` case builders for one kind: "ciphertext" or "wrapped_key". */
-export function envelopeCaseBuilder(kind) {
-  const { tag, prefix, malformed } = FORMATS[kind];
+/**
+ * `success` and `refusal` case builders for one format: "ciphertext" (lb1:),
+ * "row_ciphertext" (lb2:, written as kind "ciphertext") or "wrapped_key".
+ */
+export function envelopeCaseBuilder(format) {
+  const { tag, prefix, malformed } = FORMATS[format];
+  const kind = format === 'row_ciphertext' ? 'ciphertext' : format;
   const codes = {
     decrypt_failed: 'DECRYPT_FAILED',
     malformed,

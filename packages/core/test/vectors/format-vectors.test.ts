@@ -9,12 +9,19 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { decryptParsed, encryptToText, parseCiphertext } from '../../src/crypto/ciphertext.js';
+import {
+  type CiphertextTag,
+  decryptParsed,
+  encryptToText,
+  parseCiphertext,
+  ROW_CIPHERTEXT_TAG,
+} from '../../src/crypto/ciphertext.js';
 import {
   dataKeyContext,
   encodeContext,
   fieldContext,
   secretContext,
+  secretRowContext,
 } from '../../src/crypto/context.js';
 import { fingerprint } from '../../src/crypto/fingerprint.js';
 import { parseMasterKey } from '../../src/crypto/master-key.js';
@@ -147,7 +154,11 @@ describe('format vector files', () => {
 describe.each(['ciphertext', 'wrapped_key'] as const)('%s vectors', (kind) => {
   const parse = kind === 'ciphertext' ? parseCiphertext : parseWrappedKey;
   const open = kind === 'ciphertext' ? decryptParsed : unwrapParsed;
-  const seal = kind === 'ciphertext' ? encryptToText : wrapKey;
+  // An lb2: text is a ciphertext sealed under its own tag.
+  const seal = (keyId: Buffer, key: Buffer, plaintext: Buffer, context: Buffer, text: string) =>
+    kind === 'ciphertext'
+      ? encryptToText(keyId, key, plaintext, context, text.slice(0, 4) as CiphertextTag)
+      : wrapKey(keyId, key, plaintext, context);
 
   it.each(ofKind(kind))('$file', ({ vector: v }) => {
     expect(encodeContext(v.context).toString('hex')).toBe(v.context_hex);
@@ -158,7 +169,9 @@ describe.each(['ciphertext', 'wrapped_key'] as const)('%s vectors', (kind) => {
       expect(open(parsed, hex(v.key), context).toString('hex')).toBe(v.plaintext);
       if (kind === 'wrapped_key') expect(v.key_id).toBe(fingerprint(hex(v.key)));
       fixedNonce.value = hex(v.nonce ?? '');
-      expect(seal(hex(v.key_id ?? ''), hex(v.key), hex(v.plaintext ?? ''), context)).toBe(v.text);
+      expect(seal(hex(v.key_id ?? ''), hex(v.key), hex(v.plaintext ?? ''), context, v.text)).toBe(
+        v.text,
+      );
       return;
     }
     const expected = EXPECTED_CODE[kind][v.expect];
@@ -182,6 +195,21 @@ describe('fingerprint vectors', () => {
 describe('context vectors', () => {
   it.each(ofKind('context'))('$file', ({ vector: v }) => {
     expect(encodeContext(v.context).toString('hex')).toBe(v.context_hex);
+  });
+
+  it('bind an lb2: secret row exactly as the vault does', () => {
+    const v = ofKind('ciphertext').find((c) => c.file === 'lb2-success-secret.json')?.vector;
+    expect(v?.text.startsWith(ROW_CIPHERTEXT_TAG)).toBe(true);
+    const [scope, name, type, version, createdAt] = v?.context.slice(1) ?? [];
+    expect(
+      secretRowContext(
+        scope ?? '',
+        name ?? '',
+        type as ValueType,
+        Number(version),
+        createdAt ?? '',
+      ).toString('hex'),
+    ).toBe(v?.context_hex);
   });
 
   it('use the labels and parts the vault actually binds', () => {

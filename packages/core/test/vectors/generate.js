@@ -21,6 +21,7 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { ciphertextCases } from './ciphertext-cases.js';
 import { contextCases, fingerprintCases, masterKeyCases } from './key-and-context-cases.js';
+import { rowCiphertextCases } from './row-ciphertext-cases.js';
 import { wrappedKeyCases } from './wrapped-key-cases.js';
 
 const DATA_DIR = new URL('./data/', import.meta.url);
@@ -29,6 +30,7 @@ const DATA_DIR = new URL('./data/', import.meta.url);
 export function buildVectors() {
   return [
     ...ciphertextCases(),
+    ...rowCiphertextCases(),
     ...wrappedKeyCases(),
     ...fingerprintCases(),
     ...contextCases(),

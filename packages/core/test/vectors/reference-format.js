@@ -6,6 +6,8 @@
 import { createCipheriv, hkdfSync } from 'node:crypto';
 
 export const CIPHERTEXT_TAG = 'lb1:';
+/** Secret rows bound to their version and creation time (format 2). */
+export const ROW_CIPHERTEXT_TAG = 'lb2:';
 export const WRAPPED_KEY_TAG = 'lbk1:';
 const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 

@@ -113,12 +113,25 @@ export function auditRoutes(app: FastifyInstance, context: ServerContext): void 
       schema: {
         summary: 'Verify the audit chain; names the first edited, inserted or deleted entry',
         tags: ['audit'],
+        querystring: Type.Object(
+          {
+            anchor: Type.Optional(
+              Type.String({
+                maxLength: 1024,
+                description:
+                  'an audit anchor (docs/format.md): the log must still hold and reach it',
+              }),
+            ),
+          },
+          { additionalProperties: false },
+        ),
         response: responses({ 200: VerifyResult }),
       },
     },
     async (request) => {
       const log = lockbox().audit;
-      const result = await log.verify();
+      const { anchor } = request.query;
+      const result = await log.verify(anchor === undefined ? {} : { anchor });
       await log.record({
         action: 'audit.verify',
         outcome: 'ok',

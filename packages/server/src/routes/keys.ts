@@ -57,11 +57,18 @@ const KeyStatus = Type.Object({
         retiring: Type.Integer(),
         destroyed: Type.Integer(),
       }),
+      auditKeys: Type.Object(
+        { active: Type.Integer(), verifyOnly: Type.Integer() },
+        { description: 'The audit MAC keys: the active one, and those data re-keys retired.' },
+      ),
       secrets: Type.Object({
         total: Type.Integer(),
         onRetiringKeys: Type.Integer(),
         unreadable: Type.Integer(),
         unreadableByReason: Type.Record(Type.String(), Type.Integer()),
+        versionless: Type.Integer({
+          description: 'Secrets still lb1: (not bound to their version); a data re-key moves them.',
+        }),
       }),
       fields: Type.Array(
         Type.Object({
