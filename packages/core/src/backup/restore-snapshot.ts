@@ -19,13 +19,9 @@ import { wrappingFingerprint } from '../keys/keyring.js';
 import type { Store } from '../store/connect.js';
 import type { DataKeyTable, LockboxSchema, SecretTable } from '../store/schema.js';
 import type { DataKeys } from '../vault/data-keys.js';
-import {
-  INTERNAL_SCOPE_PREFIX,
-  validateIdentifier,
-  validateName,
-  validateUserScope,
-} from '../vault/names.js';
+import { validateIdentifier, validateName, validateUserScope } from '../vault/names.js';
 import { getMeta, META, setMeta } from '../vault/store-meta.js';
+import { isUserScope } from '../vault/user-scope-filter.js';
 import {
   type AgeDecryption,
   type ByteSource,
@@ -89,7 +85,7 @@ export async function checkRestoreTarget(db: Db): Promise<void> {
     db
       .selectFrom('lockbox_data_keys')
       .select((eb) => eb.fn.countAll<string | number>().as('count'))
-      .where('scope', 'not like', `${INTERNAL_SCOPE_PREFIX}%`)
+      .where(isUserScope('scope'))
       .executeTakeFirst(),
   );
   const fields = await count(

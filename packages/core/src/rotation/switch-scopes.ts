@@ -17,8 +17,8 @@ import { wrapToRecipient } from '../keys/age-identity.js';
 import type { Keyring } from '../keys/keyring.js';
 import type { DataKeyTable, LockboxSchema } from '../store/schema.js';
 import type { OpenDataKey } from '../vault/data-keys.js';
+import { isUserScope } from '../vault/user-scope-filter.js';
 import { recordActiveMasterKey } from './master-rotation.js';
-import { isUserScope } from './user-scope-filter.js';
 
 type Db = Kysely<LockboxSchema>;
 
