@@ -49,6 +49,15 @@ export interface ImportOptions {
   /** Records per database round trip (default 500). */
   batchSize?: number;
   onProgress?: (progress: { records: number; bytes: number }) => void;
+  /**
+   * Called once per distinct scope, as records are read and before any of that
+   * scope's records is compared with the target or written; throwing (for
+   * example PERMISSION_DENIED) aborts the import with nothing reported and, for
+   * apply, nothing written. The server passes the caller's token check here:
+   * a preview's unchanged/overwrite/create answers reveal whether a secret
+   * exists and whether a guessed value is right, so they need read access.
+   */
+  authorize?: (scope: string) => void;
 }
 
 export interface ScopeImportCounts {
@@ -329,6 +338,7 @@ async function run(
   const batchSize = options.batchSize ?? DEFAULT_BATCH;
   let bytes = 0;
   let batch: BundleRecord[] = [];
+  const authorized = new Set<string>();
   const flush = async () => {
     if (batch.length === 0) return;
     await runner.batch(batch);
@@ -346,6 +356,10 @@ async function run(
     if (item.kind === 'header') {
       runner.setHeader(item.header);
       continue;
+    }
+    if (options.authorize !== undefined && !authorized.has(item.record.scope)) {
+      options.authorize(item.record.scope);
+      if (authorized.size < 10_000) authorized.add(item.record.scope);
     }
     batch.push(item.record);
     if (batch.length >= batchSize) await flush();
