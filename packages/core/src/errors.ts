@@ -53,11 +53,14 @@ export const ERROR_CODES = {
   // Backup and recovery
   BUNDLE_MALFORMED: 'A bundle is not a well-formed Lockbox bundle.',
   BUNDLE_TOO_LARGE: 'A bundle is larger than the configured limit.',
+  BUNDLE_TOO_EXPENSIVE:
+    'A bundle header demands more decryption work than allowed (scrypt work factor or recipient stanzas).',
   BUNDLE_VERSION_UNSUPPORTED:
     'A bundle or snapshot has a schema version this Lockbox does not read.',
   BUNDLE_DECRYPT_FAILED: 'A bundle could not be decrypted with the given identity or passphrase.',
   BUNDLE_DUPLICATE_RECORD: 'A bundle holds the same scope and name twice.',
   IMPORT_CONFLICT: 'The import found conflicts and the policy is to fail.',
+  IMPORT_BUSY: 'The server is already reading as many bundles as it allows; retry shortly.',
   RECOVERY_NOT_CONFIGURED: 'No recovery recipient is configured.',
   RECOVERY_IDENTITY_INVALID: 'The recovery identity is malformed.',
   RECOVERY_IDENTITY_MISMATCH: 'The recovery identity does not match the stored recovery recipient.',

@@ -25,6 +25,7 @@ import { installAuth } from './auth.js';
 import { AuthFailureLimiter, type AuthRateLimitOptions } from './auth-failure-limiter.js';
 import { registerConsoleFiles } from './console-files.js';
 import { installErrorHandling } from './error-handling.js';
+import { ImportGate } from './import-gate.js';
 import { createLogger, type LoggerOptions } from './logger.js';
 import { openApiOptions } from './openapi.js';
 import { Readiness } from './readiness.js';
@@ -58,6 +59,8 @@ export interface BuildServerOptions {
   bodyLimit?: number;
   /** Body limit for backup import uploads (default 64 MiB). */
   importBodyLimit?: number;
+  /** Import previews and applies read at once; more are refused with IMPORT_BUSY (default 2). */
+  importConcurrency?: number;
   /** Failed-authentication limit per client IP (default 10 a minute); false to disable. */
   authRateLimit?: AuthRateLimitOptions | false;
   /** Serve the web console's built files from this directory at / (only if it exists). */
@@ -98,6 +101,7 @@ export function buildServer(options: BuildServerOptions): LockboxServer {
     limiter:
       options.authRateLimit === false ? undefined : new AuthFailureLimiter(options.authRateLimit),
     importBodyLimit: options.importBodyLimit ?? DEFAULT_IMPORT_BODY_LIMIT,
+    importGate: new ImportGate(options.importConcurrency),
   };
 
   const loggerInstance: FastifyBaseLogger | undefined =

@@ -5,6 +5,7 @@
  */
 import type { Lockbox } from '@lockbox/core';
 import type { AuthFailureLimiter } from './auth-failure-limiter.js';
+import type { ImportGate } from './import-gate.js';
 import type { Readiness } from './readiness.js';
 
 /** The parts of a Lockbox the server uses. */
@@ -18,4 +19,6 @@ export interface ServerContext {
   readonly limiter: AuthFailureLimiter | undefined;
   /** Body limit for import uploads (the age bundle), in bytes. */
   readonly importBodyLimit: number;
+  /** How many bundles may be read at once (import preview and apply). */
+  readonly importGate: ImportGate;
 }

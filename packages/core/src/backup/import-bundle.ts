@@ -21,6 +21,7 @@
  * nothing. Values are re-encrypted with the target's own data keys (a different
  * master key is fine); the target assigns versions and timestamps.
  */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Insertable, Kysely } from 'kysely';
 import { nowIso } from '../clock.js';
 import { LockboxError } from '../errors.js';
@@ -344,6 +345,9 @@ async function run(
     await runner.batch(batch);
     batch = [];
     options.onProgress?.({ records: runner.report.bundle.records, bytes });
+    // Decrypting and comparing a batch is CPU work on this thread: let the event
+    // loop run (health checks, other requests) before the next one.
+    await yieldToEventLoop();
   };
   for await (const item of readBundle(input, {
     decryption: options.decryption,

@@ -39,8 +39,9 @@ import {
   validateScope,
 } from '@lockbox/core';
 import { type Static, Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { auditDenied, callerOf, principalOf } from '../auth.js';
+import { IMPORT_RETRY_AFTER_SECONDS } from '../import-gate.js';
 import { ERROR_RESPONSES, responses, ScopeParam, Timestamp } from '../schemas.js';
 import type { ServerContext, ServerLockbox } from '../server-context.js';
 import type { TypeBoxProvider } from '../type-provider.js';
@@ -252,6 +253,17 @@ async function withScopeCheck<T>(
 export function backupRoutes(app: FastifyInstance, context: ServerContext): void {
   const api = app.withTypeProvider<TypeBoxProvider>();
   const lockbox = () => context.readiness.require();
+  /** Runs one bundle read under the server's concurrency bound (IMPORT_BUSY, Retry-After). */
+  const gated = async <T>(reply: FastifyReply, work: () => Promise<T>): Promise<T> => {
+    try {
+      return await context.importGate.run(work);
+    } catch (err) {
+      if (err instanceof LockboxError && err.code === 'IMPORT_BUSY') {
+        reply.header('retry-after', String(IMPORT_RETRY_AFTER_SECONDS));
+      }
+      throw err;
+    }
+  };
 
   // Only the import routes take binary bodies, with their own limit (this plugin is encapsulated).
   app.addContentTypeParser(
@@ -322,15 +334,17 @@ export function backupRoutes(app: FastifyInstance, context: ServerContext): void
         "Preview an import: what apply would do, per scope (changes no secret). Needs backup:import and secrets:read on every record's scope.",
       ),
     },
-    async (request) =>
-      withScopeCheck(lockbox(), request, PREVIEW_NEEDS, 'backup.import.preview', (authorize) =>
-        lockbox().backup.preview(bundleOf(request), {
-          decryption: decryptionOf(request),
-          maxBytes: context.importBodyLimit,
-          authorize,
-          ...callerOf(request),
-          ...(request.query.policy === undefined ? {} : { policy: request.query.policy }),
-        }),
+    async (request, reply) =>
+      gated(reply, () =>
+        withScopeCheck(lockbox(), request, PREVIEW_NEEDS, 'backup.import.preview', (authorize) =>
+          lockbox().backup.preview(bundleOf(request), {
+            decryption: decryptionOf(request),
+            maxBytes: context.importBodyLimit,
+            authorize,
+            ...callerOf(request),
+            ...(request.query.policy === undefined ? {} : { policy: request.query.policy }),
+          }),
+        ),
       ),
   );
 
@@ -343,15 +357,17 @@ export function backupRoutes(app: FastifyInstance, context: ServerContext): void
         "Apply an import, in one transaction (all or nothing). Needs backup:import, and secrets:read and secrets:write on every record's scope.",
       ),
     },
-    async (request) =>
-      withScopeCheck(lockbox(), request, APPLY_NEEDS, 'backup.import', (authorize) =>
-        lockbox().backup.apply(bundleOf(request), {
-          decryption: decryptionOf(request),
-          maxBytes: context.importBodyLimit,
-          authorize,
-          ...callerOf(request),
-          ...(request.query.policy === undefined ? {} : { policy: request.query.policy }),
-        }),
+    async (request, reply) =>
+      gated(reply, () =>
+        withScopeCheck(lockbox(), request, APPLY_NEEDS, 'backup.import', (authorize) =>
+          lockbox().backup.apply(bundleOf(request), {
+            decryption: decryptionOf(request),
+            maxBytes: context.importBodyLimit,
+            authorize,
+            ...callerOf(request),
+            ...(request.query.policy === undefined ? {} : { policy: request.query.policy }),
+          }),
+        ),
       ),
   );
 }
