@@ -34,6 +34,8 @@ export const EXIT_CODE_GROUPS: Readonly<Record<Exclude<ExitCode, 0 | 1>, readonl
     'NAME_INVALID',
     'SCOPE_INVALID',
     'VALUE_TOO_LARGE',
+    'TEXT_INVALID',
+    'METADATA_INVALID',
     'KEY_INVALID_ENCODING',
     'KEY_INVALID_LENGTH',
     'KEY_MISSING',
@@ -55,6 +57,7 @@ export const EXIT_CODE_GROUPS: Readonly<Record<Exclude<ExitCode, 0 | 1>, readonl
     'BUNDLE_DUPLICATE_RECORD',
     'REQUEST_INVALID',
     'REQUEST_TOO_LARGE',
+    'REQUEST_HEADERS_TOO_LARGE',
   ],
   [EXIT.WRONG_KEY]: [
     'KEY_WRONG',

@@ -25,7 +25,9 @@ import { installAuth } from './auth.js';
 import { AuthFailureLimiter, type AuthRateLimitOptions } from './auth-failure-limiter.js';
 import { registerConsoleFiles } from './console-files.js';
 import { installErrorHandling } from './error-handling.js';
+import { clientErrorHandler, frameworkErrors } from './framework-errors.js';
 import { ImportGate } from './import-gate.js';
+import { installStrictJson } from './json-body.js';
 import { createLogger, type LoggerOptions } from './logger.js';
 import { openApiOptions } from './openapi.js';
 import { Readiness } from './readiness.js';
@@ -121,12 +123,16 @@ export function buildServer(options: BuildServerOptions): LockboxServer {
     exposeHeadRoutes: false,
     // Scopes and names are up to 256 characters, more once URL-encoded.
     routerOptions: { maxParamLength: 1024 },
+    // Router and HTTP-parser refusals in Lockbox's error shape, too.
+    frameworkErrors,
+    clientErrorHandler,
   });
 
   // Shutdown begins: /readyz turns 503 and new requests are refused while in-flight ones finish.
   app.addHook('preClose', async () => readiness.close());
 
   app.setValidatorCompiler(typeBoxValidatorCompiler);
+  installStrictJson(app);
   app.addSchema(ErrorBody);
   installErrorHandling(app);
 

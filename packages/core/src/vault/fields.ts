@@ -15,6 +15,7 @@ import { LockboxError } from '../errors.js';
 import type { LockboxSchema } from '../store/schema.js';
 import type { DataKeys } from './data-keys.js';
 import { validateIdentifier, validateScope } from './names.js';
+import { assertWellFormed } from './text-input.js';
 
 export interface FieldRegistration {
   table: string;
@@ -120,6 +121,8 @@ export class Fields {
     rowId: RowId,
     plaintext: string | Uint8Array,
   ): Promise<string> {
+    if (typeof plaintext === 'string')
+      assertWellFormed(`the value for ${table}.${column}`, plaintext);
     const field = await this.registration(table, column);
     const key = await this.#keys.activeFor(field.scope);
     const bytes = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext;
