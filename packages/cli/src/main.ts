@@ -11,6 +11,7 @@
  * output helpers. Throw LockboxError for failures; main prints and maps them.
  */
 import { readFileSync } from 'node:fs';
+import { isWellFormedText, LockboxError } from '@lockbox/core';
 import { Command, Option } from 'commander';
 import { registerAudit } from './commands/audit.js';
 import { registerDoctor } from './commands/doctor.js';
@@ -89,6 +90,25 @@ function buildProgram(context: CliContext): Command {
   return program;
 }
 
+/**
+ * Node decodes argv leniently: bytes that are not UTF-8 arrive as U+FFFD, and
+ * the original is gone. A name, scope, metadata or value so altered must not be
+ * stored, so lockbox's own arguments (those before `--`; after it they belong to
+ * `run`'s child) are refused if they hold U+FFFD. Throws TEXT_INVALID.
+ */
+function refuseReplacedArguments(args: readonly string[]): void {
+  const end = args.indexOf('--');
+  const own = end < 0 ? args : args.slice(0, end);
+  const position = own.findIndex((arg) => arg.includes('\uFFFD') || !isWellFormedText(arg));
+  if (position >= 0) {
+    throw new LockboxError(
+      'TEXT_INVALID',
+      `argument ${position + 1} is not valid UTF-8 (it holds U+FFFD, the replacement for undecodable bytes); nothing was done`,
+      { details: { argument: position + 1 } },
+    );
+  }
+}
+
 async function main(): Promise<void> {
   const context = new CliContext({
     stdin: process.stdin,
@@ -104,6 +124,7 @@ async function main(): Promise<void> {
   });
   const program = buildProgram(context);
   try {
+    refuseReplacedArguments(process.argv.slice(2));
     await program.parseAsync(process.argv);
   } catch (err) {
     // Parsing may have failed before options were known; --json is honoured anyway.

@@ -1,11 +1,21 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CliStore, finished, initialisedStore, SPAWNING, startCli } from './helpers/cli.js';
+import {
+  CLI_MAIN,
+  type CliStore,
+  finished,
+  initialisedStore,
+  runCli,
+  SPAWNING,
+  startCli,
+  tempDir,
+} from './helpers/cli.js';
 
 const NODE = process.execPath;
 const API_KEY = 'sk-run-4f1c9a7e2b';
 const DB_PASSWORD = 'pa$$ "word"\nline2';
+const TASK_43_CANARY = 'canary-task-43-9d2e51';
 
 /** Runs `node -e script` under `lockbox run` with the given lockbox flags. */
 function runNode(
@@ -27,6 +37,8 @@ describe('lockbox run', SPAWNING, () => {
       await lockbox.secrets.set('other', 'dbPassword', 'other-pw');
       await lockbox.secrets.set('other', 'region', 'eu-west-1');
       await lockbox.secrets.set('badname', '1password', 'x');
+      await lockbox.secrets.set('task:42', 'token', 'task-42-token');
+      await lockbox.secrets.set('task:43', 'token', TASK_43_CANARY);
     });
   });
   afterAll(async () => {
@@ -189,6 +201,54 @@ describe('lockbox run', SPAWNING, () => {
       JSON.stringify(DB_PASSWORD).slice(1, -1),
     ]) {
       expect(everything).not.toContain(value);
+    }
+  });
+
+  it('hands the child nothing of Lockbox: no LOCKBOX_ variable, and `lockbox get` of another scope fails', async () => {
+    // The store is configured only through the environment, from outside the
+    // child's working directory: the key file, the database and a config file.
+    const elsewhere = tempDir();
+    const work = tempDir();
+    try {
+      const keyFile = join(elsewhere.dir, 'master.key');
+      copyFileSync(join(store.dir, 'lockbox.key'), keyFile);
+      const configFile = join(elsewhere.dir, 'lockbox.json');
+      writeFileSync(configFile, JSON.stringify({ database: store.db.url }), { mode: 0o600 });
+      const parentEnv = {
+        LOCKBOX_DATABASE: store.db.url,
+        LOCKBOX_MASTER_KEY_FILE: keyFile,
+        LOCKBOX_CONFIG: configFile,
+        LOCKBOX_DEBUG: '1',
+      };
+      // The child tries the other scope with what it inherited, then (the
+      // control, proving the attempt can succeed) with the parent's settings.
+      const script = `
+        const { spawnSync } = require('node:child_process');
+        const get = (env) => spawnSync(process.execPath, [${JSON.stringify(CLI_MAIN)}, 'get', 'task:43', 'token'], { env, encoding: 'utf8' });
+        const inherited = get(process.env);
+        const control = get({ ...process.env, ...${JSON.stringify(parentEnv)} });
+        process.stdout.write(JSON.stringify({
+          leaked: Object.keys(process.env).filter((k) => /^lockbox_/i.test(k)),
+          own: process.env.TOKEN,
+          inherited: { status: inherited.status, stdout: inherited.stdout, stderr: inherited.stderr },
+          control: { status: control.status, stdout: control.stdout },
+        }));`;
+      const result = await runCli(['run', '--scope', 'task:42', '--', NODE, '-e', script], {
+        cwd: work.dir,
+        env: parentEnv,
+      });
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      const seen = JSON.parse(result.stdout);
+      expect(seen.leaked).toEqual([]);
+      expect(seen.own).toBe('task-42-token');
+      expect(seen.inherited.status).not.toBe(0);
+      expect(seen.inherited.stdout).toBe('');
+      expect(seen.inherited.stderr).not.toContain(TASK_43_CANARY);
+      expect(seen.control).toEqual({ status: 0, stdout: `${TASK_43_CANARY}\n` });
+    } finally {
+      elsewhere.cleanup();
+      work.cleanup();
     }
   });
 });

@@ -37,6 +37,9 @@ export const ERROR_CODES = {
   NAME_INVALID: 'A secret name is empty, too long or contains control characters.',
   SCOPE_INVALID: 'A scope is empty, too long or contains control characters.',
   VALUE_TOO_LARGE: 'A secret value is larger than the limit.',
+  TEXT_INVALID:
+    'Text is not valid Unicode (invalid UTF-8 or a lone surrogate); it is refused, never altered.',
+  METADATA_INVALID: 'Metadata is not a plain JSON object, or is nested too deeply.',
   SECRET_NOT_FOUND: 'No secret exists at that scope and name.',
   SECRET_UNDECRYPTABLE: 'A stored secret cannot be decrypted with the configured keys.',
   DATA_KEY_NOT_FOUND: 'A ciphertext names a data key that the store does not hold.',
@@ -59,11 +62,14 @@ export const ERROR_CODES = {
   // Backup and recovery
   BUNDLE_MALFORMED: 'A bundle is not a well-formed Lockbox bundle.',
   BUNDLE_TOO_LARGE: 'A bundle is larger than the configured limit.',
+  BUNDLE_TOO_EXPENSIVE:
+    'A bundle header demands more decryption work than allowed (scrypt work factor or recipient stanzas).',
   BUNDLE_VERSION_UNSUPPORTED:
     'A bundle or snapshot has a schema version this Lockbox does not read.',
   BUNDLE_DECRYPT_FAILED: 'A bundle could not be decrypted with the given identity or passphrase.',
   BUNDLE_DUPLICATE_RECORD: 'A bundle holds the same scope and name twice.',
   IMPORT_CONFLICT: 'The import found conflicts and the policy is to fail.',
+  IMPORT_BUSY: 'The server is already reading as many bundles as it allows; retry shortly.',
   RECOVERY_NOT_CONFIGURED: 'No recovery recipient is configured.',
   RECOVERY_IDENTITY_INVALID: 'The recovery identity is malformed.',
   RECOVERY_IDENTITY_MISMATCH: 'The recovery identity does not match the stored recovery recipient.',
@@ -84,6 +90,7 @@ export const ERROR_CODES = {
   RATE_LIMITED: 'Too many failed authentication attempts; try again later.',
   REQUEST_INVALID: 'The request does not match the schema.',
   REQUEST_TOO_LARGE: 'The request body is larger than the limit.',
+  REQUEST_HEADERS_TOO_LARGE: 'The request headers are larger than the limit.',
   NOT_FOUND: 'The resource does not exist.',
   NOT_READY: 'The instance has not passed its startup key check.',
   TOKEN_NOT_FOUND: 'No token with that id exists.',

@@ -256,3 +256,10 @@ export {
 export { type ListedSecret, type SecretInfo, Secrets, type SetOptions } from './vault/secrets.js';
 export type { UndecryptableGroup, VaultStatus } from './vault/status.js';
 export { getMeta, META, setMeta } from './vault/store-meta.js';
+export {
+  assertWellFormed,
+  decodeUtf8Strict,
+  isWellFormedText,
+  MAX_METADATA_DEPTH,
+  validateMetadata,
+} from './vault/text-input.js';

@@ -26,6 +26,9 @@ import { AuthFailureAudit, type AuthFailureAuditOptions } from './auth-failure-a
 import { AuthFailureLimiter, type AuthRateLimitOptions } from './auth-failure-limiter.js';
 import { registerConsoleFiles } from './console-files.js';
 import { installErrorHandling } from './error-handling.js';
+import { clientErrorHandler, frameworkErrors } from './framework-errors.js';
+import { ImportGate } from './import-gate.js';
+import { installStrictJson } from './json-body.js';
 import { createLogger, type LoggerOptions } from './logger.js';
 import type { MasterRotationHook } from './master-rotation-hook.js';
 import { openApiOptions } from './openapi.js';
@@ -60,6 +63,8 @@ export interface BuildServerOptions {
   bodyLimit?: number;
   /** Body limit for backup import uploads (default 64 MiB). */
   importBodyLimit?: number;
+  /** Import previews and applies read at once; more are refused with IMPORT_BUSY (default 2). */
+  importConcurrency?: number;
   /**
    * Failed-authentication limits: per client IP (default 10 a minute) and for all
    * clients together (default 1000 a minute); false to disable both.
@@ -112,6 +117,7 @@ export function buildServer(options: BuildServerOptions): LockboxServer {
       windowMs: options.authRateLimit === false ? undefined : options.authRateLimit?.windowMs,
       ...options.authFailureAudit,
     }),
+    importGate: new ImportGate(options.importConcurrency),
   };
 
   const loggerInstance: FastifyBaseLogger | undefined =
@@ -131,6 +137,9 @@ export function buildServer(options: BuildServerOptions): LockboxServer {
     exposeHeadRoutes: false,
     // Scopes and names are up to 256 characters, more once URL-encoded.
     routerOptions: { maxParamLength: 1024 },
+    // Router and HTTP-parser refusals in Lockbox's error shape, too.
+    frameworkErrors,
+    clientErrorHandler,
   });
 
   // The summary of unauthenticated failures is written once its window ends, even
@@ -158,6 +167,7 @@ export function buildServer(options: BuildServerOptions): LockboxServer {
   });
 
   app.setValidatorCompiler(typeBoxValidatorCompiler);
+  installStrictJson(app);
   app.addSchema(ErrorBody);
   installErrorHandling(app);
 

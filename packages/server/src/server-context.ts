@@ -6,6 +6,7 @@
 import type { Lockbox } from '@lockbox/core';
 import type { AuthFailureAudit } from './auth-failure-audit.js';
 import type { AuthFailureLimiter } from './auth-failure-limiter.js';
+import type { ImportGate } from './import-gate.js';
 import type { MasterRotationHook } from './master-rotation-hook.js';
 import type { Readiness } from './readiness.js';
 
@@ -24,4 +25,6 @@ export interface ServerContext {
   readonly importBodyLimit: number;
   /** Keeps the key configuration in step with master rotations, when the embedder gives one. */
   readonly masterRotationHook: MasterRotationHook | undefined;
+  /** How many bundles may be read at once (import preview and apply). */
+  readonly importGate: ImportGate;
 }

@@ -17,7 +17,10 @@ describe('backup routes', () => {
   async function server(options: Parameters<typeof startTestServer>[1] = {}) {
     const started = await startTestServer('sqlite', options);
     servers.push(started);
-    const operator = await started.token(['backup:export', 'backup:import'], 'operator');
+    const operator = await started.token(
+      ['backup:export', 'backup:import', 'secrets:read', 'secrets:write'],
+      'operator',
+    );
     const operatorId = (await started.lockbox.tokens.list()).find((t) => t.name === 'operator')!.id;
     return { ...started, operator, operatorId };
   }

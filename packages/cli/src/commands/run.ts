@@ -10,15 +10,18 @@
  * to it, and its exit code becomes lockbox's — or 128 + the signal number when a
  * signal killed it, as a shell reports it.
  *
- * The child never inherits LOCKBOX_MASTER_KEY or LOCKBOX_PREVIOUS_KEYS: it gets
- * the scope's secrets, not the keys to the whole store.
+ * The child inherits nothing of Lockbox's own configuration (childEnvironment in
+ * child-env.ts): no master key, key file, config file or database variable, so
+ * a child started with one scope cannot open the store through what it was
+ * handed. It still runs as the same OS user with the same files (docs/cli.md,
+ * "What the child can reach").
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { pipeline } from 'node:stream/promises';
 import { auditInjection, planSecretsEnv, readEnvPlan } from '@lockbox/core';
 import type { Command } from 'commander';
-import { ENV } from '../config.js';
+import { childEnvironment } from '../child-env.js';
 import type { CliContext } from '../context.js';
 import { addEnvSelectionOptions, type EnvSelectionOptions } from '../env-selection.js';
 import { EXIT } from '../exit-codes.js';
@@ -30,9 +33,6 @@ interface RunOptions extends EnvSelectionOptions {
 }
 
 const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-
-/** Variables that hold Lockbox's own keys; never passed to the child. */
-const WITHHELD = [ENV.masterKey, ENV.previousKeys];
 
 /** Shell convention: 127 command not found, 126 found but not executable. */
 function spawnFailureExit(errno: string | undefined): number {
@@ -69,8 +69,7 @@ export function registerRun(program: Command, context: CliContext): void {
   command.action(async (file: string, args: string[], options: RunOptions, cmd: Command) => {
     const invocation = context.invocation(cmd);
     const { output } = invocation;
-    const baseEnv: Record<string, string | undefined> = { ...invocation.io.env };
-    for (const name of WITHHELD) delete baseEnv[name];
+    const baseEnv = childEnvironment(invocation.io.env);
 
     const lockbox = await invocation.open();
     const plan = await planSecretsEnv(lockbox, {

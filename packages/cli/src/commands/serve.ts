@@ -28,6 +28,7 @@ interface ServeOptions {
   consoleDir?: string;
   bodyLimit?: string;
   importLimit?: string;
+  importConcurrency?: string;
   logLevel: string;
   auditAnchorInterval: string;
   auditAnchorFile?: string;
@@ -90,6 +91,7 @@ export function registerServe(program: Command, context: CliContext): void {
     .option('--console-dir <dir>', 'serve the web console from here (default: the built console)')
     .option('--body-limit <bytes>', 'request body limit (default 1 MiB)')
     .option('--import-limit <bytes>', 'body limit for backup imports (default 64 MiB)')
+    .option('--import-concurrency <n>', 'bundles read at once; more get IMPORT_BUSY (default 2)')
     .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, 'info')
     .option(
       '--audit-anchor-interval <seconds>',
@@ -118,6 +120,10 @@ export function registerServe(program: Command, context: CliContext): void {
         text === undefined ? undefined : integer(flag, text, 1024, 2 ** 32);
       const bodyLimit = limit('--body-limit', options.bodyLimit);
       const importBodyLimit = limit('--import-limit', options.importLimit);
+      const importConcurrency =
+        options.importConcurrency === undefined
+          ? undefined
+          : integer('--import-concurrency', options.importConcurrency, 1, 64);
       const tls = tlsFiles(options);
       const anchorSeconds = integer(
         '--audit-anchor-interval',
@@ -151,6 +157,7 @@ export function registerServe(program: Command, context: CliContext): void {
         ...(consoleDir === undefined ? {} : { consoleDir }),
         ...(bodyLimit === undefined ? {} : { bodyLimit }),
         ...(importBodyLimit === undefined ? {} : { importBodyLimit }),
+        ...(importConcurrency === undefined ? {} : { importConcurrency }),
       });
       invocation.output.note(`lockbox: serving on ${running.url}`);
       await running.closed;

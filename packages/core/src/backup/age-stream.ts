@@ -16,17 +16,28 @@
  *
  * Only X25519 recipients and passphrases are offered: the stock `age` 1.1.1 in
  * common distributions cannot read the post-quantum hybrid types.
+ *
+ * Bounded work for hostile files: a header with more than MAX_HEADER_STANZAS
+ * stanzas (each costs every identity an X25519 operation) or an scrypt work
+ * factor above MAX_SCRYPT_WORK_FACTOR is refused with BUNDLE_TOO_EXPENSIVE
+ * before any of that work; scrypt runs on libuv's worker threads (age-scrypt.ts).
  */
-import { Decrypter, Encrypter } from 'age-encryption';
+import { Decrypter, Encrypter, type Stanza } from 'age-encryption';
 import { LockboxError } from '../errors.js';
 import { parseAgeIdentity, parseAgeRecipient } from '../keys/age-identity.js';
+import {
+  MAX_SCRYPT_WORK_FACTOR,
+  NodeScryptIdentity,
+  NodeScryptRecipient,
+  tooExpensive,
+} from './age-scrypt.js';
 
 /** Encrypt to one or more age X25519 recipients (`age1…`), or to a passphrase (scrypt). */
 export type AgeEncryption =
   | { recipients: readonly string[] }
   | {
       passphrase: string;
-      /** log2 of scrypt's N; default 18 (age's default). Lower only for tests. */
+      /** log2 of scrypt's N; default and maximum 18 (age's default). Lower only for tests. */
       scryptWorkFactor?: number;
     };
 
@@ -39,7 +50,70 @@ export type ByteSource = ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> 
 /** The first line of every binary age file. */
 export const AGE_MAGIC = new TextEncoder().encode('age-encryption.org/v1\n');
 const MIN_SCRYPT_WORK_FACTOR = 1;
-const MAX_SCRYPT_WORK_FACTOR = 20;
+const DEFAULT_SCRYPT_WORK_FACTOR = 18;
+/**
+ * Stanzas an age header may carry: Lockbox writes at most one per recipient
+ * (the API takes at most 20); 64 leaves room for files made by other tools.
+ */
+export const MAX_HEADER_STANZAS = 64;
+/** A header of MAX_HEADER_STANZAS X25519 stanzas is about 6 KiB; anything far longer is refused. */
+export const MAX_HEADER_BYTES = 64 * 1024;
+const STANZA_START = Buffer.from('\n-> ');
+const HEADER_END = Buffer.from('\n---');
+
+/**
+ * Counts the header's stanzas before age parses it (parsing 20,000 stanzas alone
+ * takes a second), and refuses a header over MAX_HEADER_STANZAS stanzas or
+ * MAX_HEADER_BYTES bytes. Returns a stream that still yields everything.
+ */
+async function boundHeader(
+  source: ReadableStream<Uint8Array>,
+): Promise<ReadableStream<Uint8Array>> {
+  const reader = source.getReader();
+  let seen = Buffer.alloc(0);
+  let done = false;
+  for (;;) {
+    const end = seen.indexOf(HEADER_END);
+    const header = end === -1 ? seen : seen.subarray(0, end);
+    let stanzas = 0;
+    for (
+      let at = header.indexOf(STANZA_START);
+      at !== -1;
+      at = header.indexOf(STANZA_START, at + 1)
+    ) {
+      stanzas += 1;
+    }
+    if (stanzas > MAX_HEADER_STANZAS) {
+      await reader.cancel().catch(() => undefined);
+      throw tooExpensive(`has more than ${MAX_HEADER_STANZAS} recipient stanzas`);
+    }
+    if (end !== -1) break;
+    if (seen.length > MAX_HEADER_BYTES) {
+      await reader.cancel().catch(() => undefined);
+      throw tooExpensive(`is longer than ${MAX_HEADER_BYTES} bytes`);
+    }
+    const result = await reader.read();
+    if (result.done) {
+      done = true;
+      break;
+    }
+    seen = Buffer.concat([seen, result.value]);
+  }
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (seen.length > 0) controller.enqueue(seen);
+      if (done) controller.close();
+    },
+    async pull(controller) {
+      const result = await reader.read();
+      if (result.done) controller.close();
+      else controller.enqueue(result.value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
+}
 
 function decryptFailed(message: string, cause?: unknown): LockboxError {
   return new LockboxError('BUNDLE_DECRYPT_FAILED', message, cause === undefined ? {} : { cause });
@@ -60,21 +134,19 @@ export function ageEncrypter(encryption: AgeEncryption): Encrypter {
   if (typeof encryption.passphrase !== 'string' || encryption.passphrase.length === 0) {
     throw new LockboxError('INVALID_ARGUMENT', 'the passphrase is empty');
   }
-  encrypter.setPassphrase(encryption.passphrase);
-  const workFactor = encryption.scryptWorkFactor;
-  if (workFactor !== undefined) {
-    if (
-      !Number.isInteger(workFactor) ||
-      workFactor < MIN_SCRYPT_WORK_FACTOR ||
-      workFactor > MAX_SCRYPT_WORK_FACTOR
-    ) {
-      throw new LockboxError(
-        'INVALID_ARGUMENT',
-        `the scrypt work factor must be an integer from ${MIN_SCRYPT_WORK_FACTOR} to ${MAX_SCRYPT_WORK_FACTOR}`,
-      );
-    }
-    encrypter.setScryptWorkFactor(workFactor);
+  const workFactor = encryption.scryptWorkFactor ?? DEFAULT_SCRYPT_WORK_FACTOR;
+  if (
+    !Number.isInteger(workFactor) ||
+    workFactor < MIN_SCRYPT_WORK_FACTOR ||
+    workFactor > MAX_SCRYPT_WORK_FACTOR
+  ) {
+    throw new LockboxError(
+      'INVALID_ARGUMENT',
+      `the scrypt work factor must be an integer from ${MIN_SCRYPT_WORK_FACTOR} to ${MAX_SCRYPT_WORK_FACTOR}`,
+    );
   }
+  // A recipient object, not setPassphrase: scrypt then runs natively off the event loop.
+  encrypter.addRecipient(new NodeScryptRecipient(encryption.passphrase, workFactor));
   return encrypter;
 }
 
@@ -225,7 +297,8 @@ export async function* readDecrypted(
  * Throws RECOVERY_IDENTITY_INVALID for a malformed identity, BUNDLE_MALFORMED
  * when `source` is not an age file, BUNDLE_DECRYPT_FAILED when it is not
  * encrypted to these identities (or passphrase) or its header was modified, and
- * BUNDLE_TOO_LARGE when it exceeds `maxBytes`.
+ * BUNDLE_TOO_LARGE when it exceeds `maxBytes`, BUNDLE_TOO_EXPENSIVE when its
+ * header asks for more work than Lockbox allows (see above).
  */
 export async function decryptStream(
   source: ReadableStream<Uint8Array>,
@@ -238,8 +311,13 @@ export async function decryptStream(
   let reached = false;
   let fellThrough = false;
   decrypter.addIdentity({
-    unwrapFileKey: () => {
+    unwrapFileKey: (stanzas: Stanza[]) => {
       reached = true;
+      if (stanzas.length > MAX_HEADER_STANZAS) {
+        throw tooExpensive(
+          `has ${stanzas.length} recipient stanzas (at most ${MAX_HEADER_STANZAS} are accepted)`,
+        );
+      }
       return null;
     },
   });
@@ -254,7 +332,7 @@ export async function decryptStream(
     if (typeof decryption.passphrase !== 'string' || decryption.passphrase.length === 0) {
       throw new LockboxError('INVALID_ARGUMENT', 'the passphrase is empty');
     }
-    decrypter.addPassphrase(decryption.passphrase);
+    decrypter.addIdentity(new NodeScryptIdentity(decryption.passphrase));
   }
   decrypter.addIdentity({
     unwrapFileKey: () => {
@@ -262,9 +340,10 @@ export async function decryptStream(
       return null;
     },
   });
+  const bounded = await boundHeader(source);
   let plain: ReadableStream<Uint8Array>;
   try {
-    plain = await decrypter.decrypt(source);
+    plain = await decrypter.decrypt(bounded);
   } catch (err) {
     if (err instanceof LockboxError) throw err;
     if (!reached) {

@@ -3,7 +3,8 @@
  * (non-decrypting copies) and the backup state, for one open Lockbox.
  *
  * Every operation that changes or reveals the store's contents is audited when
- * it succeeds (backup.export, backup.import, backup.snapshot, backup.restore) with
+ * it succeeds (backup.export, backup.import.preview, backup.import,
+ * backup.snapshot, backup.restore) with
  * counts, never values or keys. A complete export (every scope)
  * moves META.lastExportAt, which backupState reads.
  */
@@ -113,11 +114,29 @@ export class Backup {
   }
 
   /**
-   * What importing the bundle would do, per scope. Writes nothing at all (not
-   * even an audit entry: it changes no state).
+   * What importing the bundle would do, per scope. Changes no secret; a
+   * successful preview is audited (backup.import.preview, with counts), because
+   * its answers (create / unchanged / overwrite) reveal which secrets exist and
+   * whether a bundle's values match them.
    */
-  preview(input: ByteSource, options: ImportOptions): Promise<ImportReport> {
-    return previewImport(this.#vault, input, options);
+  preview(
+    input: ByteSource,
+    options: ImportOptions & Pick<BackupCaller, 'requestId'>,
+  ): Promise<ImportReport> {
+    return this.#audited(
+      {
+        action: 'backup.import.preview',
+        actor: options.actor,
+        requestId: options.requestId,
+        details: { policy: options.policy ?? 'fail' },
+      },
+      () => previewImport(this.#vault, input, options),
+      (r) => ({
+        records: r.bundle.records,
+        scopeCount: r.scopes.length,
+        ...r.totals,
+      }),
+    );
   }
 
   /** Imports the bundle in one transaction (see import-bundle.ts). */

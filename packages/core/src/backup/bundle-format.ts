@@ -17,6 +17,7 @@
  */
 import { LockboxError } from '../errors.js';
 import { validateName, validateUserScope } from '../vault/names.js';
+import { isWellFormedText, validateMetadata } from '../vault/text-input.js';
 import {
   checkFields,
   malformed,
@@ -183,6 +184,14 @@ export function parseBundleRecord(
   const value = hasText
     ? requireString(object, 'value', line)
     : decodeBase64(requireString(object, 'valueBase64', line), line);
+  if (typeof value === 'string' && !isWellFormedText(value)) {
+    // A "\ud800" escape: importing it would store U+FFFD instead.
+    throw new LockboxError(
+      'TEXT_INVALID',
+      `line ${line}: the value of "${scope}/${name}" contains a lone surrogate (not valid Unicode); nothing was imported`,
+      { details: { line, scope, name } },
+    );
+  }
   const size = typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value.length;
   if (size > maxValueBytes) {
     throw new LockboxError(
@@ -196,7 +205,7 @@ export function parseBundleRecord(
     if (typeof object.metadata !== 'object' || Array.isArray(object.metadata)) {
       throw malformed(line, `"metadata" of "${scope}/${name}" must be an object or null`);
     }
-    metadata = object.metadata as Record<string, unknown>;
+    metadata = validateMetadata(object.metadata);
     if (Buffer.byteLength(JSON.stringify(metadata)) > MAX_METADATA_BYTES) {
       throw new LockboxError(
         'VALUE_TOO_LARGE',

@@ -18,7 +18,8 @@ import { nowIso } from '../clock.js';
 import { LockboxError } from '../errors.js';
 import type { Store } from '../store/connect.js';
 import type { DataKeys } from '../vault/data-keys.js';
-import { INTERNAL_SCOPE_PREFIX, validateUserScope } from '../vault/names.js';
+import { validateUserScope } from '../vault/names.js';
+import { isInternalScope, isUserScope } from '../vault/user-scope-filter.js';
 import { type AgeEncryption, ageEncrypter, encryptStream } from './age-stream.js';
 import {
   BUNDLE_FORMAT,
@@ -47,7 +48,11 @@ export interface ExportSummary {
   scopes: { scope: string; secrets: number }[];
   /** Bytes of age ciphertext written. */
   bytes: number;
-  /** True when every user scope was exported (only such exports count as a backup). */
+  /**
+   * True when every user scope was exported (only such exports count as a
+   * backup). An export that would skip a record of a scope it covers fails
+   * instead of returning, so `complete` is never true for a partial bundle.
+   */
   complete: boolean;
 }
 
@@ -69,17 +74,18 @@ async function* bundleChunks(
   onProgress: ExportOptions['onProgress'],
 ): AsyncGenerator<Uint8Array> {
   yield* consistentRead(source.store, async function* (trx) {
+    // Counted without any scope filter and classified here, independently of the
+    // SQL filter the pages use: if the two ever disagree, the export fails below
+    // instead of silently leaving a scope out of a "complete" backup.
     let counts = trx
       .selectFrom('lockbox_secrets')
       .select((eb) => ['scope', eb.fn.countAll<string | number>().as('count')])
-      .where('scope', 'not like', `${INTERNAL_SCOPE_PREFIX}%`)
       .groupBy('scope')
       .orderBy('scope');
     if (scopes !== undefined) counts = counts.where('scope', 'in', scopes);
-    summary.scopes = (await counts.execute()).map((r) => ({
-      scope: r.scope,
-      secrets: Number(r.count),
-    }));
+    summary.scopes = (await counts.execute())
+      .filter((r) => !isInternalScope(r.scope))
+      .map((r) => ({ scope: r.scope, secrets: Number(r.count) }));
     const total = summary.scopes.reduce((sum, s) => sum + s.secrets, 0);
     const header: BundleHeader = {
       format: BUNDLE_FORMAT,
@@ -107,7 +113,7 @@ async function* bundleChunks(
           'updated_at',
           'created_at',
         ])
-        .where('scope', 'not like', `${INTERNAL_SCOPE_PREFIX}%`)
+        .where(isUserScope('scope'))
         .orderBy('scope')
         .orderBy('name')
         .limit(pageSize);
@@ -143,6 +149,15 @@ async function* bundleChunks(
       const last = rows[rows.length - 1] as (typeof rows)[number];
       after = { scope: last.scope, name: last.name };
       if (rows.length < pageSize) break;
+    }
+    if (summary.records !== total) {
+      // Unreachable while isUserScope and isInternalScope agree; never a bundle
+      // (or a "last complete export" stamp) that misses records.
+      throw new LockboxError(
+        'INTERNAL',
+        `the export read ${summary.records} secrets but the store holds ${total} in the exported scopes; nothing was exported`,
+        { details: { read: summary.records, expected: total } },
+      );
     }
     yield encoder.encode(jsonLine(encodeBundleTrailer(summary.records)));
   });

@@ -21,6 +21,7 @@
  * nothing. Values are re-encrypted with the target's own data keys (a different
  * master key is fine); the target assigns versions and timestamps.
  */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Insertable, Kysely } from 'kysely';
 import { nowIso } from '../clock.js';
 import { LockboxError } from '../errors.js';
@@ -49,6 +50,15 @@ export interface ImportOptions {
   /** Records per database round trip (default 500). */
   batchSize?: number;
   onProgress?: (progress: { records: number; bytes: number }) => void;
+  /**
+   * Called once per distinct scope, as records are read and before any of that
+   * scope's records is compared with the target or written; throwing (for
+   * example PERMISSION_DENIED) aborts the import with nothing reported and, for
+   * apply, nothing written. The server passes the caller's token check here:
+   * a preview's unchanged/overwrite/create answers reveal whether a secret
+   * exists and whether a guessed value is right, so they need read access.
+   */
+  authorize?: (scope: string) => void;
 }
 
 export interface ScopeImportCounts {
@@ -363,11 +373,15 @@ async function run(
   const batchSize = options.batchSize ?? DEFAULT_BATCH;
   let bytes = 0;
   let batch: BundleRecord[] = [];
+  const authorized = new Set<string>();
   const flush = async () => {
     if (batch.length === 0) return;
     await runner.batch(batch);
     batch = [];
     options.onProgress?.({ records: runner.report.bundle.records, bytes });
+    // Decrypting and comparing a batch is CPU work on this thread: let the event
+    // loop run (health checks, other requests) before the next one.
+    await yieldToEventLoop();
   };
   for await (const item of readBundle(input, {
     decryption: options.decryption,
@@ -380,6 +394,10 @@ async function run(
     if (item.kind === 'header') {
       runner.setHeader(item.header);
       continue;
+    }
+    if (options.authorize !== undefined && !authorized.has(item.record.scope)) {
+      options.authorize(item.record.scope);
+      if (authorized.size < 10_000) authorized.add(item.record.scope);
     }
     batch.push(item.record);
     if (batch.length >= batchSize) await flush();

@@ -28,7 +28,8 @@ import {
   validateUserScope,
 } from '../vault/names.js';
 import { FIELD_MAC, rowMac } from '../vault/row-macs.js';
-import { META } from '../vault/store-meta.js';
+import { getMeta, META, setMeta } from '../vault/store-meta.js';
+import { isUserScope } from '../vault/user-scope-filter.js';
 import {
   type AgeDecryption,
   type ByteSource,
@@ -92,7 +93,7 @@ export async function checkRestoreTarget(db: Db): Promise<void> {
     db
       .selectFrom('lockbox_data_keys')
       .select((eb) => eb.fn.countAll<string | number>().as('count'))
-      .where('scope', 'not like', `${INTERNAL_SCOPE_PREFIX}%`)
+      .where(isUserScope('scope'))
       .executeTakeFirst(),
   );
   const fields = await count(

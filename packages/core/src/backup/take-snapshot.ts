@@ -9,8 +9,8 @@
  */
 import { nowIso } from '../clock.js';
 import type { Store } from '../store/connect.js';
-import { INTERNAL_SCOPE_PREFIX } from '../vault/names.js';
 import { getMeta, META } from '../vault/store-meta.js';
+import { isUserScope } from '../vault/user-scope-filter.js';
 import { type AgeEncryption, ageEncrypter, encryptStream } from './age-stream.js';
 import { consistentRead } from './consistent-read.js';
 import { jsonLine } from './json-lines.js';
@@ -46,8 +46,6 @@ export interface SnapshotSource {
 
 const DEFAULT_PAGE_SIZE = 1000;
 const encoder = new TextEncoder();
-/** A LIKE pattern for the internal scopes, which snapshots leave out. */
-const INTERNAL = `${INTERNAL_SCOPE_PREFIX}%`;
 
 async function* snapshotChunks(
   source: SnapshotSource,
@@ -62,7 +60,7 @@ async function* snapshotChunks(
           await trx
             .selectFrom(table)
             .select((eb) => eb.fn.countAll<string | number>().as('count'))
-            .where('scope', 'not like', INTERNAL)
+            .where(isUserScope('scope'))
             .executeTakeFirstOrThrow()
         ).count,
       );
@@ -85,7 +83,7 @@ async function* snapshotChunks(
       .selectFrom('lockbox_data_keys')
       .select('master_fingerprint')
       .distinct()
-      .where('scope', 'not like', INTERNAL)
+      .where(isUserScope('scope'))
       .where('state', '!=', 'destroyed')
       .where('master_fingerprint', 'is not', null)
       .orderBy('master_fingerprint')
@@ -115,7 +113,7 @@ async function* snapshotChunks(
       let page = trx
         .selectFrom('lockbox_data_keys')
         .selectAll()
-        .where('scope', 'not like', INTERNAL)
+        .where(isUserScope('scope'))
         .orderBy('id')
         .limit(pageSize);
       if (afterKey !== undefined) page = page.where('id', '>', afterKey);
@@ -153,7 +151,7 @@ async function* snapshotChunks(
       let page = trx
         .selectFrom('lockbox_secrets')
         .selectAll()
-        .where('scope', 'not like', INTERNAL)
+        .where(isUserScope('scope'))
         .orderBy('scope')
         .orderBy('name')
         .limit(pageSize);

@@ -8,7 +8,8 @@
  *   3. letters are upper-cased.
  * The result must match ENV_NAME_PATTERN; a name with any other character (non-ASCII
  * letters, "$", "=", …) or starting with a digit cannot become a variable and is
- * refused with ENV_NAME_INVALID rather than silently mangled.
+ * refused with ENV_NAME_INVALID rather than silently mangled, and so is a name
+ * that maps into RESERVED_ENV_PREFIX.
  *
  * Different names can map to the same variable (`db-password`, `db.password`,
  * `dbPassword`); detecting that is secretsToEnv's job.
@@ -17,6 +18,12 @@ import { LockboxError } from '../errors.js';
 
 /** What a portable environment variable name looks like (POSIX, upper case). */
 export const ENV_NAME_PATTERN = /^[A-Z_][A-Z0-9_]*$/;
+
+/**
+ * Variables Lockbox reads for its own configuration; no secret maps to one, so
+ * neither `lockbox run`'s child nor a shell that evals `lockbox env` gets one.
+ */
+export const RESERVED_ENV_PREFIX = 'LOCKBOX_';
 
 const SEPARATORS = /[-./: ]/g;
 const ALLOWED = /^[A-Za-z0-9_]+$/;
@@ -47,5 +54,10 @@ export function toEnvName(name: string): string {
   }
   const variable = split.toUpperCase();
   if (!ENV_NAME_PATTERN.test(variable)) throw invalid('a variable name cannot start with a digit');
+  if (variable.startsWith(RESERVED_ENV_PREFIX)) {
+    throw invalid(
+      `variables starting ${RESERVED_ENV_PREFIX} configure Lockbox itself (a secret must not redirect the next lockbox command to another key or database)`,
+    );
+  }
   return variable;
 }

@@ -16,8 +16,8 @@ import { isLockboxError } from '../errors.js';
 import type { LockboxSchema, ValueType } from '../store/schema.js';
 import type { Vault } from '../vault/lockbox.js';
 import { readMasterKeyRecords } from '../vault/master-key-records.js';
+import { isUserScope } from '../vault/user-scope-filter.js';
 import { FieldTable } from './field-table.js';
-import { isUserScope } from './user-scope-filter.js';
 
 type Db = Kysely<LockboxSchema>;
 

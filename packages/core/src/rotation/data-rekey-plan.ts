@@ -9,8 +9,8 @@ import { parseCiphertext } from '../crypto/ciphertext.js';
 import { isLockboxError, LockboxError } from '../errors.js';
 import type { LockboxSchema } from '../store/schema.js';
 import type { Vault } from '../vault/lockbox.js';
+import { isUserScope } from '../vault/user-scope-filter.js';
 import type { FieldTable } from './field-table.js';
-import { isUserScope } from './user-scope-filter.js';
 
 type Db = Kysely<LockboxSchema>;
 

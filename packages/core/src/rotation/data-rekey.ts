@@ -43,6 +43,7 @@ import type { LockboxSchema } from '../store/schema.js';
 import type { DataKeys } from '../vault/data-keys.js';
 import type { RowId } from '../vault/fields.js';
 import { META, setMeta } from '../vault/store-meta.js';
+import { isUserScope } from '../vault/user-scope-filter.js';
 import { type BatchTransactions, withBatchTransactions } from './batch-transactions.js';
 import { compareAndSwapRows } from './compare-and-swap-rows.js';
 import type { FieldTable } from './field-table.js';
@@ -59,7 +60,6 @@ import { finishJob, type RotationJob, saveJob } from './rotation-jobs.js';
 import type { RotationLockHandle } from './rotation-lock.js';
 import type { ProgressListener } from './rotation-progress.js';
 import { switchScopes } from './switch-scopes.js';
-import { isUserScope } from './user-scope-filter.js';
 
 type Db = Kysely<LockboxSchema>;
 

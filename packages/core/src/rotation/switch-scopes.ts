@@ -21,8 +21,8 @@ import { authenticatedRecipient } from '../vault/authenticated-meta.js';
 import type { OpenDataKey } from '../vault/data-keys.js';
 import type { IntegrityKey } from '../vault/integrity-key.js';
 import { usablePrimaryRecord } from '../vault/master-key-records.js';
+import { isUserScope } from '../vault/user-scope-filter.js';
 import { recordActiveMasterKey } from './master-rotation.js';
-import { isUserScope } from './user-scope-filter.js';
 
 type Db = Kysely<LockboxSchema>;
 

@@ -7,6 +7,7 @@
  *   - a file path, `sqlite:PATH` or `sqlite://PATH` → SQLite (WAL), default ./lockbox.db
  *   - `postgres://…` or `postgresql://…` → PostgreSQL
  */
+import { closeSync, constants, openSync } from 'node:fs';
 import {
   Kysely,
   PostgresDialect,
@@ -70,6 +71,24 @@ export function redactDatabaseUrl(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
 }
 
+/**
+ * Creates the SQLite file, if it does not exist yet, with mode 0600 (less if the
+ * umask says so) before the driver opens it: the driver would create it 0644,
+ * readable by every local user for however long it takes to chmod. SQLite gives
+ * the `-wal` and `-shm` files it creates later the main file's permissions, so
+ * they are 0600 from their first byte too. An existing file keeps its mode.
+ * Failures (a missing directory, no permission) are left to the driver, which
+ * reports them in its own words when it opens the same path.
+ */
+function createPrivately(path: string): void {
+  if (path === ':memory:' || path === '' || path.startsWith('file:')) return;
+  try {
+    closeSync(openSync(path, constants.O_CREAT | constants.O_WRONLY, 0o600));
+  } catch {
+    // See above: the driver's open reports it.
+  }
+}
+
 export function connectStore(url: string | undefined, drivers: DatabaseDrivers): Store {
   const parsed = parseDatabaseUrl(url);
   const location = redactDatabaseUrl(parsed.target);
@@ -87,7 +106,10 @@ export function connectStore(url: string | undefined, drivers: DatabaseDrivers):
   const open = drivers.sqlite;
   const db = new Kysely<LockboxSchema>({
     dialect: new SqliteDialect({
-      database: () => Promise.resolve(open(parsed.target)),
+      database: () => {
+        createPrivately(parsed.target);
+        return Promise.resolve(open(parsed.target));
+      },
       async onCreateConnection(connection) {
         // WAL lets readers proceed while a writer (a rotation batch) commits; the
         // busy timeout makes a second process wait for the writer instead of failing.

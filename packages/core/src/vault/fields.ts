@@ -29,6 +29,7 @@ import type { DataKeys } from './data-keys.js';
 import { integrityFailure } from './master-key-records.js';
 import { validateIdentifier, validateScope } from './names.js';
 import { FIELD_MAC, rowMac, rowVerifies } from './row-macs.js';
+import { assertWellFormed } from './text-input.js';
 
 export interface FieldRegistration {
   table: string;
@@ -141,6 +142,8 @@ export class Fields {
     rowId: RowId,
     plaintext: string | Uint8Array,
   ): Promise<string> {
+    if (typeof plaintext === 'string')
+      assertWellFormed(`the value for ${table}.${column}`, plaintext);
     const field = await this.registration(table, column);
     const key = await this.#keys.activeFor(field.scope);
     const bytes = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext;

@@ -6,6 +6,7 @@
  * hide text in a terminal), not empty, and bounded in length.
  */
 import { LockboxError } from '../errors.js';
+import { isWellFormedText } from './text-input.js';
 
 export const MAX_NAME_LENGTH = 256;
 export const MAX_SCOPE_LENGTH = 256;
@@ -20,6 +21,10 @@ function check(kind: 'scope' | 'name', value: unknown, max: number): string {
   }
   if (value.length > max) throw new LockboxError(code, `${kind} is longer than ${max} characters`);
   if (FORBIDDEN.test(value)) throw new LockboxError(code, `${kind} contains control characters`);
+  // A lone surrogate has no UTF-8 form: stored, it would silently become U+FFFD.
+  if (!isWellFormedText(value)) {
+    throw new LockboxError(code, `${kind} contains a lone surrogate (not valid Unicode)`);
+  }
   if (value.trim() !== value)
     throw new LockboxError(code, `${kind} has leading or trailing whitespace`);
   return value;

@@ -22,6 +22,7 @@ import type { Actor, AuditSink } from './audit-sink.js';
 import type { DataKeys } from './data-keys.js';
 import { validateName, validateScope, validateUserScope } from './names.js';
 import { openSecret, type SecretBinding, sealSecret } from './secret-ciphertext.js';
+import { assertWellFormed, validateMetadata } from './text-input.js';
 
 export const DEFAULT_MAX_VALUE_BYTES = 64 * 1024;
 /** How often a write re-encrypts when re-keys keep retiring the scope's key under it. */
@@ -127,7 +128,8 @@ function toInfo(row: SecretRow): SecretInfo {
 
 function encodeMetadata(metadata: Record<string, unknown> | null | undefined): string | null {
   if (metadata === undefined || metadata === null) return null;
-  const text = JSON.stringify(metadata);
+  // Bounded depth and well-formed strings first: JSON.stringify recurses.
+  const text = JSON.stringify(validateMetadata(metadata));
   if (Buffer.byteLength(text) > MAX_METADATA_BYTES) {
     throw new LockboxError(
       'VALUE_TOO_LARGE',
@@ -225,6 +227,7 @@ export class Secrets {
   ): Promise<number> {
     validateUserScope(scope);
     validateName(name);
+    if (typeof value === 'string') assertWellFormed(`the value of "${scope}/${name}"`, value);
     const type: ValueType = typeof value === 'string' ? 'utf8' : 'bytes';
     const plaintext = typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
     if (plaintext.length > this.#maxValueBytes) {

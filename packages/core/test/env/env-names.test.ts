@@ -26,6 +26,9 @@ describe('toEnvName', () => {
     ['a$b', 'contains "$"'],
     ['a=b', 'contains "="'],
     ['', 'empty'],
+    ['lockbox-master-key-file', 'configure Lockbox itself'],
+    ['lockbox.database', 'configure Lockbox itself'],
+    ['LockboxConfig', 'configure Lockbox itself'],
   ])('refuses %j with ENV_NAME_INVALID', (name, why) => {
     try {
       toEnvName(name);

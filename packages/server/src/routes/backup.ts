@@ -19,22 +19,31 @@
  * limit, default 64 MiB), so the import's transaction never waits on a slow client.
  * These headers are redacted from logs like Authorization.
  *
- * Core audits each completed export and apply (backup.export, backup.import)
- * with counts only; a refused import changes nothing and writes no entry.
+ * Import needs more than backup:import: secrets:read on every scope the bundle
+ * holds (apply: secrets:read and secrets:write), checked per scope as records
+ * are read (withScopeCheck), because a preview's answers reveal which secrets
+ * exist and whether a guessed value is right.
+ *
+ * Core audits each completed export, preview and apply (backup.export,
+ * backup.import.preview, backup.import) with counts only; a refused import
+ * changes nothing, and only a permission refusal is audited (as denied).
  */
 import { Readable } from 'node:stream';
 import {
   type AgeDecryption,
   type AgeEncryption,
+  can,
   LockboxError,
+  type PermissionName,
   parseAgeRecipient,
   validateScope,
 } from '@lockbox/core';
 import { type Static, Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { callerOf } from '../auth.js';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { auditDenied, callerOf, principalOf } from '../auth.js';
+import { IMPORT_RETRY_AFTER_SECONDS } from '../import-gate.js';
 import { ERROR_RESPONSES, responses, ScopeParam, Timestamp } from '../schemas.js';
-import type { ServerContext } from '../server-context.js';
+import type { ServerContext, ServerLockbox } from '../server-context.js';
 import type { TypeBoxProvider } from '../type-provider.js';
 
 const ExportBody = Type.Object(
@@ -192,9 +201,69 @@ function resumeStream(
   );
 }
 
+/**
+ * What a token needs on each scope a bundle touches, beside backup:import. A
+ * preview's answers (create / unchanged / overwrite) tell whether a secret
+ * exists and whether the bundle's value equals it, so they are a read; apply
+ * reports the same answers and writes, so it needs both.
+ */
+const PREVIEW_NEEDS: readonly PermissionName[] = ['secrets:read'];
+const APPLY_NEEDS: readonly PermissionName[] = ['secrets:read', 'secrets:write'];
+
+/**
+ * Runs an import with a per-scope check of the caller's token; a refusal is
+ * PERMISSION_DENIED naming the scope and the missing permission, audited as
+ * denied, and the import reports nothing (apply writes nothing).
+ */
+async function withScopeCheck<T>(
+  lockbox: ServerLockbox,
+  request: FastifyRequest,
+  needs: readonly PermissionName[],
+  action: string,
+  run: (authorize: (scope: string) => void) => Promise<T>,
+): Promise<T> {
+  const { token } = principalOf(request);
+  let refused: { scope: string; permission: PermissionName } | undefined;
+  const authorize = (scope: string) => {
+    const missing = needs.find((permission) => !can(token, permission, scope));
+    if (missing === undefined) return;
+    refused = { scope, permission: missing };
+    throw new LockboxError(
+      'PERMISSION_DENIED',
+      `this token lacks ${missing} on scope "${scope}", which the bundle holds records for; nothing was imported or compared`,
+      { details: { permission: [missing], scope } },
+    );
+  };
+  try {
+    return await run(authorize);
+  } catch (err) {
+    if (refused !== undefined && err instanceof LockboxError && err.code === 'PERMISSION_DENIED') {
+      await auditDenied(
+        lockbox,
+        request,
+        { action, permission: refused.permission },
+        'PERMISSION_DENIED',
+        { scope: refused.scope },
+      );
+    }
+    throw err;
+  }
+}
+
 export function backupRoutes(app: FastifyInstance, context: ServerContext): void {
   const api = app.withTypeProvider<TypeBoxProvider>();
   const lockbox = () => context.readiness.require();
+  /** Runs one bundle read under the server's concurrency bound (IMPORT_BUSY, Retry-After). */
+  const gated = async <T>(reply: FastifyReply, work: () => Promise<T>): Promise<T> => {
+    try {
+      return await context.importGate.run(work);
+    } catch (err) {
+      if (err instanceof LockboxError && err.code === 'IMPORT_BUSY') {
+        reply.header('retry-after', String(IMPORT_RETRY_AFTER_SECONDS));
+      }
+      throw err;
+    }
+  };
 
   // Only the import routes take binary bodies, with their own limit (this plugin is encapsulated).
   app.addContentTypeParser(
@@ -261,14 +330,22 @@ export function backupRoutes(app: FastifyInstance, context: ServerContext): void
     {
       config: { auth: { action: 'backup.import.preview', permission: 'backup:import' } },
       bodyLimit: context.importBodyLimit,
-      schema: importSchema('Preview an import: what apply would do, per scope (writes nothing)'),
+      schema: importSchema(
+        "Preview an import: what apply would do, per scope (changes no secret). Needs backup:import and secrets:read on every record's scope.",
+      ),
     },
-    async (request) =>
-      lockbox().backup.preview(bundleOf(request), {
-        decryption: decryptionOf(request),
-        maxBytes: context.importBodyLimit,
-        ...(request.query.policy === undefined ? {} : { policy: request.query.policy }),
-      }),
+    async (request, reply) =>
+      gated(reply, () =>
+        withScopeCheck(lockbox(), request, PREVIEW_NEEDS, 'backup.import.preview', (authorize) =>
+          lockbox().backup.preview(bundleOf(request), {
+            decryption: decryptionOf(request),
+            maxBytes: context.importBodyLimit,
+            authorize,
+            ...callerOf(request),
+            ...(request.query.policy === undefined ? {} : { policy: request.query.policy }),
+          }),
+        ),
+      ),
   );
 
   api.post(
@@ -276,14 +353,21 @@ export function backupRoutes(app: FastifyInstance, context: ServerContext): void
     {
       config: { auth: { action: 'backup.import', permission: 'backup:import' } },
       bodyLimit: context.importBodyLimit,
-      schema: importSchema('Apply an import, in one transaction (all or nothing)'),
+      schema: importSchema(
+        "Apply an import, in one transaction (all or nothing). Needs backup:import, and secrets:read and secrets:write on every record's scope.",
+      ),
     },
-    async (request) =>
-      lockbox().backup.apply(bundleOf(request), {
-        decryption: decryptionOf(request),
-        maxBytes: context.importBodyLimit,
-        ...callerOf(request),
-        ...(request.query.policy === undefined ? {} : { policy: request.query.policy }),
-      }),
+    async (request, reply) =>
+      gated(reply, () =>
+        withScopeCheck(lockbox(), request, APPLY_NEEDS, 'backup.import', (authorize) =>
+          lockbox().backup.apply(bundleOf(request), {
+            decryption: decryptionOf(request),
+            maxBytes: context.importBodyLimit,
+            authorize,
+            ...callerOf(request),
+            ...(request.query.policy === undefined ? {} : { policy: request.query.policy }),
+          }),
+        ),
+      ),
   );
 }
