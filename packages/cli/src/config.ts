@@ -14,6 +14,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { DEFAULT_DATABASE, LockboxError, parseDatabaseUrl, splitKeyList } from '@lockbox/core';
+import { type DeclaredField, parseFieldsConfig } from './fields-config.js';
 
 export const ENV = {
   database: 'LOCKBOX_DATABASE',
@@ -54,6 +55,8 @@ export interface ResolvedConfig {
   primaryKeySource: string | undefined;
   /** The configured key file, else ./lockbox.key (where `init` writes a new key). */
   keyFile: string;
+  /** The fields the config file declares (undefined: it has no "fields" entry). */
+  fields: DeclaredField[] | undefined;
 }
 
 export interface ConfigEnvironment {
@@ -67,9 +70,10 @@ interface ConfigFile {
   database?: string;
   masterKeyFile?: string;
   previousKeyFiles?: string[];
+  fields?: DeclaredField[];
 }
 
-const CONFIG_FIELDS = new Set(['database', 'masterKeyFile', 'previousKeyFiles']);
+const CONFIG_FIELDS = new Set(['database', 'masterKeyFile', 'previousKeyFiles', 'fields']);
 
 function configError(path: string, problem: string): LockboxError {
   return new LockboxError('INVALID_ARGUMENT', `config file ${path}: ${problem}`, {
@@ -106,7 +110,7 @@ export function readConfigFile(path: string): ConfigFile {
     }
     if (!CONFIG_FIELDS.has(field)) throw configError(path, `unknown field "${field}"`);
   }
-  const { database, masterKeyFile, previousKeyFiles } = record;
+  const { database, masterKeyFile, previousKeyFiles, fields } = record;
   if (database !== undefined && typeof database !== 'string') {
     throw configError(path, '"database" must be a string');
   }
@@ -123,6 +127,7 @@ export function readConfigFile(path: string): ConfigFile {
     ...(database === undefined ? {} : { database }),
     ...(masterKeyFile === undefined ? {} : { masterKeyFile }),
     ...(previousKeyFiles === undefined ? {} : { previousKeyFiles: previousKeyFiles as string[] }),
+    ...(fields === undefined ? {} : { fields: parseFieldsConfig(path, fields) }),
   };
 }
 
@@ -224,5 +229,6 @@ export async function resolveConfig(
     keys,
     primaryKeySource,
     keyFile: keys.primaryFile ?? defaultKeyFile,
+    fields: file.fields,
   };
 }

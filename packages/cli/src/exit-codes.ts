@@ -46,6 +46,8 @@ export const EXIT_CODE_GROUPS: Readonly<Record<Exclude<ExitCode, 0 | 1>, readonl
     'PASSPHRASE_PARAMS_INVALID',
     'STORE_URL_UNSUPPORTED',
     'FIELD_INVALID',
+    'FIELD_KEY_UNSUITABLE',
+    'FIELD_ROW_KEY_INVALID',
     'ENV_NAME_INVALID',
     'ENV_COLLISION',
     'RECIPIENT_INVALID',
@@ -90,6 +92,7 @@ export const EXIT_CODE_GROUPS: Readonly<Record<Exclude<ExitCode, 0 | 1>, readonl
     'FILE_EXISTS',
     'KEY_STILL_NEEDED',
     'RESTORE_TARGET_NOT_EMPTY',
+    'FIELD_IN_USE',
   ],
 };
 

@@ -17,6 +17,7 @@ import { registerAudit } from './commands/audit.js';
 import { registerDoctor } from './commands/doctor.js';
 import { registerEnv } from './commands/env.js';
 import { registerExport } from './commands/export.js';
+import { registerFields } from './commands/fields.js';
 import { registerGet } from './commands/get.js';
 import { registerImport } from './commands/import.js';
 import { registerInit } from './commands/init.js';
@@ -76,6 +77,7 @@ function buildProgram(context: CliContext): Command {
   registerRm(program, context);
   registerRotate(program, context);
   registerDoctor(program, context);
+  registerFields(program, context);
   registerEnv(program, context);
   registerRun(program, context);
   registerServe(program, context);

@@ -111,3 +111,73 @@ describe('resolveConfig', () => {
     );
   });
 });
+
+describe('the "fields" entry of a config file', () => {
+  async function fieldsOf(fields: unknown): Promise<unknown> {
+    const dir = workdir();
+    writeFileSync(join(dir, 'lockbox.json'), JSON.stringify({ fields }));
+    return (await resolveIn(dir)).fields;
+  }
+
+  async function refusal(fields: unknown): Promise<string> {
+    try {
+      await fieldsOf(fields);
+    } catch (err) {
+      if (isLockboxError(err) && err.code === 'INVALID_ARGUMENT') return err.message;
+      throw err;
+    }
+    return 'no error';
+  }
+
+  it('accepts a key of one column or several, as a string or a list, and an optional scope', async () => {
+    expect(
+      await fieldsOf([
+        { table: 'user_keys', column: 'api_key', primaryKey: ['user_id', 'provider'] },
+        { table: 'webhooks', column: 'secret', primaryKey: 'id', scope: 'hooks' },
+        { table: 'tokens', column: 'token', primaryKey: 'tenant, id' },
+      ]),
+    ).toEqual([
+      { table: 'user_keys', column: 'api_key', primaryKey: ['user_id', 'provider'] },
+      { table: 'webhooks', column: 'secret', primaryKey: ['id'], scope: 'hooks' },
+      { table: 'tokens', column: 'token', primaryKey: ['tenant', 'id'] },
+    ]);
+  });
+
+  it.each([
+    ['not an array', { table: 't' }, '"fields" must be an array'],
+    ['no primaryKey', [{ table: 't', column: 'c' }], 'needs "primaryKey"'],
+    [
+      'a bad identifier',
+      [{ table: 't; drop', column: 'c', primaryKey: 'id' }],
+      'plain SQL identifier',
+    ],
+    [
+      'an unknown field',
+      [{ table: 't', column: 'c', primaryKey: 'id', key: 1 }],
+      'unknown field "key"',
+    ],
+    [
+      'a key column twice',
+      [{ table: 't', column: 'c', primaryKey: ['a', 'a'] }],
+      'names a column twice',
+    ],
+    ['an empty key', [{ table: 't', column: 'c', primaryKey: [] }], '1 to 8 columns'],
+    [
+      'a reserved scope',
+      [{ table: 't', column: 'c', primaryKey: 'id', scope: 'lockbox:audit' }],
+      'reserved',
+    ],
+    [
+      'the same field twice',
+      [
+        { table: 't', column: 'c', primaryKey: 'id' },
+        { table: 't', column: 'c', primaryKey: 'uid' },
+      ],
+      'declares t.c a second time',
+    ],
+  ])('refuses %s, naming the entry', async (_what, fields, message) => {
+    const text = await refusal(fields);
+    expect(text).toContain(message);
+    expect(text).toContain('lockbox.json');
+  });
+});

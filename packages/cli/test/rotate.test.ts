@@ -155,7 +155,7 @@ describe('lockbox rotate: refusals, stdin keys, data, adopt, status, resume', SP
         'adopted 2 rows of connectors.token (Fernet 1, v2 0, plaintext 1)',
       );
 
-      const data = await store.run(['rotate', 'data'], { env });
+      const data = await store.run(['rotate', 'data', '--field-grace', '0'], { env });
       expect(data.code, data.stderr).toBe(0);
       expect(data.stdout.split('\n')[0]).toBe(
         '3 rows re-encrypted across 2 tables; 2 old data keys destroyed',

@@ -52,6 +52,12 @@ export const ERROR_CODES = {
     'A security-relevant row fails its integrity check (changed outside Lockbox); it is not used.',
   MASTER_KEY_RETIRED:
     'The primary master key is retired in the store (another instance rotated); no data key is created under it.',
+  FIELD_KEY_UNSUITABLE:
+    "A field's row-key columns are missing, nullable, of an unsupported type, or not covered by a primary key or unique index over exactly them.",
+  FIELD_ROW_KEY_INVALID:
+    "A row key does not name exactly the field's key columns, or a value is not a string, bigint or safe integer.",
+  FIELD_IN_USE:
+    'A field registration cannot be removed, or its key columns changed, while rows hold Lockbox ciphertext.',
   VERSION_CONFLICT: 'The value changed since it was read (compare-and-swap failed).',
   // Rotation
   ROTATION_IN_PROGRESS: 'Another rotation is running, or an interrupted one is unfinished.',

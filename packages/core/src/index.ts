@@ -190,6 +190,7 @@ export {
   type RotationModeChoice,
 } from './rotation/rotation-mode.js';
 export type {
+  AdoptAllOptions,
   AdoptOptions,
   CommonOptions as RotationOptions,
   DataRekeyResult,
@@ -240,7 +241,15 @@ export {
 // vault
 export type { Actor, AuditEvent, AuditSink } from './vault/audit-sink.js';
 export { DataKeys, type OpenDataKey } from './vault/data-keys.js';
-export { type FieldRegistration, Fields, type RowId } from './vault/fields.js';
+export {
+  type FieldDeclaration,
+  type FieldRegistration,
+  Fields,
+  keyColumnsOf,
+  type RowId,
+  type RowKey,
+  type RowKeyValue,
+} from './vault/fields.js';
 export { INTEGRITY_SCOPE } from './vault/integrity-key.js';
 export type { IntegrityBreak, IntegrityReport } from './vault/integrity-report.js';
 export { inspectKeys, type KeyCheck } from './vault/key-check.js';
@@ -253,6 +262,7 @@ export {
   validateScope,
   validateUserScope,
 } from './vault/names.js';
+export { describeRowKey } from './vault/row-key.js';
 export { type ListedSecret, type SecretInfo, Secrets, type SetOptions } from './vault/secrets.js';
 export type { UndecryptableGroup, VaultStatus } from './vault/status.js';
 export { getMeta, META, setMeta } from './vault/store-meta.js';

@@ -48,6 +48,9 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   DATA_KEY_UNDECRYPTABLE: 500,
   FIELD_NOT_REGISTERED: 404,
   FIELD_INVALID: 400,
+  FIELD_KEY_UNSUITABLE: 400,
+  FIELD_ROW_KEY_INVALID: 400,
+  FIELD_IN_USE: 409,
   VERSION_CONFLICT: 409,
   // Integrity: stored rows changed outside Lockbox, or an instance behind a rotation.
   INTEGRITY_KEY_MISSING: 500,

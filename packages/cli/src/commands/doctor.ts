@@ -123,6 +123,14 @@ export function diagnose(
   }
   for (const f of census.fields) {
     const name = `${f.table}.${f.column}`;
+    if (f.keyProblem !== null) {
+      findings.push({
+        severity: 'warning',
+        message: `${name} cannot be adopted or re-keyed, and blocks \`lockbox rotate data\`: ${f.keyProblem.message}`,
+        hint: `fix the table's key, or register the field with its real key: lockbox fields add --table ${f.table} --column ${f.column} --primary-key COLUMNS`,
+      });
+      continue;
+    }
     if (f.unreadable > 0) {
       findings.push({
         severity: 'error',
@@ -134,7 +142,7 @@ export function diagnose(
       findings.push({
         severity: 'warning',
         message: `${name} still holds ${f.plaintext} plaintext, ${f.fernet} Fernet and ${f.v2} v2: value(s)`,
-        hint: `lockbox rotate adopt --table ${f.table} --column ${f.column} [--fernet-key-file F] [--v2-key-file F] [--plaintext]`,
+        hint: `lockbox rotate adopt [--table ${f.table} --column ${f.column}] [--fernet-key-file F] [--v2-key-file F] [--plaintext]`,
       });
     }
     if (f.otherLockboxFormat > 0) {
@@ -157,8 +165,8 @@ export function diagnose(
   if (census.dataKeys.retiring > 0) {
     findings.push({
       severity: 'warning',
-      message: `${census.dataKeys.retiring} data key(s) are retiring (${onRetiring} row(s) still on them): a data re-key has not finished`,
-      hint: 'lockbox rotate resume (or lockbox rotate data)',
+      message: `${census.dataKeys.retiring} data key(s) are retiring (${onRetiring} row(s) still on them): a data re-key has not finished, or keeps the old keys of field scopes for their grace period`,
+      hint: 'lockbox rotate resume if a job is unfinished; otherwise, once the grace period has passed, lockbox rotate data --finish',
     });
   }
   if (rotation.unfinished !== null && (rotation.lock === null || !rotation.lock.live)) {

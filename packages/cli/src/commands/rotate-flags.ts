@@ -66,7 +66,27 @@ export function progressFor(invocation: Invocation): {
   };
 }
 
+/** `rotate data` flags beyond the mode flags. */
+export interface DataFlags extends ModeFlags {
+  fieldGrace?: string;
+  finish?: boolean;
+}
+
+/** --field-grace SECONDS as fieldGraceMs; throws INVALID_ARGUMENT. */
+export function fieldGraceOf(flags: DataFlags): { fieldGraceMs?: number } {
+  if (flags.fieldGrace === undefined) return {};
+  if (!/^\d+$/.test(flags.fieldGrace) || !Number.isSafeInteger(Number(flags.fieldGrace) * 1000)) {
+    throw new LockboxError('INVALID_ARGUMENT', '--field-grace must be a whole number of seconds');
+  }
+  return { fieldGraceMs: Number(flags.fieldGrace) * 1000 };
+}
+
 export function warnData(invocation: Invocation, result: DataRekeyResult): void {
+  if (result.dataKeys.deferred > 0) {
+    invocation.output.note(
+      `${plural(result.dataKeys.deferred, 'old data key')} of field scopes kept until ${result.deferredUntil} (the field grace period), for values the application encrypted before the switch and stores later; after that time run \`lockbox rotate data --finish\` to re-encrypt them and destroy the old keys`,
+    );
+  }
   if (result.unreadable > 0) {
     invocation.output.warn(
       `${plural(result.unreadable, 'row')} could not be decrypted and were left as they were: ${result.unreadableRows.map((r) => `${r.where} ${r.row} (${r.code})`).join(', ')}`,

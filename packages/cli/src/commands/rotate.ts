@@ -17,6 +17,7 @@ import { resolve } from 'node:path';
 import {
   type AdoptionResult,
   type DataRekeyResult,
+  type FieldDeclaration,
   LockboxError,
   type MasterRotationResult,
   masterKeyFromEnv,
@@ -25,9 +26,12 @@ import {
 } from '@lockbox/core';
 import { type Command, Option } from 'commander';
 import type { CliContext, Invocation } from '../context.js';
+import { exitCodeFor } from '../exit-codes.js';
+import { diffFields } from '../fields-diff.js';
 import {
   batchSizeOf,
-  type ModeFlags,
+  type DataFlags,
+  fieldGraceOf,
   modeOf,
   progressFor,
   warnData,
@@ -69,8 +73,8 @@ async function legacyKeys(
 }
 
 interface AdoptFlags {
-  table: string;
-  column: string;
+  table?: string;
+  column?: string;
   primaryKey?: string;
   scope?: string;
   register?: boolean;
@@ -92,6 +96,98 @@ function keyFlags(command: Command): Command {
     .option('--new-key-file <path>', 'the new master key (0600 file, e.g. from `lockbox keygen`)')
     .option('--new-key-env <name>', 'read the new master key from this environment variable')
     .option('--keys-stdin', 'read two lines from stdin: the old key, then the new key');
+}
+
+/**
+ * `rotate adopt`: registers the fields lockbox.json declares that are not
+ * registered yet (a dry run only checks them), then adopts every registered field
+ * (or the one named) in one job with the legacy keys given once.
+ */
+async function adopt(invocation: Invocation, flags: AdoptFlags): Promise<void> {
+  if ((flags.table === undefined) !== (flags.column === undefined)) {
+    throw new LockboxError('INVALID_ARGUMENT', 'give --table and --column together, or neither');
+  }
+  if (flags.register === true && flags.table === undefined) {
+    throw new LockboxError('INVALID_ARGUMENT', '--register needs --table and --column');
+  }
+  const dryRun = flags.dryRun === true;
+  const { fernetKeys, v2Keys } = await legacyKeys(invocation, flags);
+  try {
+    const config = await invocation.config();
+    const lockbox = await invocation.open();
+    const toRegister: FieldDeclaration[] = [];
+    if (flags.register === true) {
+      toRegister.push({
+        table: flags.table as string,
+        column: flags.column as string,
+        ...(flags.primaryKey === undefined ? {} : { primaryKey: flags.primaryKey }),
+        ...(flags.scope === undefined ? {} : { scope: flags.scope }),
+      });
+    }
+    if (config.fields !== undefined) {
+      const diff = await diffFields(lockbox, config.fields);
+      for (const f of diff.add) {
+        if (flags.table === undefined || (f.table === flags.table && f.column === flags.column)) {
+          if (flags.register !== true) toRegister.push(f);
+        }
+      }
+      for (const c of diff.change) {
+        invocation.output.warn(
+          `${c.table}.${c.column} is registered differently from the config file (${c.changes.join('; ')}); run \`lockbox fields sync\``,
+        );
+      }
+    }
+    // Every registration is checked before any is written, so a refusal writes nothing.
+    const planned = [];
+    for (const field of toRegister) planned.push(await lockbox.fields.plan(field));
+    if (!dryRun) for (const field of planned) await lockbox.fields.register(field);
+    for (const f of planned) {
+      invocation.output.note(
+        `${dryRun ? 'would register' : 'registered'} ${f.table}.${f.column} (key ${f.primaryKey.join(', ')}, scope ${f.scope})`,
+      );
+    }
+    const progress = progressFor(invocation);
+    let results: AdoptionResult[];
+    try {
+      const only =
+        flags.table === undefined
+          ? undefined
+          : [planned[0] ?? { table: flags.table, column: flags.column as string }];
+      const all = only ?? [...(await lockbox.fields.list()), ...(dryRun ? planned : [])];
+      results = await lockbox.rotation.adoptAll({
+        fields: all,
+        fernetKeys,
+        v2Keys,
+        plaintext: flags.plaintext === true,
+        ...batchSizeOf(flags),
+        dryRun,
+        onProgress: progress.onProgress,
+        actor: invocation.actor,
+      });
+    } finally {
+      progress.finish();
+    }
+    invocation.output.result({ dryRun, registered: planned, fields: results }, (r) =>
+      r.fields.length === 0
+        ? ['no registered fields to adopt']
+        : r.fields.flatMap(describeAdoption),
+    );
+    const failed = results.filter((r) => r.failed > 0);
+    if (failed.length > 0) {
+      invocation.output.error(
+        'LEGACY_DECRYPT_FAILED',
+        failed
+          .map(
+            (r) =>
+              `${plural(r.failed, 'row')} of ${r.table}.${r.column} did not decode with the keys given`,
+          )
+          .join('; '),
+      );
+      process.exitCode = exitCodeFor('LEGACY_DECRYPT_FAILED');
+    }
+  } finally {
+    for (const key of v2Keys) key.fill(0);
+  }
 }
 
 export function registerRotate(program: Command, context: CliContext): void {
@@ -122,35 +218,46 @@ export function registerRotate(program: Command, context: CliContext): void {
       .description(
         'after a suspected compromise: new data keys, every secret and field row re-encrypted, old data keys destroyed',
       ),
-  ).action(async (flags: ModeFlags, command: Command) => {
-    const invocation = context.invocation(command);
-    const lockbox = await invocation.open();
-    const progress = progressFor(invocation);
-    let result: DataRekeyResult;
-    try {
-      result = await lockbox.rotation.rekeyData({
-        mode: modeOf(flags),
-        ...batchSizeOf(flags),
-        dryRun: flags.dryRun === true,
-        onProgress: progress.onProgress,
-        actor: invocation.actor,
-      });
-    } finally {
-      progress.finish();
-    }
-    invocation.output.result(result, describeData);
-    warnData(invocation, result);
-  });
+  )
+    .option(
+      '--field-grace <seconds>',
+      "keep a field scope's old data key this long after the switch, for values the application encrypted before it and stores later (default 900)",
+    )
+    .option(
+      '--finish',
+      'finish an earlier re-key: re-encrypt rows still on old keys, destroy the old keys whose grace period has passed',
+    )
+    .action(async (flags: DataFlags, command: Command) => {
+      const invocation = context.invocation(command);
+      const lockbox = await invocation.open();
+      const progress = progressFor(invocation);
+      let result: DataRekeyResult;
+      try {
+        result = await lockbox.rotation.rekeyData({
+          mode: modeOf(flags),
+          ...batchSizeOf(flags),
+          ...fieldGraceOf(flags),
+          finish: flags.finish === true,
+          dryRun: flags.dryRun === true,
+          onProgress: progress.onProgress,
+          actor: invocation.actor,
+        });
+      } finally {
+        progress.finish();
+      }
+      invocation.output.result(result, describeData);
+      warnData(invocation, result);
+    });
 
   rotate
     .command('adopt')
     .description(
-      "re-encrypt a field's plaintext, Fernet and v2: values into Lockbox's format, given the legacy key",
+      "re-encrypt registered fields' plaintext, Fernet and v2: values into Lockbox's format, given the legacy keys (every registered field, or --table/--column)",
     )
-    .requiredOption('--table <table>', 'the application table')
-    .requiredOption('--column <column>', 'the column holding the credential')
-    .option('--register', 'register the field first (see --primary-key, --scope)')
-    .option('--primary-key <column>', 'with --register: the primary-key column (default id)')
+    .option('--table <table>', 'adopt only this table (with --column)')
+    .option('--column <column>', 'adopt only this column (with --table)')
+    .option('--register', 'register --table/--column first (see --primary-key, --scope)')
+    .option('--primary-key <columns>', 'with --register: the row-key column(s), comma-separated')
     .option('--scope <scope>', 'with --register: the scope whose data key encrypts the field')
     .addOption(
       new Option('--fernet-key-file <path>', 'a Fernet key file (repeatable)').argParser(
@@ -174,48 +281,9 @@ export function registerRotate(program: Command, context: CliContext): void {
     )
     .option('--plaintext', 'also adopt values that are stored in plaintext')
     .option('--batch-size <n>', 'rows per batch (default 1000)')
-    .option('--dry-run', 'decode every row with the keys given; change nothing')
+    .option('--dry-run', 'decode every row with the keys given; write nothing at all')
     .action(async (flags: AdoptFlags, command: Command) => {
-      const invocation = context.invocation(command);
-      const { fernetKeys, v2Keys } = await legacyKeys(invocation, flags);
-      try {
-        const lockbox = await invocation.open();
-        if (flags.register === true) {
-          await lockbox.fields.register({
-            table: flags.table,
-            column: flags.column,
-            ...(flags.primaryKey === undefined ? {} : { primaryKey: flags.primaryKey }),
-            ...(flags.scope === undefined ? {} : { scope: flags.scope }),
-          });
-        }
-        const progress = progressFor(invocation);
-        let result: AdoptionResult;
-        try {
-          result = await lockbox.rotation.adopt({
-            table: flags.table,
-            column: flags.column,
-            fernetKeys,
-            v2Keys,
-            plaintext: flags.plaintext === true,
-            ...batchSizeOf(flags),
-            dryRun: flags.dryRun === true,
-            onProgress: progress.onProgress,
-            actor: invocation.actor,
-          });
-        } finally {
-          progress.finish();
-        }
-        invocation.output.result(result, describeAdoption);
-        if (result.failed > 0) {
-          invocation.output.error(
-            'LEGACY_DECRYPT_FAILED',
-            `${plural(result.failed, 'row')} of ${flags.table}.${flags.column} did not decode with the keys given`,
-          );
-          process.exitCode = 1;
-        }
-      } finally {
-        for (const key of v2Keys) key.fill(0);
-      }
+      await adopt(context.invocation(command), flags);
     });
 
   rotate

@@ -20,15 +20,10 @@ import type { Store } from '../store/connect.js';
 import type { DataKeyTable, LockboxSchema, SecretTable } from '../store/schema.js';
 import { authenticatedRecipient, setAuthenticatedMeta } from '../vault/authenticated-meta.js';
 import type { DataKeys } from '../vault/data-keys.js';
+import { keyColumnsOf, writeRegistration } from '../vault/fields.js';
 import { writeMasterKeyRecord } from '../vault/master-key-records.js';
-import {
-  INTERNAL_SCOPE_PREFIX,
-  validateIdentifier,
-  validateName,
-  validateUserScope,
-} from '../vault/names.js';
-import { FIELD_MAC, rowMac } from '../vault/row-macs.js';
-import { getMeta, META, setMeta } from '../vault/store-meta.js';
+import { validateIdentifier, validateName, validateUserScope } from '../vault/names.js';
+import { META } from '../vault/store-meta.js';
 import { isUserScope } from '../vault/user-scope-filter.js';
 import {
   type AgeDecryption,
@@ -246,18 +241,18 @@ class RestoreRun {
   }
 
   async #field(row: Extract<SnapshotRow, { type: 'field' }>): Promise<void> {
-    const stored = {
-      table_name: validateIdentifier('table', row.table),
-      column_name: validateIdentifier('column', row.column),
-      primary_key: validateIdentifier('primary key column', row.primaryKey),
+    const registration = {
+      table: validateIdentifier('table', row.table),
+      column: validateIdentifier('column', row.column),
+      // One column, or several joined by commas (a composite row key).
+      primaryKey: keyColumnsOf(row.primaryKey),
       scope: validateUserScope(row.scope),
     };
     // The snapshot is the operator's input: its registrations are MACed by this store.
-    const mac = rowMac(this.#target.dataKeys.integrity, FIELD_MAC, stored);
-    await this.#db
-      .insertInto('lockbox_fields')
-      .values({ ...stored, created_at: row.createdAt, mac })
-      .execute();
+    await writeRegistration(this.#db, this.#target.dataKeys.integrity, registration, {
+      createdAt: row.createdAt,
+      upsert: false,
+    });
   }
 
   async #secret(row: Extract<SnapshotRow, { type: 'secret' }>): Promise<void> {

@@ -88,9 +88,32 @@ export function secretRowContext(
   return encodeContext(['secret', scope, name, valueType, String(version), createdAt]);
 }
 
-/** A field value is bound to its table, column and row id. */
-export function fieldContext(table: string, column: string, rowId: string): Buffer {
-  return encodeContext(['field', table, column, rowId]);
+/**
+ * A field value is bound to its table, its column and its row key: the key
+ * columns' names and values (values as the database prints them as text).
+ *
+ * Two versions, chosen by the registration's shape (never tried in turn):
+ *   v1, a one-column key:  "field", table, column, value
+ *   v2, several columns:   "field-v2", table, column, then name, value per key column
+ * v1 is the format of every field ciphertext written before composite keys, so a
+ * one-column field keeps it and its existing ciphertexts stay readable; v2 names
+ * each key column so that no two keys of a table (or of two registrations) encode
+ * alike. `keyColumns` and `keyValues` have the same length (at least one).
+ */
+export function fieldContext(
+  table: string,
+  column: string,
+  keyColumns: readonly string[],
+  keyValues: readonly string[],
+): Buffer {
+  if (keyColumns.length !== keyValues.length || keyColumns.length === 0) {
+    throw new LockboxError('INVALID_ARGUMENT', 'a field context needs one value per key column');
+  }
+  if (keyColumns.length === 1)
+    return encodeContext(['field', table, column, keyValues[0] as string]);
+  const parts = ['field-v2', table, column];
+  for (const [i, name] of keyColumns.entries()) parts.push(name, keyValues[i] as string);
+  return encodeContext(parts);
 }
 
 /** A wrapped data key is bound to its scope and its own id. */

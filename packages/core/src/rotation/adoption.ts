@@ -17,14 +17,12 @@
  */
 import type { Kysely } from 'kysely';
 import { encryptToText } from '../crypto/ciphertext.js';
-import { fieldContext } from '../crypto/context.js';
 import { detectLegacyFormat, type LegacyFormat } from '../crypto/legacy/detect-legacy-format.js';
 import { isLockboxError, LockboxError } from '../errors.js';
 import type { LockboxSchema } from '../store/schema.js';
 import type { DataKeys } from '../vault/data-keys.js';
-import type { RowId } from '../vault/fields.js';
 import { withBatchTransactions } from './batch-transactions.js';
-import type { FieldTable } from './field-table.js';
+import type { FieldTable, KeyValues } from './field-table.js';
 import type { LegacyDecoder } from './legacy-decoder.js';
 import type { RotationLockHandle } from './rotation-lock.js';
 import type { ProgressListener } from './rotation-progress.js';
@@ -66,7 +64,7 @@ export async function proveAdoption(
   const pending = new Set<LegacyFormat>(
     (['fernet', 'v2', 'plaintext'] as const).filter((f) => decoder.handles(f)),
   );
-  let after: RowId | null = null;
+  let after: KeyValues | null = null;
   let legacyRows = 0;
   for (;;) {
     const rows = await table.readBatch(db, 'legacy', after, batchSize);
@@ -81,13 +79,13 @@ export async function proveAdoption(
         const reason = isLockboxError(err) ? err.code : 'INTERNAL';
         throw new LockboxError(
           'ROTATION_FIRST_ROW_FAILED',
-          `the first ${format} row of ${table.label} (row ${String(row.pk)}) does not decrypt with the given ${format} key(s) (${reason}); nothing was changed`,
+          `the first ${format} row of ${table.label} (row ${table.describe(row.key)}) does not decrypt with the given ${format} key(s) (${reason}); nothing was changed`,
           {
             cause: err,
             details: {
               table: table.field.table,
               column: table.field.column,
-              rowId: String(row.pk),
+              rowId: table.describe(row.key),
               format,
               reason,
             },
@@ -96,7 +94,7 @@ export async function proveAdoption(
       }
     }
     if (rows.length < batchSize) return legacyRows;
-    after = rows[rows.length - 1]!.pk;
+    after = rows[rows.length - 1]!.key;
   }
 }
 
@@ -129,7 +127,7 @@ export async function runAdoption(
     failedRows: [],
     conflicts: 0,
   };
-  let after: RowId | null = null;
+  let after: KeyValues | null = null;
   let done = 0;
   const begin = async (trx: Db) => {
     await options.lock?.touch(trx);
@@ -140,7 +138,7 @@ export async function runAdoption(
         const rows = await table.readBatch(trx, 'legacy', after, batchSize);
         // A dry run writes nothing, not even the scope's first data key.
         const key = options.dryRun ? undefined : await options.dataKeys.activeFor(scope, trx);
-        const updates: { pk: RowId; expected: string; next: string }[] = [];
+        const updates: { key: KeyValues; expected: string; next: string }[] = [];
         const formats: LegacyFormat[] = [];
         for (const row of rows) {
           const format = detectLegacyFormat(row.value);
@@ -159,15 +157,15 @@ export async function runAdoption(
             if (!isLockboxError(err)) throw err;
             result.failed += 1;
             if (result.failedRows.length < MAX_LISTED) {
-              result.failedRows.push({ row: String(row.pk), format, code: err.code });
+              result.failedRows.push({ row: table.describe(row.key), format, code: err.code });
             }
             continue;
           }
-          const context = fieldContext(name, column, String(row.pk));
+          const context = table.context(row.key);
           const next =
             key === undefined ? '' : encryptToText(key.idBytes, key.key, plaintext, context);
           plaintext.fill(0);
-          updates.push({ pk: row.pk, expected: row.value, next });
+          updates.push({ key: row.key, expected: row.value, next });
           formats.push(format);
         }
         // One swap per format, so the counts say exactly which rows were adopted.
@@ -177,7 +175,7 @@ export async function runAdoption(
           result.adopted[format] += swapped;
           result.conflicts += group.length - swapped;
         }
-        if (rows.length > 0) after = rows[rows.length - 1]!.pk;
+        if (rows.length > 0) after = rows[rows.length - 1]!.key;
         return rows.length;
       });
       done += read;

@@ -17,7 +17,7 @@ import type { LockboxSchema, ValueType } from '../store/schema.js';
 import type { Vault } from '../vault/lockbox.js';
 import { readMasterKeyRecords } from '../vault/master-key-records.js';
 import { isUserScope } from '../vault/user-scope-filter.js';
-import { FieldTable } from './field-table.js';
+import { FieldTable, type KeyValues, keyObject } from './field-table.js';
 
 type Db = Kysely<LockboxSchema>;
 
@@ -58,6 +58,13 @@ export interface FieldCensus {
   /** "lb1:" rows whose data key is retiring (a re-key is unfinished). */
   onRetiringKeys: number;
   byMasterKey: Record<string, number>;
+  /** The row-key columns. */
+  primaryKey: readonly string[];
+  /**
+   * Why the field cannot be rotated or adopted (FIELD_KEY_UNSUITABLE: its key is
+   * not a real key of the table), else null. Its rows are then not counted.
+   */
+  keyProblem: { code: string; message: string } | null;
 }
 
 export interface Census {
@@ -204,9 +211,18 @@ async function fieldCensus(
     unreadable: 0,
     onRetiringKeys: 0,
     byMasterKey: {},
+    primaryKey: table.field.primaryKey,
+    keyProblem: null,
   };
+  try {
+    await table.prepare(db);
+  } catch (err) {
+    if (!isLockboxError(err) || err.code !== 'FIELD_KEY_UNSUITABLE') throw err;
+    out.keyProblem = { code: err.code, message: err.message };
+    return out;
+  }
   const keys = new Map<string, DataKeyInfo | undefined>();
-  let after = null;
+  let after: KeyValues | null = null;
   for (;;) {
     const rows = await table.readBatch(db, 'all', after, batchSize);
     const parsed = rows.map((row) => {
@@ -243,7 +259,9 @@ async function fieldCensus(
       if (info?.state === 'retiring') out.onRetiringKeys += 1;
       if (verify) {
         try {
-          (await vault.fields.decryptBytes(name, column, row.pk, row.value)).fill(0);
+          (
+            await vault.fields.decryptBytes(name, column, keyObject(table, row.key), row.value)
+          ).fill(0);
         } catch (err) {
           if (!isLockboxError(err)) throw err;
           out.unreadable += 1;
@@ -253,7 +271,7 @@ async function fieldCensus(
       }
     }
     if (rows.length < batchSize) return out;
-    after = rows[rows.length - 1]!.pk;
+    after = rows[rows.length - 1]!.key;
     // Field rows reference few data keys; forget them between batches only if many.
     if (keys.size > 100_000) keys.clear();
   }

@@ -10,7 +10,7 @@ import { isLockboxError, LockboxError } from '../errors.js';
 import type { LockboxSchema } from '../store/schema.js';
 import type { Vault } from '../vault/lockbox.js';
 import { isUserScope } from '../vault/user-scope-filter.js';
-import type { FieldTable } from './field-table.js';
+import { type FieldTable, type KeyValues, keyObject } from './field-table.js';
 
 type Db = Kysely<LockboxSchema>;
 
@@ -88,7 +88,7 @@ async function proveFirstSecret(vault: Vault): Promise<void> {
 /** Decrypts the field's first "lb1:" row whose data key is live (rows on destroyed keys are skipped). */
 async function proveFirstFieldRow(vault: Vault, table: FieldTable): Promise<void> {
   const db = vault.store.db;
-  let after = null;
+  let after: KeyValues | null = null;
   for (;;) {
     const rows = await table.readBatch(db, 'lockbox', after, PROBE_BATCH);
     for (const row of rows) {
@@ -106,18 +106,20 @@ async function proveFirstFieldRow(vault: Vault, table: FieldTable): Promise<void
       if (key === undefined || key.state === 'destroyed') continue;
       const { table: name, column } = table.field;
       try {
-        (await vault.fields.decryptBytes(name, column, row.pk, row.value)).fill(0);
+        (await vault.fields.decryptBytes(name, column, keyObject(table, row.key), row.value)).fill(
+          0,
+        );
       } catch (err) {
-        throw refused(`the first row of ${table.label} (row ${String(row.pk)})`, err, {
+        throw refused(`the first row of ${table.label} (row ${table.describe(row.key)})`, err, {
           table: name,
           column,
-          rowId: String(row.pk),
+          rowId: table.describe(row.key),
         });
       }
       return;
     }
     if (rows.length < PROBE_BATCH) return;
-    after = rows[rows.length - 1]!.pk;
+    after = rows[rows.length - 1]!.key;
   }
 }
 

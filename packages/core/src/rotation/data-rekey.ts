@@ -19,6 +19,12 @@
  *            transaction that (on PostgreSQL) first blocks secret writes. If the
  *            last pass still found rows on retiring keys, nothing is destroyed
  *            and the result says so: a rerun finishes the job.
+ *            A retiring key of a registered field's scope is destroyed only once
+ *            the field grace period has passed since its switch: an application
+ *            may have encrypted a value with it just before the switch and store
+ *            it in its own table later, where no Lockbox lock can wait for it.
+ *            Until then it is kept ("deferred"); `rekeyData({ finish: true })`
+ *            (or the next re-key) re-encrypts such late rows and destroys it.
  * The internal scopes (INTERNAL_SCOPE_PREFIX) are never switched or destroyed,
  * with one exception: the first switch batch retires the audit log's MAC key
  * (state 'retiring', kept wrapped for ever as verify-only), so the log's next
@@ -41,12 +47,11 @@ import { nowIso } from '../clock.js';
 import type { DialectName } from '../store/connect.js';
 import type { LockboxSchema } from '../store/schema.js';
 import type { DataKeys } from '../vault/data-keys.js';
-import type { RowId } from '../vault/fields.js';
 import { META, setMeta } from '../vault/store-meta.js';
 import { isUserScope } from '../vault/user-scope-filter.js';
 import { type BatchTransactions, withBatchTransactions } from './batch-transactions.js';
 import { compareAndSwapRows } from './compare-and-swap-rows.js';
-import type { FieldTable } from './field-table.js';
+import type { FieldTable, KeyValues } from './field-table.js';
 import type { ReencryptResult } from './reencrypt.js';
 import {
   type Cursor,
@@ -79,13 +84,14 @@ export interface RekeyCheckpoint {
   passDone: number;
   secret: [string, string] | null;
   field: string | null;
-  row: RowId | null;
+  /** The last field row done: its key values (a bare value in jobs written before composite keys). */
+  row: KeyValues | string | number | null;
 }
 
 export interface UnreadableRow {
   /** "lockbox_secrets" or the field's "table.column". */
   where: string;
-  /** "scope/name" or the row's primary key. */
+  /** "scope/name" or the row key ("42", "user_id=42, provider=github"). */
   row: string;
   code: string;
 }
@@ -107,6 +113,10 @@ export interface RekeyTotals {
   dataKeysDestroyed: number;
   /** Retiring keys kept because rows still needed them after the last pass. */
   dataKeysRetained: number;
+  /** Retiring keys of field scopes kept because the field grace period has not passed. */
+  dataKeysDeferred?: number;
+  /** When the last deferred key's grace period ends (ISO-8601), or null. */
+  deferredUntil?: string | null;
 }
 
 export type RekeyJob = RotationJob<RekeyCheckpoint, RekeyTotals>;
@@ -132,6 +142,8 @@ export interface RekeyRunOptions {
   fields: readonly FieldTable[];
   lock: RotationLockHandle;
   batchSize: number;
+  /** How long a retiring key of a field's scope is kept after its switch (ms). */
+  fieldGraceMs: number;
   onProgress: ProgressListener | undefined;
 }
 
@@ -147,6 +159,12 @@ export async function runDataRekey(options: RekeyRunOptions): Promise<string[]> 
     walker.walk(batches, MAX_PASSES),
   );
   return walker.destroy();
+}
+
+/** A checkpoint's field cursor as key values (older jobs stored a one-column key's bare value). */
+function rowCursor(row: RekeyCheckpoint['row']): KeyValues | null {
+  if (row === null) return null;
+  return Array.isArray(row) ? row : [String(row)];
 }
 
 async function anySecretOnRetiringKey(db: Db): Promise<boolean> {
@@ -270,7 +288,7 @@ class RekeyWalker {
       const batch =
         table === undefined
           ? await prepareSecrets(db, this.#keys, after as [string, string] | null, batchSize)
-          : await prepareFieldRows(db, this.#keys, table, after as RowId | null, batchSize);
+          : await prepareFieldRows(db, this.#keys, table, after as KeyValues | null, batchSize);
       const results = batch.request.run();
       return { batch, results };
     });
@@ -311,7 +329,7 @@ class RekeyWalker {
     let next: Promise<Prepared> | undefined = this.#prepare(
       batches,
       table,
-      table === undefined ? cp.secret : cp.row,
+      table === undefined ? cp.secret : rowCursor(cp.row),
     );
     next.catch(() => undefined);
     for (;;) {
@@ -369,13 +387,13 @@ class RekeyWalker {
       swapped = await table.compareAndSwap(
         trx,
         written.map(({ target, ciphertext }) => ({
-          pk: target.key as RowId,
+          key: target.key as KeyValues,
           expected: target.expected,
           next: ciphertext,
         })),
       );
       this.#totals.fields[table.label] = (this.#totals.fields[table.label] ?? 0) + swapped;
-      cp.row = batch.last as RowId;
+      cp.row = batch.last as KeyValues;
     }
     this.#totals.conflicts += written.length - swapped;
     cp.passFound += written.length;
@@ -429,6 +447,11 @@ class RekeyWalker {
     cp.row = null;
   }
 
+  /** The scopes of the registered fields (their retiring keys wait for the grace period). */
+  #fieldScopes(): string[] {
+    return [...new Set(this.#o.fields.map((f) => f.field.scope))];
+  }
+
   /** Destroys the retiring data keys no row needs; returns their ids. */
   async destroy(): Promise<string[]> {
     const { db, job, lock, dialect } = this.#o;
@@ -445,11 +468,18 @@ class RekeyWalker {
         if (dialect === 'postgres')
           await sql`lock table lockbox_secrets in share mode`.execute(trx);
         const now = nowIso();
+        const graceCutoff = new Date(Date.now() - this.#o.fieldGraceMs).toISOString();
+        const fieldScopes = this.#fieldScopes();
         const rows = await trx
           .updateTable('lockbox_data_keys')
           .set({ wrapped: null, wrapped_recovery: null, state: 'destroyed', updated_at: now })
           .where('state', '=', 'retiring')
           .where(isUserScope('scope'))
+          .where((eb) =>
+            fieldScopes.length === 0
+              ? eb.lit(true)
+              : eb.or([eb('scope', 'not in', fieldScopes), eb('updated_at', '<=', graceCutoff)]),
+          )
           .where(({ not, exists, selectFrom }) =>
             not(
               exists(
@@ -464,14 +494,26 @@ class RekeyWalker {
         ids = rows.map((r) => r.id);
         await setMeta(trx, META.keysChangedAt, now);
       }
-      const retained = await trx
+      const left = await trx
         .selectFrom('lockbox_data_keys')
-        .select((eb) => eb.fn.countAll<string | number>().as('n'))
+        .select(['scope', 'updated_at'])
         .where('state', '=', 'retiring')
         .where(isUserScope('scope'))
-        .executeTakeFirstOrThrow();
+        .execute();
+      const fieldScopes = new Set(this.#fieldScopes());
+      const graceMs = this.#o.fieldGraceMs;
+      const deferred = left.filter(
+        (k) => fieldScopes.has(k.scope) && Date.parse(k.updated_at) + graceMs > Date.now(),
+      );
       this.#totals.dataKeysDestroyed += ids.length;
-      this.#totals.dataKeysRetained = Number(retained.n);
+      this.#totals.dataKeysRetained = left.length - deferred.length;
+      this.#totals.dataKeysDeferred = deferred.length;
+      this.#totals.deferredUntil =
+        deferred.length === 0
+          ? null
+          : new Date(
+              Math.max(...deferred.map((k) => Date.parse(k.updated_at))) + graceMs,
+            ).toISOString();
       cp.phase = 'done';
       await finishJob(trx, job.id, 'done', cp, this.#totals);
       return ids;

@@ -1,18 +1,31 @@
 /**
- * A registered field's table, walked in primary-key order in batches.
+ * A registered field's table, walked in row-key order in batches.
  *
- * Rotation and adoption read (primary key, value) pairs after a cursor and write
+ * Rotation and adoption read (row key, value) pairs after a cursor and write
  * back with compare-and-swap on the value, so an application writing the same
  * rows meanwhile never loses a write. The value filter runs in SQL so that rows
  * with nothing to do are not shipped to the process: `lockbox` selects values
  * that start with "lb1:", `legacy` every other non-null value, `all` both.
  * (substr, not LIKE: SQLite's LIKE ignores case, and "LB1:…" is not Lockbox's.)
+ *
+ * Keys of one or more columns: the walk is keyset pagination over the whole
+ * tuple, `(k1, …, kn) > (v1, …, vn)` with the same order as `ORDER BY k1, …, kn`
+ * (row values: SQLite ≥ 3.15, PostgreSQL). Key values are read as the database
+ * prints them (`CAST(k AS text)`), which is exact for every accepted key type
+ * (integers beyond 2^53 included) and is the form bound into the ciphertext; they
+ * go back to the database as text, converted by the column's affinity (SQLite) or
+ * an explicit cast to the column's type (PostgreSQL). `prepare` must succeed
+ * before any other call: it checks the key is a real key of the table (see
+ * vault/row-key-check.ts), so no row can be skipped or confused with another.
  */
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { CIPHERTEXT_TAG } from '../crypto/ciphertext.js';
+import { fieldContext } from '../crypto/context.js';
 import { LockboxError } from '../errors.js';
 import type { DialectName } from '../store/connect.js';
-import type { FieldRegistration, RowId } from '../vault/fields.js';
+import type { FieldRegistration } from '../vault/fields.js';
+import { describeRowKey } from '../vault/row-key.js';
+import { checkRowKey } from '../vault/row-key-check.js';
 import { type CasRow, compareAndSwapRows } from './compare-and-swap-rows.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: application tables are not in the typed schema
@@ -20,18 +33,23 @@ type AnyDb = Kysely<any>;
 
 export type FieldFilter = 'lockbox' | 'legacy' | 'all';
 
+/** A row key as canonical text values, in key-column order. */
+export type KeyValues = readonly string[];
+
 export interface FieldRow {
-  pk: RowId;
+  key: KeyValues;
   value: string;
 }
 
-/** A type name as PostgreSQL's format_type prints it ("integer", "character varying(64)"). */
-const PG_TYPE = /^[a-z][a-z0-9_ ]*(\([0-9, ]+\))?(\[\])?$/;
+/** Key values as the row-key object fields.decrypt takes ({ column: value, … }). */
+export function keyObject(table: FieldTable, key: KeyValues): Record<string, string> {
+  return Object.fromEntries(table.field.primaryKey.map((c, i) => [c, key[i] as string]));
+}
 
 export class FieldTable {
   readonly field: FieldRegistration;
   readonly #dialect: DialectName;
-  #keyCast: string | undefined | null = null;
+  #casts: (string | undefined)[] | undefined;
 
   constructor(field: FieldRegistration, dialect: DialectName) {
     this.field = field;
@@ -41,6 +59,28 @@ export class FieldTable {
   /** "table.column", as progress events and results name it. */
   get label(): string {
     return `${this.field.table}.${this.field.column}`;
+  }
+
+  /** Checks the row key against the table (read-only); throws FIELD_KEY_UNSUITABLE. */
+  async prepare(db: AnyDb): Promise<void> {
+    this.#casts = (await checkRowKey(db, this.#dialect, this.field)).casts;
+  }
+
+  get #keyCasts(): (string | undefined)[] {
+    if (this.#casts === undefined) {
+      throw new LockboxError('INTERNAL', `${this.label}: the row key was not checked first`);
+    }
+    return this.#casts;
+  }
+
+  /** The associated data of the row with key `key`. */
+  context(key: KeyValues): Buffer {
+    return fieldContext(this.field.table, this.field.column, this.field.primaryKey, key);
+  }
+
+  /** "42" or "user_id=42, provider=github", for reports. */
+  describe(key: KeyValues): string {
+    return describeRowKey(this.field.primaryKey, key);
   }
 
   #where(filter: FieldFilter) {
@@ -56,21 +96,41 @@ export class FieldTable {
     }
   }
 
-  /** The next rows after `after` (exclusive) in primary-key order. */
+  /** A key value sent back to the database, typed like its column. */
+  #param(value: string, index: number): RawBuilder<unknown> {
+    const cast = this.#keyCasts[index];
+    return cast === undefined ? sql`${value}` : sql`cast(${value} as ${sql.raw(cast)})`;
+  }
+
+  #after(after: KeyValues | null): RawBuilder<unknown> {
+    if (after === null) return sql``;
+    const columns = this.field.primaryKey.map((c) => sql.ref(c));
+    const values = after.map((v, i) => this.#param(v, i));
+    if (columns.length === 1) return sql`and ${columns[0]} > ${values[0]}`;
+    return sql`and (${sql.join(columns)}) > (${sql.join(values)})`;
+  }
+
+  /** The next rows after `after` (exclusive) in row-key order. */
   async readBatch(
     db: AnyDb,
     filter: FieldFilter,
-    after: RowId | null,
+    after: KeyValues | null,
     limit: number,
   ): Promise<FieldRow[]> {
-    const pk = sql.ref(this.field.primaryKey);
-    const cursor = after === null ? sql`` : sql`and ${pk} > ${after}`;
+    const keys = this.field.primaryKey;
+    const selected = keys.map((c, i) => sql`cast(${sql.ref(c)} as text) as ${sql.id(`k${i}`)}`);
+    const order = sql.join(keys.map((c) => sql.ref(c)));
     const { rows } = await this.#guard(() =>
-      sql<FieldRow>`select ${pk} as pk, ${sql.ref(this.field.column)} as value from ${sql.table(this.field.table)} where ${this.#where(filter)} ${cursor} order by ${pk} limit ${limit}`.execute(
+      sql<
+        Record<string, string>
+      >`select ${sql.join(selected)}, ${sql.ref(this.field.column)} as value from ${sql.table(this.field.table)} where ${this.#where(filter)} ${this.#after(after)} order by ${order} limit ${limit}`.execute(
         db,
       ),
     );
-    return rows;
+    return rows.map((row) => ({
+      key: keys.map((_, i) => String(row[`k${i}`])),
+      value: row.value as string,
+    }));
   }
 
   async count(db: AnyDb, filter: FieldFilter): Promise<number> {
@@ -87,43 +147,23 @@ export class FieldTable {
   /** Writes `next` where the row still holds `expected`; returns how many rows changed. */
   async compareAndSwap(
     db: AnyDb,
-    rows: readonly { pk: RowId; expected: string; next: string }[],
+    rows: readonly { key: KeyValues; expected: string; next: string }[],
   ): Promise<number> {
     if (rows.length === 0) return 0;
-    const cast = await this.#primaryKeyCast(db);
+    const casts = this.#keyCasts;
     return this.#guard(() =>
       compareAndSwapRows(
         db,
         this.#dialect,
         {
           table: this.field.table,
-          keys: [{ column: this.field.primaryKey, cast }],
+          keys: this.field.primaryKey.map((column, i) => ({ column, cast: casts[i] })),
           compared: this.field.column,
           set: [this.field.column],
         },
-        rows.map((r): CasRow => [r.pk, r.expected, r.next]),
+        rows.map((r): CasRow => [...r.key, r.expected, r.next]),
       ),
     );
-  }
-
-  /** The primary key's PostgreSQL type when it is not text (VALUES lists are text). */
-  async #primaryKeyCast(db: AnyDb): Promise<string | undefined> {
-    if (this.#dialect !== 'postgres') return undefined;
-    if (this.#keyCast !== null) return this.#keyCast;
-    const { rows } = await sql<{ type: string | null }>`
-      select format_type(a.atttypid, a.atttypmod) as type from pg_attribute a
-      where a.attrelid = to_regclass(${`"${this.field.table}"`})
-        and a.attname = ${this.field.primaryKey} and not a.attisdropped`.execute(db);
-    const type = rows[0]?.type ?? null;
-    if (type === null || !PG_TYPE.test(type)) {
-      throw new LockboxError(
-        'FIELD_INVALID',
-        `${this.label}: primary key column ${this.field.primaryKey} was not found`,
-        { details: { table: this.field.table, column: this.field.column } },
-      );
-    }
-    this.#keyCast = type === 'text' ? undefined : type;
-    return this.#keyCast;
   }
 
   /** Database errors on the application's table name the field (never a value). */
@@ -135,7 +175,7 @@ export class FieldTable {
       const reason = err instanceof Error ? err.message.split('\n')[0] : String(err);
       throw new LockboxError(
         'STORE_FAILED',
-        `registered field ${this.label} (primary key ${this.field.primaryKey}) cannot be read or written: ${reason}`,
+        `registered field ${this.label} (row key ${this.field.primaryKey.join(', ')}) cannot be read or written: ${reason}`,
         { cause: err, details: { table: this.field.table, column: this.field.column } },
       );
     }

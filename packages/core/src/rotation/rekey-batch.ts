@@ -13,25 +13,23 @@ import {
   parseCiphertext,
   ROW_CIPHERTEXT_TAG,
 } from '../crypto/ciphertext.js';
-import { fieldContext } from '../crypto/context.js';
 import { LockboxError } from '../errors.js';
 import type { LockboxSchema, ValueType } from '../store/schema.js';
 import type { OpenDataKey } from '../vault/data-keys.js';
-import type { RowId } from '../vault/fields.js';
 import { secretContextFor } from '../vault/secret-ciphertext.js';
-import type { FieldTable } from './field-table.js';
+import type { FieldTable, KeyValues } from './field-table.js';
 import { ReencryptBatch, type SealAs } from './reencrypt.js';
 import type { RekeyKeys } from './rekey-keys.js';
 
 type Db = Kysely<LockboxSchema>;
 
-export type Cursor = [string, string] | RowId | null;
+export type Cursor = [string, string] | KeyValues | null;
 
 /** One row to rewrite: where it is, what it held, and the key id it will name. */
 export interface RekeyTarget {
-  /** [scope, name] of a secret, or the field row's primary key. */
-  key: readonly [string, string] | RowId;
-  /** "scope/name" or the primary key, for reports. */
+  /** [scope, name] of a secret, or the field row's key values. */
+  key: readonly [string, string] | KeyValues;
+  /** "scope/name" or the row key, for reports. */
   label: string;
   expected: string;
   newKeyId: string;
@@ -50,7 +48,7 @@ export interface PreparedBatch {
 }
 
 interface Candidate {
-  key: readonly [string, string] | RowId;
+  key: readonly [string, string] | KeyValues;
   label: string;
   value: string;
   envelope: ParsedCiphertext;
@@ -145,12 +143,12 @@ export async function prepareFieldRows(
   db: Db,
   keys: RekeyKeys,
   table: FieldTable,
-  after: RowId | null,
+  after: KeyValues | null,
   limit: number,
 ): Promise<PreparedBatch> {
   const rows = await table.readBatch(db, 'lockbox', after, limit);
   const lastRow = rows[rows.length - 1];
-  const last: Cursor = lastRow === undefined ? after : lastRow.pk;
+  const last: Cursor = lastRow === undefined ? after : lastRow.key;
   // A malformed value names no key: no data key can open it, and the census reports it.
   const parsed = rows.map((row) => {
     try {
@@ -163,15 +161,15 @@ export async function prepareFieldRows(
     db,
     parsed.flatMap((p) => (p === undefined ? [] : [p.keyId])),
   );
-  const { table: name, column, scope } = table.field;
+  const { scope } = table.field;
   const candidates: Candidate[] = [];
   for (const [i, row] of rows.entries()) {
     const envelope = parsed[i];
     if (envelope === undefined || states.get(envelope.keyId) !== 'retiring') continue;
-    const context = fieldContext(name, column, String(row.pk));
+    const context = table.context(row.key);
     candidates.push({
-      key: row.pk,
-      label: String(row.pk),
+      key: row.key,
+      label: table.describe(row.key),
       value: row.value,
       envelope,
       scope,

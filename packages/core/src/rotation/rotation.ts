@@ -19,6 +19,7 @@ import { isLockboxError, LockboxError } from '../errors.js';
 import { Keyring, type MasterKey } from '../keys/keyring.js';
 import type { Actor, AuditSink } from '../vault/audit-sink.js';
 import { authenticatedRecipient } from '../vault/authenticated-meta.js';
+import type { FieldRegistration } from '../vault/fields.js';
 import type { Vault } from '../vault/lockbox.js';
 import { type AdoptionResult, proveAdoption, runAdoption } from './adoption.js';
 import { type Census, type CensusOptions, census } from './census.js';
@@ -59,6 +60,7 @@ import {
   type ModeDecision,
 } from './rotation-mode.js';
 import type {
+  AdoptAllOptions,
   AdoptOptions,
   CommonOptions,
   DataRekeyResult,
@@ -68,6 +70,7 @@ import type {
   RotateMasterOptions,
   RotationStatus,
 } from './rotation-options.js';
+import { fieldGraceMsOf } from './rotation-options.js';
 
 function describe(err: unknown): string {
   return isLockboxError(err) ? `${err.code}: ${err.message}` : 'INTERNAL: unexpected error';
@@ -125,9 +128,12 @@ export class Rotation {
     return withRotationLock(this.#vault.store, this.#vault.storeId, run, label);
   }
 
+  /** Every registered field's table, its row key checked (FIELD_KEY_UNSUITABLE otherwise). */
   async #fieldTables(): Promise<FieldTable[]> {
     const fields = await this.#vault.fields.list();
-    return fields.map((f) => new FieldTable(f, this.#vault.store.dialect));
+    const tables = fields.map((f) => new FieldTable(f, this.#vault.store.dialect));
+    for (const table of tables) await table.prepare(this.#vault.store.db);
+    return tables;
   }
 
   /**
@@ -263,7 +269,14 @@ export class Rotation {
         jobId: null,
         dryRun: true,
         scopes: plan.scopes,
-        dataKeys: { retired: plan.dataKeys, created: 0, destroyed: 0, retained: 0 },
+        dataKeys: {
+          retired: options.finish === true ? 0 : plan.dataKeys,
+          created: 0,
+          destroyed: 0,
+          retained: 0,
+          deferred: 0,
+        },
+        deferredUntil: null,
         secrets: plan.secrets,
         fields: Object.entries(plan.fieldRows).map(([label, rows]) => {
           const [table = '', column = ''] = label.split('.');
@@ -291,7 +304,11 @@ export class Rotation {
           mode: decision.mode,
           from: null,
           to: null,
-          checkpoint: initialRekeyCheckpoint(),
+          // Finishing an earlier re-key: no switch, straight to a verification pass.
+          checkpoint:
+            options.finish === true
+              ? { ...initialRekeyCheckpoint(), phase: 'secrets', pass: 1 }
+              : initialRekeyCheckpoint(),
           totals: {
             plannedRows: plan.rows,
             scopes: plan.scopes,
@@ -318,6 +335,7 @@ export class Rotation {
           fields,
           lock,
           batchSize,
+          fieldGraceMs: fieldGraceMsOf(options.fieldGraceMs),
           onProgress: options.onProgress,
         });
       } catch (err) {
@@ -348,7 +366,9 @@ export class Rotation {
           created: t.dataKeysCreated,
           destroyed: t.dataKeysDestroyed,
           retained: t.dataKeysRetained,
+          deferred: t.dataKeysDeferred ?? 0,
         },
+        deferredUntil: t.deferredUntil ?? null,
         secrets: t.secrets,
         fields: fieldResults,
         rows,
@@ -377,52 +397,94 @@ export class Rotation {
 
   /**
    * Re-encrypts a registered field's legacy rows (plaintext, Fernet, `v2:`) into
-   * Lockbox's format. Refuses, changing nothing, with FIELD_NOT_REGISTERED, a key
-   * error, INVALID_ARGUMENT (no key and no plaintext), ROTATION_FIRST_ROW_FAILED
-   * (the first row of an adopted format does not decode) or ROTATION_IN_PROGRESS.
+   * Lockbox's format. Refuses, changing nothing, with FIELD_NOT_REGISTERED,
+   * FIELD_KEY_UNSUITABLE, a key error, INVALID_ARGUMENT (no key and no
+   * plaintext), ROTATION_FIRST_ROW_FAILED (the first row of an adopted format
+   * does not decode) or ROTATION_IN_PROGRESS.
    */
   async adopt(options: AdoptOptions): Promise<AdoptionResult> {
-    const started = performance.now();
-    const batchSize = batchSizeOf(options.batchSize);
     const registration = await this.#vault.fields.registration(options.table, options.column);
+    const [result] = await this.#adoptFields([registration], options);
+    return result as AdoptionResult;
+  }
+
+  /**
+   * Adopts every registered field (or the ones named) in one job with the same
+   * legacy keys: every field's key and first rows are proved before anything is
+   * written, then the fields are adopted one after the other under one lock.
+   * Refuses as `adopt` does; a refusal of any field changes nothing in any.
+   */
+  async adoptAll(options: AdoptAllOptions = {}): Promise<AdoptionResult[]> {
+    const registrations =
+      options.fields === undefined
+        ? await this.#vault.fields.list()
+        : await Promise.all(
+            options.fields.map(async (f) => {
+              const found = await this.#vault.fields.find(f.table, f.column);
+              if (found !== undefined || options.dryRun !== true || !('primaryKey' in f)) {
+                return found ?? this.#vault.fields.registration(f.table, f.column);
+              }
+              return this.#vault.fields.plan(f);
+            }),
+          );
+    return this.#adoptFields(registrations, options);
+  }
+
+  async #adoptFields(
+    registrations: readonly FieldRegistration[],
+    options: Omit<AdoptOptions, 'table' | 'column'>,
+  ): Promise<AdoptionResult[]> {
+    const batchSize = batchSizeOf(options.batchSize);
     const decoder = new LegacyDecoder(options);
     try {
-      const table = new FieldTable(registration, this.#vault.store.dialect);
       const db = this.#vault.store.db;
-      const total = await proveAdoption(db, table, decoder, batchSize);
-      const run = async (lock: RotationLockHandle | undefined) => ({
-        ...(await runAdoption({
-          db,
-          dataKeys: this.#vault.dataKeys,
-          table,
-          decoder,
-          lock,
-          batchSize,
-          total,
-          dryRun: options.dryRun === true,
-          onProgress: options.onProgress,
-        })),
-        durationMs: Math.round(performance.now() - started),
-      });
+      const proved: { table: FieldTable; total: number }[] = [];
+      for (const registration of registrations) {
+        const table = new FieldTable(registration, this.#vault.store.dialect);
+        await table.prepare(db);
+        proved.push({ table, total: await proveAdoption(db, table, decoder, batchSize) });
+      }
+      const run = async (lock: RotationLockHandle | undefined) => {
+        const results: AdoptionResult[] = [];
+        for (const { table, total } of proved) {
+          const started = performance.now();
+          const result = {
+            ...(await runAdoption({
+              db,
+              dataKeys: this.#vault.dataKeys,
+              table,
+              decoder,
+              lock,
+              batchSize,
+              total,
+              dryRun: options.dryRun === true,
+              onProgress: options.onProgress,
+            })),
+            durationMs: Math.round(performance.now() - started),
+          };
+          if (lock !== undefined) {
+            await this.#record(
+              'field.adopt',
+              'ok',
+              {
+                table: result.table,
+                column: result.column,
+                // Counts only; "plaintext" is a forbidden audit key, so the formats are renamed.
+                adoptedFernet: result.adopted.fernet,
+                adoptedV2: result.adopted.v2,
+                adoptedUnencrypted: result.adopted.plaintext,
+                failed: result.failed,
+              },
+              options,
+            );
+          }
+          results.push(result);
+        }
+        return results;
+      };
       if (options.dryRun === true) return await run(undefined);
-      return await this.#locked(`adopt-${table.label}`, async (lock) => {
-        const result = await run(lock);
-        await this.#record(
-          'field.adopt',
-          'ok',
-          {
-            table: result.table,
-            column: result.column,
-            // Counts only; "plaintext" is a forbidden audit key, so the formats are renamed.
-            adoptedFernet: result.adopted.fernet,
-            adoptedV2: result.adopted.v2,
-            adoptedUnencrypted: result.adopted.plaintext,
-            failed: result.failed,
-          },
-          options,
-        );
-        return result;
-      });
+      const label = proved.length === 1 ? proved[0]?.table.label : `${proved.length} fields`;
+      return await this.#locked(`adopt-${label}`, run);
     } finally {
       decoder.dispose();
     }
@@ -445,7 +507,12 @@ export class Rotation {
       ...(options.actor === undefined ? {} : { actor: options.actor }),
       ...(options.requestId === undefined ? {} : { requestId: options.requestId }),
     };
-    if (job.kind === 'data') return this.rekeyData(common);
+    if (job.kind === 'data') {
+      return this.rekeyData({
+        ...common,
+        ...(options.fieldGraceMs === undefined ? {} : { fieldGraceMs: options.fieldGraceMs }),
+      });
+    }
     const key = (given: MasterKeyInput | undefined, fingerprint: string, what: string) => {
       const found =
         given === undefined ? this.#vault.keyring.get(fingerprint) : toMasterKey(given, what);

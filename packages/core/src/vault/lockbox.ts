@@ -69,7 +69,7 @@ export class Vault {
       ...(options.audit === undefined ? {} : { audit: options.audit }),
       ...(options.maxValueBytes === undefined ? {} : { maxValueBytes: options.maxValueBytes }),
     });
-    this.fields = new Fields(store.db, dataKeys);
+    this.fields = new Fields(store.db, store.dialect, dataKeys);
   }
 
   get keyring(): Keyring {

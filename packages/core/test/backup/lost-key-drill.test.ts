@@ -4,9 +4,11 @@
  * Every secret and field reads back identical, the audit chain still verifies,
  * and the old master key opens nothing.
  */
+
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   generateMasterKey,
@@ -63,6 +65,10 @@ describe.each(DIALECTS)('the lost-key drill on %s', (dialect) => {
       expected.set(`scope-${i % 6}/name-${i}`, value);
     }
     expected.set('prod/before-recovery-was-set', 'v0');
+    // A field needs its table (its key is checked at registration).
+    await sql`create table accounts (id integer primary key, token text)`.execute(
+      lockbox.vault.store.db,
+    );
     await lockbox.fields.register({ table: 'accounts', column: 'token' });
     const fieldCiphertext = await lockbox.fields.encrypt('accounts', 'token', 7, 'field-secret');
     expect((await lockbox.backup.state()).state).toBe('ok');

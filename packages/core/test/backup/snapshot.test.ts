@@ -3,6 +3,7 @@
  * decrypting anything; restoring proves the keyring and every row before it
  * commits, so a wrong key or a damaged snapshot writes nothing.
  */
+import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type DialectName, generateMasterKey, Keyring, type Lockbox } from '../../src/index.js';
 import { generateAgeIdentity, unwrapWithIdentity } from '../../src/keys/age-identity.js';
@@ -40,6 +41,10 @@ describe('snapshots', () => {
     await source.secrets.set('prod', 'API_KEY', 'k1', { metadata: { owner: 'ops' } });
     await source.secrets.set('prod', 'BLOB', Buffer.from([1, 2, 3]));
     await source.secrets.set('user:42', 'token', 't');
+    // A field needs its table (its key is checked at registration).
+    await sql`create table accounts (id text not null primary key, password text)`.execute(
+      source.vault.store.db,
+    );
     await source.fields.register({ table: 'accounts', column: 'password' });
     const field = await source.fields.encrypt('accounts', 'password', 'row-1', 'hunter2');
     return { source, field };
@@ -48,6 +53,17 @@ describe('snapshots', () => {
   it.each(MOVES)('moves a store from %s to %s under the same key', async (from, to) => {
     const keyring = Keyring.fromBytes(generateMasterKey());
     const { source, field } = await populated(from, keyring);
+    // A field keyed by two columns: its registration moves with its key columns.
+    await sql`create table user_keys (user_id integer not null, provider text not null, api_key text, primary key (user_id, provider))`.execute(
+      source.vault.store.db,
+    );
+    await source.fields.register({
+      table: 'user_keys',
+      column: 'api_key',
+      primaryKey: ['user_id', 'provider'],
+    });
+    const rowKey = { user_id: 7, provider: 'github' };
+    const composite = await source.fields.encrypt('user_keys', 'api_key', rowKey, 'ghp-7');
     const recovery = await generateAgeIdentity();
     await source.recovery.add(recovery.recipient);
     const pair = await generateAgeIdentity();
@@ -55,7 +71,7 @@ describe('snapshots', () => {
     const summary = await source.backup.snapshot(sink, {
       encryption: { recipients: [pair.recipient] },
     });
-    expect(summary.counts).toEqual({ dataKeys: 3, fields: 1, secrets: 3 });
+    expect(summary.counts).toEqual({ dataKeys: 4, fields: 2, secrets: 3 });
     expect(summary.masterFingerprints).toEqual([keyring.primary.fingerprint]);
     expect(bytes().includes(Buffer.from('prod'))).toBe(false);
 
@@ -72,6 +88,11 @@ describe('snapshots', () => {
     expect((await target.secrets.read('prod', 'API_KEY')).metadata).toEqual({ owner: 'ops' });
     expect(await target.secrets.getBytes('prod', 'BLOB')).toEqual(Buffer.from([1, 2, 3]));
     expect(await target.fields.decrypt('accounts', 'password', 'row-1', field)).toBe('hunter2');
+    expect(await target.fields.decrypt('user_keys', 'api_key', rowKey, composite)).toBe('ghp-7');
+    expect((await target.fields.list()).map((f) => f.primaryKey)).toEqual([
+      ['id'],
+      ['user_id', 'provider'],
+    ]);
     const ids = async (l: Lockbox) =>
       (
         await l.vault.store.db

@@ -23,8 +23,11 @@ describe('encodeContext', () => {
     expect(secretContext('prod', 'KEY', 'bytes')).toEqual(
       encodeContext(['secret', 'prod', 'KEY', 'bytes']),
     );
-    expect(fieldContext('users', 'token', '42')).toEqual(
+    expect(fieldContext('users', 'token', ['id'], ['42'])).toEqual(
       encodeContext(['field', 'users', 'token', '42']),
+    );
+    expect(fieldContext('user_keys', 'api_key', ['user_id', 'provider'], ['42', 'github'])).toEqual(
+      encodeContext(['field-v2', 'user_keys', 'api_key', 'user_id', '42', 'provider', 'github']),
     );
     expect(dataKeyContext('prod', '00ff')).toEqual(encodeContext(['data-key', 'prod', '00ff']));
   });

@@ -95,7 +95,7 @@ describe.each(DIALECTS)('adopting legacy credentials on %s', (dialect) => {
     const expected = new Map<string, Map<string, Buffer>>();
     const formats: Format[] = ['plaintext', 'fernet', 'v2'];
     for (const [t, app] of APP_TABLES.entries()) {
-      await sql`create table ${sql.table(app.table)} (id ${sql.raw(app.keyType)} primary key, ${sql.ref(app.column)} text)`.execute(
+      await sql`create table ${sql.table(app.table)} (id ${sql.raw(app.keyType)} not null primary key, ${sql.ref(app.column)} text)`.execute(
         db,
       );
       const rows = new Map<string, Buffer>();

@@ -81,6 +81,7 @@ describe.each(DIALECTS)('concurrent processes on %s', (dialect) => {
         batchSize: 3,
         // Stretch the job so that many application writes land in the middle of it.
         pauseMs: 40,
+        fieldGraceMs: 0,
       });
       writeFileSync(stopFile, '');
       const written = await writer.done;

@@ -61,7 +61,8 @@ describe.each(DIALECTS)('data re-key on %s', (dialect) => {
         .selectAll()
         .where('scope', '=', 'lockbox:audit')
         .executeTakeFirstOrThrow();
-      const result = await lockbox.rotation.rekeyData({ mode, batchSize: 5 });
+      // No field grace period: this test checks every old key is destroyed by the job.
+      const result = await lockbox.rotation.rekeyData({ mode, batchSize: 5, fieldGraceMs: 0 });
       expect(result).toMatchObject({
         kind: 'data',
         mode,
@@ -166,14 +167,14 @@ describe.each(DIALECTS)('data re-key on %s', (dialect) => {
       fieldStale.idBytes,
       fieldStale.key,
       Buffer.from('{"late":true}'),
-      fieldContext(FIELD_TABLE, FIELD_COLUMN, '1'),
+      fieldContext(FIELD_TABLE, FIELD_COLUMN, ['id'], ['1']),
     );
     await sql`update ${sql.table(FIELD_TABLE)} set ${sql.ref(FIELD_COLUMN)} = ${late} where id = 1`.execute(
       appDb(lockbox),
     );
     data.fieldRows.set(1, '{"late":true}');
 
-    const result = await lockbox.rotation.resume({ batchSize: 4 });
+    const result = await lockbox.rotation.resume({ batchSize: 4, fieldGraceMs: 0 });
     expect(result).toMatchObject({ kind: 'data', resumed: true });
     if (result.kind !== 'data') throw new Error('expected a data re-key');
     expect(result.dataKeys).toMatchObject({ destroyed: 7, retained: 0 });
@@ -197,6 +198,7 @@ describe.each(DIALECTS)('data re-key on %s', (dialect) => {
     const result = await lockbox.rotation.rekeyData({
       mode: 'online',
       batchSize: 3,
+      fieldGraceMs: 0,
       onProgress: () => {
         n += 1;
         const scope = `tenant:${n % 6}`;

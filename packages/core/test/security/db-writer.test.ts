@@ -217,6 +217,10 @@ describe.each(DIALECTS)('the database writer on %s', (dialect) => {
 
   it('edited field registrations are never used, and a rotation refuses to walk them', async () => {
     const { keyring, lockbox, db } = await setup(false);
+    // A field needs its table (its row key is checked at registration).
+    await sql`create table connectors (id text not null primary key, api_key text, notes text)`.execute(
+      db,
+    );
     await lockbox.fields.register({ table: 'connectors', column: 'api_key' });
     const text = await lockbox.fields.encrypt('connectors', 'api_key', 'c-1', CANARY);
     const edits: [string, Record<string, string>][] = [

@@ -19,7 +19,7 @@ describe.each(DIALECTS)('fields in application tables on %s', (dialect) => {
       drivers,
       keyring: Keyring.fromBytes(generateMasterKey()),
     });
-    await sql`create table connectors (id text primary key, api_key text, webhook_secret text)`.execute(
+    await sql`create table connectors (id text not null primary key, api_key text, webhook_secret text)`.execute(
       vault.store.db,
     );
   }
@@ -42,7 +42,7 @@ describe.each(DIALECTS)('fields in application tables on %s', (dialect) => {
       {
         table: 'connectors',
         column: 'api_key',
-        primaryKey: 'id',
+        primaryKey: ['id'],
         scope: 'field:connectors.api_key',
       },
     ]);

@@ -220,8 +220,14 @@ describe('context vectors', () => {
       byName('secret')?.vector.context_hex,
     );
     const [table, column, rowId] = byName('field')?.vector.context.slice(1) ?? [];
-    expect(fieldContext(table ?? '', column ?? '', rowId ?? '').toString('hex')).toBe(
+    expect(fieldContext(table ?? '', column ?? '', ['id'], [rowId ?? '']).toString('hex')).toBe(
       byName('field')?.vector.context_hex,
+    );
+    const [t2 = '', c2 = '', ...keyParts] = byName('field-v2')?.vector.context.slice(1) ?? [];
+    const keyColumns = keyParts.filter((_, i) => i % 2 === 0);
+    const keyValues = keyParts.filter((_, i) => i % 2 === 1);
+    expect(fieldContext(t2, c2, keyColumns, keyValues).toString('hex')).toBe(
+      byName('field-v2')?.vector.context_hex,
     );
     const [keyScope, dataKeyId] = byName('data-key')?.vector.context.slice(1) ?? [];
     expect(dataKeyContext(keyScope ?? '', dataKeyId ?? '').toString('hex')).toBe(

@@ -53,6 +53,11 @@ export function contextCases() {
       'oauth_token',
       '42',
     ]),
+    one(
+      'field-v2',
+      'label "field-v2" (a row key of several columns), table, column, then each key column and its value',
+      ['field-v2', 'user_keys', 'api_key', 'user_id', '42', 'provider', 'github'],
+    ),
     one('data-key', 'label "data-key", scope, data-key id (16 hex characters)', [
       'data-key',
       'prod',

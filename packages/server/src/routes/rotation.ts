@@ -62,6 +62,18 @@ const DataBody = Type.Object(
     mode: Type.Optional(Mode),
     dryRun: Type.Optional(Type.Boolean({ description: 'Plan and count; write nothing.' })),
     batchSize: Type.Optional(BatchSize),
+    fieldGraceMs: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        description:
+          "How long a field scope's old data key outlives the switch (ms, default 900000).",
+      }),
+    ),
+    finish: Type.Optional(
+      Type.Boolean({
+        description: 'Finish an earlier re-key: re-encrypt late rows, destroy keys past grace.',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -116,7 +128,9 @@ const DataResult = Type.Object({
     created: Type.Integer(),
     destroyed: Type.Integer(),
     retained: Type.Integer(),
+    deferred: Type.Integer(),
   }),
+  deferredUntil: Type.Union([Type.String(), Type.Null()]),
   secrets: Type.Integer(),
   fields: Type.Array(
     Type.Object({ table: Type.String(), column: Type.String(), rows: Type.Integer() }),
@@ -252,6 +266,8 @@ export function rotationRoutes(app: FastifyInstance, context: ServerContext): vo
         ...(body.mode === undefined ? {} : { mode: body.mode }),
         ...(body.dryRun === undefined ? {} : { dryRun: body.dryRun }),
         ...(body.batchSize === undefined ? {} : { batchSize: body.batchSize }),
+        ...(body.fieldGraceMs === undefined ? {} : { fieldGraceMs: body.fieldGraceMs }),
+        ...(body.finish === undefined ? {} : { finish: body.finish }),
       });
     },
   );
