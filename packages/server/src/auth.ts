@@ -36,6 +36,12 @@ export interface RouteAuth {
    * that answer only with what the token itself may see (whoami, the scope list).
    */
   permission: PermissionName | readonly PermissionName[] | null;
+  /**
+   * For a route that acts on several scopes named in its body (POST /v1/env): the
+   * scopes, read from the validated request. The permission must hold on every one;
+   * the first that fails is the refusal's scope.
+   */
+  scopes?: (request: FastifyRequest) => readonly string[];
 }
 
 export interface Principal {
@@ -177,11 +183,26 @@ export function installAuth(app: FastifyInstance, context: ServerContext): void 
     if (auth === undefined) return;
     const principal = principalOf(request);
     if (auth.permission === null) return;
-    const target = paramsOf(request);
     const needed = typeof auth.permission === 'string' ? [auth.permission] : auth.permission;
-    const allowed = needed.some((permission) =>
-      can(principal.token, permission, isFieldPermission(permission) ? target.field : target.scope),
-    );
+    const allowedOn = (target: Target) =>
+      needed.some((permission) =>
+        can(
+          principal.token,
+          permission,
+          isFieldPermission(permission) ? target.field : target.scope,
+        ),
+      );
+    let target = paramsOf(request);
+    let allowed: boolean;
+    if (auth.scopes === undefined) {
+      allowed = allowedOn(target);
+    } else {
+      const scopes = auth.scopes(request);
+      const refused = scopes.find((scope) => !allowedOn({ scope }));
+      if (refused !== undefined) target = { scope: refused };
+      // No scope named: nothing to grant on (the route's schema also requires one).
+      allowed = refused === undefined && scopes.length > 0;
+    }
     if (!allowed) {
       await auditDenied(context.readiness.require(), request, auth, 'PERMISSION_DENIED', target);
       const on =

@@ -32,6 +32,7 @@ import { openApiOptions } from './openapi.js';
 import { Readiness } from './readiness.js';
 import { auditRoutes } from './routes/audit.js';
 import { backupRoutes } from './routes/backup.js';
+import { envRoutes } from './routes/env.js';
 import { fieldsRoutes } from './routes/fields.js';
 import { healthRoutes } from './routes/health.js';
 import { keysRoutes } from './routes/keys.js';
@@ -185,6 +186,7 @@ export function buildServer(options: BuildServerOptions): LockboxServer {
       secretsRoutes(v1, context);
       scopesRoutes(v1, context);
       fieldsRoutes(v1, context);
+      envRoutes(v1, context);
       keysRoutes(v1, context);
       rotationRoutes(v1, context);
       // Encapsulated: only these routes accept binary (application/octet-stream) bodies.

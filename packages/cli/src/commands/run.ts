@@ -10,17 +10,21 @@
  * to it, and its exit code becomes lockbox's — or 128 + the signal number when a
  * signal killed it, as a shell reports it.
  *
- * The child never inherits LOCKBOX_MASTER_KEY or LOCKBOX_PREVIOUS_KEYS: it gets
- * the scope's secrets, not the keys to the whole store.
+ * The child never inherits a LOCKBOX_* variable (LOCKBOX_MASTER_KEY,
+ * LOCKBOX_PREVIOUS_KEYS, LOCKBOX_TOKEN, …): it gets the scope's secrets, not the
+ * keys to the whole store nor the token that fetched them.
+ *
+ * With --server (or LOCKBOX_URL) the secrets come from a Lockbox server with a
+ * token (env-source.ts): this process never opens the store or reads a master
+ * key, and everything else above is the same.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { pipeline } from 'node:stream/promises';
-import { auditInjection, planSecretsEnv, readEnvPlan } from '@lockbox/core';
 import type { Command } from 'commander';
-import { ENV } from '../config.js';
 import type { CliContext } from '../context.js';
 import { addEnvSelectionOptions, type EnvSelectionOptions } from '../env-selection.js';
+import { readEnvSecrets } from '../env-source.js';
 import { EXIT } from '../exit-codes.js';
 import { MaskStream } from '../mask-stream.js';
 
@@ -31,8 +35,8 @@ interface RunOptions extends EnvSelectionOptions {
 
 const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
-/** Variables that hold Lockbox's own keys; never passed to the child. */
-const WITHHELD = [ENV.masterKey, ENV.previousKeys];
+/** Lockbox's own variables (keys, token, store, server); never passed to the child. */
+const WITHHELD_PREFIX = 'LOCKBOX_';
 
 /** Shell convention: 127 command not found, 126 found but not executable. */
 function spawnFailureExit(errno: string | undefined): number {
@@ -70,23 +74,22 @@ export function registerRun(program: Command, context: CliContext): void {
     const invocation = context.invocation(cmd);
     const { output } = invocation;
     const baseEnv: Record<string, string | undefined> = { ...invocation.io.env };
-    for (const name of WITHHELD) delete baseEnv[name];
+    for (const name of Object.keys(baseEnv)) {
+      if (name.startsWith(WITHHELD_PREFIX)) delete baseEnv[name];
+    }
 
-    const lockbox = await invocation.open();
-    const plan = await planSecretsEnv(lockbox, {
-      scopes: options.scope,
-      ...(options.only ? { only: options.only } : {}),
+    // Every refusal, every read and the audit entry happen before the child starts.
+    const {
+      plan,
+      variables: secrets,
+      done,
+    } = await readEnvSecrets(invocation, options, {
       existingEnv: baseEnv,
       override: options.override === true,
-    });
-    const secrets = await readEnvPlan(lockbox, plan, invocation.actor);
-    // Audited before the child can see anything: no unrecorded injection.
-    await auditInjection(lockbox, plan, {
-      actor: invocation.actor,
       details: { command: 'run', program: file, masked: options.mask === true },
     });
     // The child may run for hours; it needs no database connection.
-    await lockbox.close();
+    await done();
 
     const mask = options.mask === true;
     const child = spawn(file, args, {
