@@ -16,6 +16,7 @@ import type { Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import fastifySwagger from '@fastify/swagger';
 import { LockboxError } from '@lockbox/core';
+import { Type } from '@sinclair/typebox';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -193,7 +194,22 @@ export function buildServer(options: BuildServerOptions): LockboxServer {
       v1.register(async (backup) => backupRoutes(backup, context));
       auditRoutes(v1, context);
       tokensRoutes(v1, context);
-      v1.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+      v1.get(
+        '/openapi.json',
+        {
+          schema: {
+            summary: 'This OpenAPI 3.1 document',
+            tags: ['meta'],
+            response: {
+              200: Type.Object(
+                {},
+                { additionalProperties: true, description: 'The OpenAPI 3.1 document.' },
+              ),
+            },
+          },
+        },
+        async () => app.swagger(),
+      );
     },
     { prefix: '/v1' },
   );

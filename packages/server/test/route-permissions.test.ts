@@ -173,7 +173,7 @@ describe('permissions on every /v1 route', () => {
       paths: Record<string, Record<string, unknown>>;
     }>();
     const documented = Object.entries(doc.paths)
-      .filter(([path]) => path.startsWith('/v1/'))
+      .filter(([path]) => path.startsWith('/v1/') && path !== '/v1/openapi.json')
       .flatMap(([path, methods]) => Object.keys(methods).map((m) => `${m.toUpperCase()} ${path}`))
       .sort();
     const tested = [...ROUTES, ...ANY_TOKEN]

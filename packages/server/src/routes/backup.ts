@@ -33,7 +33,7 @@ import {
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { callerOf } from '../auth.js';
-import { ERROR_RESPONSES, responses, ScopeParam, Timestamp } from '../schemas.js';
+import { ERROR_RESPONSES, responses, ScopeValue, Timestamp } from '../schemas.js';
 import type { ServerContext } from '../server-context.js';
 import type { TypeBoxProvider } from '../type-provider.js';
 
@@ -54,7 +54,12 @@ const ExportBody = Type.Object(
       }),
     ),
     scopes: Type.Optional(
-      Type.Array(ScopeParam, { minItems: 1, maxItems: 1000, description: 'Only these scopes.' }),
+      Type.Array(ScopeValue, {
+        minItems: 1,
+        maxItems: 1000,
+        description:
+          'Only these scopes, each exactly as named ("user:42", not URL-encoded: a scope that holds no secrets exports nothing).',
+      }),
     ),
   },
   {

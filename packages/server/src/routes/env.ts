@@ -16,7 +16,7 @@ import { auditInjection, planSecretsEnv, readEnvPlan } from '@lockbox/core';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { callerOf } from '../auth.js';
-import { NameParam, responses, ScopeParam } from '../schemas.js';
+import { NameParam, responses, ScopeValue } from '../schemas.js';
 import type { ServerContext } from '../server-context.js';
 import type { TypeBoxProvider } from '../type-provider.js';
 
@@ -25,7 +25,7 @@ export const MAX_ENV_SCOPES = 32;
 
 const EnvBody = Type.Object(
   {
-    scopes: Type.Array(Type.String({ ...ScopeParam, description: 'A scope (not URL-encoded).' }), {
+    scopes: Type.Array(ScopeValue, {
       minItems: 1,
       maxItems: MAX_ENV_SCOPES,
       description: 'Scopes to read, in order (as `--scope`).',
@@ -55,20 +55,23 @@ const EnvBody = Type.Object(
       ),
     ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'EnvRequest' },
 );
 
-const EnvResult = Type.Object({
-  variables: Type.Array(
-    Type.Object({
-      variable: Type.String({ description: 'The environment variable name.' }),
-      scope: Type.String(),
-      name: Type.String({ description: 'The secret name it comes from.' }),
-      value: Type.String({ description: 'The secret value (UTF-8).' }),
-    }),
-    { description: 'One entry per variable, in the order of the scopes and their names.' },
-  ),
-});
+const EnvResult = Type.Object(
+  {
+    variables: Type.Array(
+      Type.Object({
+        variable: Type.String({ description: 'The environment variable name.' }),
+        scope: Type.String(),
+        name: Type.String({ description: 'The secret name it comes from.' }),
+        value: Type.String({ description: 'The secret value (UTF-8).' }),
+      }),
+      { description: 'One entry per variable, in the order of the scopes and their names.' },
+    ),
+  },
+  { title: 'EnvResult', description: 'The variables, with their values.' },
+);
 
 function scopesOf(request: FastifyRequest): readonly string[] {
   const body = request.body as Partial<Static<typeof EnvBody>> | undefined;

@@ -52,10 +52,10 @@ const RowKeySchema = Type.Record(
   },
 );
 
-const batch = <T extends ReturnType<typeof Type.Object>>(item: T) =>
+const batch = <T extends ReturnType<typeof Type.Object>>(item: T, title: string) =>
   Type.Object(
     { items: Type.Array(item, { minItems: 1, maxItems: MAX_FIELD_BATCH }) },
-    { additionalProperties: false },
+    { additionalProperties: false, title },
   );
 
 const EncryptBody = batch(
@@ -66,6 +66,7 @@ const EncryptBody = batch(
     },
     { additionalProperties: false },
   ),
+  'FieldEncryptRequest',
 );
 
 const DecryptBody = batch(
@@ -76,32 +77,42 @@ const DecryptBody = batch(
     },
     { additionalProperties: false },
   ),
+  'FieldDecryptRequest',
 );
 
-const ItemError = Type.Object({
-  code: Type.String({ description: 'A stable code from the Lockbox error catalogue.' }),
-  message: Type.String(),
-});
+const ItemError = Type.Object(
+  {
+    code: Type.String({ description: 'A stable code from the Lockbox error catalogue.' }),
+    message: Type.String(),
+  },
+  { title: 'FieldItemError', description: 'Why this item failed; the other items are unaffected.' },
+);
 
-const EncryptResult = Type.Object({
-  results: Type.Array(
-    Type.Union([
-      Type.Object({ ciphertext: Type.String() }, { additionalProperties: false }),
-      Type.Object({ error: ItemError }, { additionalProperties: false }),
-    ]),
-    { description: 'One result per item, in order: a ciphertext or an error.' },
-  ),
-});
+const EncryptResult = Type.Object(
+  {
+    results: Type.Array(
+      Type.Union([
+        Type.Object({ ciphertext: Type.String() }, { additionalProperties: false }),
+        Type.Object({ error: ItemError }, { additionalProperties: false }),
+      ]),
+      { description: 'One result per item, in order: a ciphertext or an error.' },
+    ),
+  },
+  { title: 'FieldEncryptResult', description: 'One result per item.' },
+);
 
-const DecryptResult = Type.Object({
-  results: Type.Array(
-    Type.Union([
-      Type.Object({ plaintext: Type.String() }, { additionalProperties: false }),
-      Type.Object({ error: ItemError }, { additionalProperties: false }),
-    ]),
-    { description: 'One result per item, in order: a plaintext or an error.' },
-  ),
-});
+const DecryptResult = Type.Object(
+  {
+    results: Type.Array(
+      Type.Union([
+        Type.Object({ plaintext: Type.String() }, { additionalProperties: false }),
+        Type.Object({ error: ItemError }, { additionalProperties: false }),
+      ]),
+      { description: 'One result per item, in order: a plaintext or an error.' },
+    ),
+  },
+  { title: 'FieldDecryptResult', description: 'One result per item.' },
+);
 
 function itemError(err: unknown): { code: string; message: string } {
   if (err instanceof LockboxError) return { code: err.code, message: err.message };
