@@ -15,6 +15,12 @@ export interface OperationDoc {
   operationId: string;
   /** Route-specific error codes, beyond the common ones. */
   errors: readonly ErrorCode[];
+  /**
+   * Component names for the JSON request body and success response, for routes
+   * whose schemas carry no `title` of their own (a titled schema keeps its title).
+   */
+  request?: string;
+  response?: string;
 }
 
 const SECRET_NAME: ErrorCode[] = ['SCOPE_INVALID', 'NAME_INVALID'];
@@ -57,7 +63,7 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
     operationId: 'deleteSecret',
     errors: ['SECRET_NOT_FOUND', ...SECRET_NAME],
   },
-  'GET /v1/scopes': { operationId: 'listScopes', errors: [] },
+  'GET /v1/scopes': { operationId: 'listScopes', errors: [], response: 'ScopeList' },
   'POST /v1/env': {
     operationId: 'readEnvironment',
     errors: [
@@ -77,14 +83,23 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
     operationId: 'decryptFields',
     errors: ['FIELD_NOT_REGISTERED', 'FIELD_INVALID'],
   },
-  'GET /v1/keys': { operationId: 'getKeyStatus', errors: [] },
+  'GET /v1/keys': { operationId: 'getKeyStatus', errors: [], response: 'KeyStatus' },
   'POST /v1/rotation/master': {
     operationId: 'rotateMasterKey',
+    request: 'MasterRotationRequest',
+    response: 'MasterRotationResult',
     errors: ['ROTATION_OLD_KEY_MISMATCH', 'KEY_SAME_AS_OLD', ...KEYS, ...ROTATION],
   },
-  'POST /v1/rotation/data': { operationId: 'rekeyData', errors: ROTATION },
+  'POST /v1/rotation/data': {
+    operationId: 'rekeyData',
+    errors: ROTATION,
+    request: 'DataRotationRequest',
+    response: 'DataRotationResult',
+  },
   'POST /v1/rotation/resume': {
     operationId: 'resumeRotation',
+    request: 'RotationResumeRequest',
+    response: 'RotationResult',
     errors: [
       'ROTATION_NOT_FOUND',
       'ROTATION_OLD_KEY_MISMATCH',
@@ -93,23 +108,43 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
       ...ROTATION,
     ],
   },
-  'GET /v1/rotation': { operationId: 'getRotationStatus', errors: [] },
+  'GET /v1/rotation': {
+    operationId: 'getRotationStatus',
+    errors: [],
+    response: 'RotationStatus',
+  },
   'POST /v1/backup/export': {
     operationId: 'exportBundle',
+    request: 'ExportRequest',
     errors: ['RECIPIENT_INVALID', 'SCOPE_INVALID', 'INVALID_ARGUMENT', ...UNREADABLE],
   },
-  'POST /v1/backup/import/preview': { operationId: 'previewImport', errors: BUNDLE },
+  'POST /v1/backup/import/preview': {
+    operationId: 'previewImport',
+    errors: BUNDLE,
+    response: 'ImportReport',
+  },
   'POST /v1/backup/import/apply': {
     operationId: 'applyImport',
+    response: 'ImportReport',
     errors: ['IMPORT_CONFLICT', ...BUNDLE],
   },
-  'GET /v1/audit': { operationId: 'listAuditEntries', errors: [] },
-  'GET /v1/audit/verify': { operationId: 'verifyAuditLog', errors: [] },
+  'GET /v1/audit': { operationId: 'listAuditEntries', errors: [], response: 'AuditPage' },
+  'GET /v1/audit/verify': {
+    operationId: 'verifyAuditLog',
+    errors: [],
+    response: 'AuditVerifyResult',
+  },
   'POST /v1/tokens': {
     operationId: 'createToken',
+    request: 'TokenCreateRequest',
+    response: 'TokenCreated',
     errors: ['INVALID_ARGUMENT', 'NAME_INVALID'],
   },
-  'GET /v1/tokens': { operationId: 'listTokens', errors: [] },
-  'GET /v1/whoami': { operationId: 'whoami', errors: [] },
-  'DELETE /v1/tokens/:id': { operationId: 'revokeToken', errors: ['TOKEN_NOT_FOUND'] },
+  'GET /v1/tokens': { operationId: 'listTokens', errors: [], response: 'TokenList' },
+  'GET /v1/whoami': { operationId: 'whoami', errors: [], response: 'TokenRecord' },
+  'DELETE /v1/tokens/:id': {
+    operationId: 'revokeToken',
+    errors: ['TOKEN_NOT_FOUND'],
+    response: 'TokenRecord',
+  },
 };

@@ -13,7 +13,8 @@
  *   enum of the codes that route can answer with that status (error-status.ts);
  * - every response declares X-Request-Id; 429 declares Retry-After; the export's
  *   download declares Content-Disposition;
- * - schemas with a `title` are moved to `components.schemas` and referenced.
+ * - schemas with a `title` (their own, or the name openapi-operations.ts gives a
+ *   route's body and response) are moved to `components.schemas` and referenced.
  *
  * Only the document is changed: the schemas Fastify validates and serializes with
  * are the routes' own.
@@ -137,10 +138,14 @@ function transformRoute({
   const base = schema ?? {};
   const declared = (base.response ?? {}) as Record<string, Json>;
   const response: Json = {};
+  const titled = (body: Json, title: string | undefined): Json =>
+    title === undefined || typeof body.title === 'string' || body.type !== 'object'
+      ? body
+      : { ...body, title };
   for (const [status, body] of Object.entries(declared)) {
     if (!/^2\d\d$/.test(status)) continue;
     response[status] = {
-      ...body,
+      ...titled(body, operation.response),
       description: body.description ?? STATUS_DESCRIPTIONS[Number(status)] ?? 'Success.',
       headers: {
         'X-Request-Id': REQUEST_ID_HEADER,
@@ -162,6 +167,7 @@ function transformRoute({
     url,
     schema: {
       ...base,
+      ...(base.body === undefined ? {} : { body: titled(base.body as Json, operation.request) }),
       operationId: operation.operationId,
       description,
       ...(auth === undefined ? { security: [] } : {}),

@@ -100,7 +100,16 @@ describe('the OpenAPI document', () => {
     // The body's scopes are literal; the document must not tell clients to URL-encode them.
     expect(JSON.stringify(exported)).not.toContain('%3A');
     expect(Object.keys(doc.components.schemas as Json)).toEqual(
-      expect.arrayContaining(['ErrorBody', 'SecretValue', 'FieldDecryptRequest', 'EnvResult']),
+      expect.arrayContaining([
+        'ErrorBody',
+        'SecretValue',
+        'FieldDecryptRequest',
+        'RowKey',
+        'EnvResult',
+        'TokenCreated',
+        'MasterRotationRequest',
+        'KeyStatus',
+      ]),
     );
   });
 });

@@ -45,6 +45,7 @@ const RowKeySchema = Type.Record(
   Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,62}$' }),
   KeyValue,
   {
+    title: 'RowKey',
     minProperties: 1,
     maxProperties: 16,
     description:
