@@ -44,7 +44,9 @@ def preview(api_key: str) -> str:
 def read_key(user_id: int) -> Optional[Tuple[str, str]]:
     """The user's provider and decrypted API key, or None."""
     with database() as db:
-        row = db.execute(f"SELECT provider, {COLUMN} FROM {TABLE} WHERE id = ?", (user_id,)).fetchone()
+        row = db.execute(
+            f"SELECT provider, {COLUMN} FROM {TABLE} WHERE id = ?", (user_id,)
+        ).fetchone()
     if row is None:
         return None
     provider, ciphertext = row
@@ -59,7 +61,8 @@ def write_key(user_id: int, provider: str, api_key: str) -> None:
     with database() as db:
         db.execute(
             f"INSERT INTO {TABLE} (id, provider, {COLUMN}) VALUES (?, ?, ?) "
-            f"ON CONFLICT (id) DO UPDATE SET provider = excluded.provider, {COLUMN} = excluded.{COLUMN}",
+            "ON CONFLICT (id) DO UPDATE SET "
+            f"provider = excluded.provider, {COLUMN} = excluded.{COLUMN}",
             (user_id, provider, ciphertext),
         )
 

@@ -45,5 +45,8 @@ class FieldCipher:
         except ValueError:
             data = None
         if not isinstance(data, dict):
-            raise LockboxError("INVALID_ARGUMENT", f"{self._table}.{self._column} of this row is not a JSON object")
+            raise LockboxError(
+                "INVALID_ARGUMENT",
+                f"{self._table}.{self._column} of this row is not a JSON object",
+            )
         return data

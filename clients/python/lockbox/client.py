@@ -35,12 +35,18 @@ class SecretInfo:
     status: str
 
 
-def _result(item: Mapping[str, Any], field: str, request_id: Optional[str]) -> Union[str, LockboxError]:
+def _result(
+    item: Mapping[str, Any], field: str, request_id: Optional[str]
+) -> Union[str, LockboxError]:
+    """One item of a batch answer: its value, or its error (status 200: the batch succeeded)."""
     if field in item:
         return str(item[field])
     error = item.get("error", {})
     return LockboxError(
-        str(error.get("code", "INTERNAL")), str(error.get("message", "")), status=200, request_id=request_id
+        str(error.get("code", "INTERNAL")),
+        str(error.get("message", "")),
+        status=200,
+        request_id=request_id,
     )
 
 
@@ -211,10 +217,10 @@ class Client:
         pending: Sequence[Tuple[RowKey, str]] = list(items)
         results: List[Union[str, LockboxError]] = []
         for start in range(0, len(pending), batch_size):
-            chunk = pending[start : start + batch_size]
+            chunk = pending[start:start + batch_size]
             body = {"items": [{"key": dict(key), send: value} for key, value in chunk]}
-            answer = self._transport.request("POST", path, body)
-            results.extend(_result(item, receive, None) for item in answer["results"])
+            answer, request_id = self._transport.request_with_id("POST", path, body)
+            results.extend(_result(item, receive, request_id) for item in answer["results"])
         return results
 
     @staticmethod

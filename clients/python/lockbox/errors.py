@@ -29,4 +29,7 @@ class LockboxError(Exception):
         self.details: Dict[str, Any] = details or {}
 
     def __repr__(self) -> str:
-        return f"LockboxError(code={self.code!r}, status={self.status!r}, request_id={self.request_id!r})"
+        return (
+            f"LockboxError(code={self.code!r}, status={self.status!r}, "
+            f"request_id={self.request_id!r})"
+        )

@@ -10,7 +10,7 @@ import http.client
 import json
 import ssl
 import threading
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 from urllib.parse import quote, urlsplit
 
 from .errors import LockboxError
@@ -75,6 +75,12 @@ class Transport:
 
         Raises LockboxError with the server's code, or SERVER_UNREACHABLE.
         """
+        return self.request_with_id(method, path, body)[0]
+
+    def request_with_id(
+        self, method: str, path: str, body: Optional[Any] = None
+    ) -> Tuple[Any, Optional[str]]:
+        """As request, and also returns the answer's X-Request-Id."""
         payload = None if body is None else json.dumps(body).encode("utf-8")
         headers = dict(self._headers)
         if payload is not None:
@@ -89,14 +95,18 @@ class Transport:
                     response = connection.getresponse()
                     data = response.read()
                     break
-                except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as err:
+                except (
+                    http.client.RemoteDisconnected,
+                    BrokenPipeError,
+                    ConnectionResetError,
+                ) as err:
                     self._drop()
                     if attempt == 2:
                         raise self._unreachable(err) from None
                 except (OSError, http.client.HTTPException) as err:
                     self._drop()
                     raise self._unreachable(err) from None
-        return self._decode(response, data)
+        return self._decode(response, data), response.getheader("X-Request-Id")
 
     def _drop(self) -> None:
         if self._connection is not None:
@@ -109,7 +119,10 @@ class Transport:
             reason = f"certificate verification failed ({err.verify_message})"
         elif isinstance(err, TimeoutError) or "timed out" in str(err):
             reason = f"no answer within {self._timeout} s"
-        return LockboxError("SERVER_UNREACHABLE", f"cannot reach the Lockbox server at {self._origin}: {reason}")
+        return LockboxError(
+            "SERVER_UNREACHABLE",
+            f"cannot reach the Lockbox server at {self._origin}: {reason}",
+        )
 
     def _decode(self, response: http.client.HTTPResponse, data: bytes) -> Any:
         status = response.status

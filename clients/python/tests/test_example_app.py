@@ -16,7 +16,8 @@ from typing import Any, Dict, Tuple
 
 from harness import CA_FILE, CONFIG, TOKENS, URL
 
-APP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples", "credentials_app.py")
+HERE = os.path.dirname(os.path.abspath(__file__))
+APP = os.path.join(HERE, "..", "examples", "credentials_app.py")
 
 
 def start_app(token: str) -> Tuple["subprocess.Popen[str]", str]:
@@ -66,8 +67,14 @@ class ExampleAppTest(unittest.TestCase):
             status, body = call(base, "GET", f"/keys/{user_id}")
             self.assertEqual(status, 200)
             key = row["api_key"]
-            self.assertEqual(body, {"id": int(user_id), "provider": row["provider"], "api_key_preview": f"{key[:3]}…{key[-4:]}"})
-        self.assertEqual(call(base, "PUT", "/keys/99", {"provider": "github", "api_key": "ghp_new_key_0099"})[0], 200)
+            expected = {
+                "id": int(user_id),
+                "provider": row["provider"],
+                "api_key_preview": f"{key[:3]}…{key[-4:]}",
+            }
+            self.assertEqual(body, expected)
+        new = {"provider": "github", "api_key": "ghp_new_key_0099"}
+        self.assertEqual(call(base, "PUT", "/keys/99", new)[0], 200)
         self.assertEqual(call(base, "GET", "/keys/99")[1]["api_key_preview"], "ghp…0099")
         with sqlite3.connect(CONFIG["app"]["database"]) as db:
             stored = db.execute("SELECT api_key FROM user_keys WHERE id = 99").fetchone()[0]

@@ -21,7 +21,8 @@ class FieldsTest(unittest.TestCase):
     def test_round_trip_bound_to_the_row(self) -> None:
         ciphertext = self.lockbox.encrypt_field(TABLE, COLUMN, {"id": 41}, "sk-py-forty-one")
         self.assertTrue(ciphertext.startswith("lb1:"))
-        self.assertEqual(self.lockbox.decrypt_field(TABLE, COLUMN, {"id": 41}, ciphertext), "sk-py-forty-one")
+        plaintext = self.lockbox.decrypt_field(TABLE, COLUMN, {"id": 41}, ciphertext)
+        self.assertEqual(plaintext, "sk-py-forty-one")
         with self.assertRaises(LockboxError) as caught:
             self.lockbox.decrypt_field(TABLE, COLUMN, {"id": 42}, ciphertext)
         self.assertEqual(caught.exception.code, "SECRET_UNDECRYPTABLE")
@@ -76,12 +77,14 @@ class FieldsTest(unittest.TestCase):
         for call in refused:
             with self.assertRaises(LockboxError) as caught:
                 call()
-            self.assertEqual((caught.exception.code, caught.exception.status), ("PERMISSION_DENIED", 403))
+            error = caught.exception
+            self.assertEqual((error.code, error.status), ("PERMISSION_DENIED", 403))
 
     def test_unregistered_field(self) -> None:
         with client("admin") as admin, self.assertRaises(LockboxError) as caught:
             admin.encrypt_field("no_such_table", "col", {"id": 1}, "x")
-        self.assertEqual((caught.exception.code, caught.exception.status), ("FIELD_NOT_REGISTERED", 404))
+        error = caught.exception
+        self.assertEqual((error.code, error.status), ("FIELD_NOT_REGISTERED", 404))
 
 
 class InteropTest(unittest.TestCase):
@@ -91,9 +94,8 @@ class InteropTest(unittest.TestCase):
         lockbox = client("fields_rw")
         self.addCleanup(lockbox.close)
         from_ts = CONFIG["fromTs"]
-        self.assertEqual(
-            lockbox.decrypt_field(TABLE, COLUMN, from_ts["key"], from_ts["ciphertext"]), from_ts["plaintext"]
-        )
+        plaintext = lockbox.decrypt_field(TABLE, COLUMN, from_ts["key"], from_ts["ciphertext"])
+        self.assertEqual(plaintext, from_ts["plaintext"])
         to_ts = CONFIG["toTs"]
         ciphertext = lockbox.encrypt_field(TABLE, COLUMN, to_ts["key"], to_ts["plaintext"])
         with open(to_ts["file"], "w", encoding="utf-8") as out:

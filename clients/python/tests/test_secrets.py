@@ -17,7 +17,9 @@ class SecretsTest(unittest.TestCase):
         self.addCleanup(self.bogus.close)
 
     def test_set_get_list_delete(self) -> None:
-        version = self.lockbox.set("app:py", "openai-api-key", "sk-py-1", metadata={"owner": "billing"})
+        version = self.lockbox.set(
+            "app:py", "openai-api-key", "sk-py-1", metadata={"owner": "billing"}
+        )
         self.assertEqual(version, 1)
         self.assertEqual(self.lockbox.set("app:py", "openai-api-key", "sk-py-2", if_version=1), 2)
         self.assertEqual(self.lockbox.get("app:py", "openai-api-key"), "sk-py-2")
