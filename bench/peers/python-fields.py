@@ -10,9 +10,10 @@ Prints one JSON object on stdout:
   {"available": true, "version": "...", "lockbox": [values/s, ...], "fernet": [...]}
 or {"available": false, "reason": "..."} when `cryptography` cannot be imported.
 
-Usage: LOCKBOX_URL=... LOCKBOX_TOKEN=... python3 python-fields.py ROUNDS WINDOW_MS WARMUP_MS ITEMS_JSON
-ITEMS_JSON: [{"key": {...}, "ciphertext": "lb1:...", "plaintext": "..."}, ...] (table and column
-in LOCKBOX_BENCH_FIELD as table.column).
+Usage:
+  LOCKBOX_URL=... LOCKBOX_TOKEN=... LOCKBOX_BENCH_FIELD=table.column \
+    python3 python-fields.py ROUNDS WINDOW_MS WARMUP_MS ITEMS_JSON
+ITEMS_JSON: [{"key": {...}, "ciphertext": "lb1:...", "plaintext": "..."}, ...]
 """
 
 import gc
