@@ -52,7 +52,13 @@ export async function fetchRemoteEnv(
   const answer = await postJson(connection, '/v1/env', {
     scopes: request.scopes,
     ...(request.only === undefined ? {} : { only: request.only }),
-    client: request.client,
+    // The server bounds these audit facts (256 characters); a long program path is cut, not refused.
+    client: Object.fromEntries(
+      Object.entries(request.client).map(([k, v]) => [
+        k,
+        typeof v === 'string' ? v.slice(0, 256) : v,
+      ]),
+    ),
   });
   if (!isVariables(answer)) {
     throw new LockboxError('SERVER_UNREACHABLE', 'the server answered /v1/env in an unknown shape');
