@@ -24,6 +24,7 @@ def start_app(token: str) -> Tuple["subprocess.Popen[str]", str]:
     """Starts the example app with this token; returns the process and its URL."""
     env = {
         "PATH": os.environ.get("PATH", ""),
+        "PYTHONDONTWRITEBYTECODE": "1",
         "APP_DATABASE": CONFIG["app"]["database"],
         "APP_PORT": "0",
         "LOCKBOX_URL": URL,

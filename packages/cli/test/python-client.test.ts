@@ -132,6 +132,8 @@ describe('the Python client against a real lockbox serve', SPAWNING, () => {
         PATH: process.env.PATH ?? '/usr/bin:/bin',
         HOME: process.env.HOME ?? '/tmp',
         LOCKBOX_TEST_CONFIG: JSON.stringify(config),
+        // No __pycache__ in the source tree.
+        PYTHONDONTWRITEBYTECODE: '1',
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
