@@ -7,9 +7,10 @@
  * its row key (`{ user_id: 7, provider: "github" }`). Items are answered one by
  * one, in order: an item that fails (a key that is not the field's row key, a
  * ciphertext that does not open for that row) carries its own error code and does
- * not fail the others. Whole-request refusals are the field itself being
+ * not fail the others. Whole-request failures are the field itself being
  * unregistered (FIELD_NOT_REGISTERED), a malformed or oversized batch
- * (REQUEST_INVALID) and the usual authentication and permission errors.
+ * (REQUEST_INVALID), the usual authentication and permission errors, and faults
+ * of the server rather than of an item (STORE_FAILED, INTERNAL).
  *
  * Permissions are `fields:encrypt:<glob>` and `fields:decrypt:<glob>` over
  * `table.column`, checked by auth.ts before the body is used. Each batch is one
@@ -115,10 +116,11 @@ const DecryptResult = Type.Object(
   { title: 'FieldDecryptResult', description: 'One result per item.' },
 );
 
-function itemError(err: unknown): { code: string; message: string } {
-  if (err instanceof LockboxError) return { code: err.code, message: err.message };
-  // An unexpected failure is not described (its message could hold anything).
-  return { code: 'INTERNAL', message: 'this item failed unexpectedly' };
+/** Failures that are the server's, not an item's: they fail the whole request. */
+const SERVER_FAULTS = new Set<string>(['STORE_FAILED', 'NOT_READY', 'INTERNAL']);
+
+function itemError(err: LockboxError): { code: string; message: string } {
+  return { code: err.code, message: err.message };
 }
 
 export function fieldsRoutes(app: FastifyInstance, context: ServerContext): void {
@@ -144,9 +146,9 @@ export function fieldsRoutes(app: FastifyInstance, context: ServerContext): void
         results.push(await one(rowIdOf(registration, item.key), item));
         outcomes.push({ key: item.key });
       } catch (err) {
-        if (!(err instanceof LockboxError)) {
-          api.log.error({ err }, 'field item failed unexpectedly');
-        }
+        // A fault of the server, not of the item, fails the whole request (logged
+        // with its cause by the error handler), rather than every item alike.
+        if (!(err instanceof LockboxError) || SERVER_FAULTS.has(err.code)) throw err;
         const error = itemError(err);
         results.push({ error });
         outcomes.push({ key: item.key, code: error.code });
