@@ -22,6 +22,10 @@ export const ENV = {
   masterKey: 'LOCKBOX_MASTER_KEY',
   masterKeyFile: 'LOCKBOX_MASTER_KEY_FILE',
   previousKeys: 'LOCKBOX_PREVIOUS_KEYS',
+  /** A Lockbox server for `run --server` / `env --server`, and its token and CA file. */
+  url: 'LOCKBOX_URL',
+  token: 'LOCKBOX_TOKEN',
+  caFile: 'LOCKBOX_CA_FILE',
 } as const;
 
 export const DEFAULT_CONFIG_FILE = 'lockbox.json';

@@ -100,6 +100,7 @@ export const ERROR_CODES = {
   NOT_FOUND: 'The resource does not exist.',
   NOT_READY: 'The instance has not passed its startup key check.',
   TOKEN_NOT_FOUND: 'No token with that id exists.',
+  SERVER_UNREACHABLE: 'A client could not reach the Lockbox server, or the answer was not one.',
   // Processes and files
   ENV_NAME_INVALID: 'A secret name cannot become an environment variable name.',
   ENV_COLLISION: 'Two secrets, or a secret and an existing variable, map to the same variable.',

@@ -14,7 +14,8 @@
  *   The body has not been read yet, so an unauthenticated client cannot make
  *   the server parse an upload.
  * - preHandler (after validation, so the scope is a checked value): the
- *   permission check — on the route's `:scope` for secret permissions. A refusal
+ *   permission check — on the route's `:scope` for secret permissions, on its
+ *   `:table.:column` for field permissions. A refusal
  *   is PERMISSION_DENIED (403), audited as denied with the token's id and name.
  *   Routes whose permission is null take any valid token and have no such check.
  *
@@ -30,10 +31,17 @@ export interface RouteAuth {
   action: string;
   /**
    * The permission the token needs (or any one of a list); secret permissions are
-   * checked on the route's `:scope` param. `null`: any valid token — for routes
+   * checked on the route's `:scope` param, field permissions on `:table` and
+   * `:column` (as `table.column`). `null`: any valid token — for routes
    * that answer only with what the token itself may see (whoami, the scope list).
    */
   permission: PermissionName | readonly PermissionName[] | null;
+  /**
+   * For a route that acts on several scopes named in its body (POST /v1/env): the
+   * scopes, read from the validated request. The permission must hold on every one;
+   * the first that fails is the refusal's scope.
+   */
+  scopes?: (request: FastifyRequest) => readonly string[];
 }
 
 export interface Principal {
@@ -72,12 +80,26 @@ export function callerOf(request: FastifyRequest): { actor: Actor; requestId: st
   return { actor: principalOf(request).actor, requestId: request.id };
 }
 
-function paramsOf(request: FastifyRequest): { scope?: string; name?: string } {
+/** What a route's permission is checked on: its scope or, for field routes, `table.column`. */
+interface Target {
+  scope?: string;
+  name?: string;
+  field?: string;
+}
+
+function paramsOf(request: FastifyRequest): Target {
   const params = request.params as Record<string, unknown> | undefined;
   return {
     ...(typeof params?.scope === 'string' ? { scope: params.scope } : {}),
     ...(typeof params?.name === 'string' ? { name: params.name } : {}),
+    ...(typeof params?.table === 'string' && typeof params.column === 'string'
+      ? { field: `${params.table}.${params.column}` }
+      : {}),
   };
+}
+
+function isFieldPermission(permission: PermissionName): boolean {
+  return permission === 'fields:encrypt' || permission === 'fields:decrypt';
 }
 
 /** Records a refused request; a failure to audit is logged and does not change the refusal. */
@@ -86,7 +108,7 @@ export async function auditDenied(
   request: FastifyRequest,
   auth: RouteAuth,
   code: string,
-  target: { scope?: string; name?: string },
+  target: Target,
 ): Promise<void> {
   try {
     await lockbox.audit.record({
@@ -94,7 +116,11 @@ export async function auditDenied(
       scope: target.scope ?? null,
       name: target.name ?? null,
       outcome: 'denied',
-      details: { code, permission: auth.permission },
+      details: {
+        code,
+        permission: auth.permission,
+        ...(target.field === undefined ? {} : { field: target.field }),
+      },
       ...(request.principal === null ? {} : { actor: request.principal.actor }),
       requestId: request.id,
     });
@@ -157,17 +183,37 @@ export function installAuth(app: FastifyInstance, context: ServerContext): void 
     if (auth === undefined) return;
     const principal = principalOf(request);
     if (auth.permission === null) return;
-    const target = paramsOf(request);
     const needed = typeof auth.permission === 'string' ? [auth.permission] : auth.permission;
-    if (!needed.some((permission) => can(principal.token, permission, target.scope))) {
-      await auditDenied(context.readiness.require(), request, auth, 'PERMISSION_DENIED', target);
-      throw new LockboxError(
-        'PERMISSION_DENIED',
-        target.scope === undefined
-          ? `this token lacks ${needed.join(' or ')}`
-          : `this token lacks ${needed.join(' or ')} on scope "${target.scope}"`,
-        { details: { permission: needed, ...target } },
+    const allowedOn = (target: Target) =>
+      needed.some((permission) =>
+        can(
+          principal.token,
+          permission,
+          isFieldPermission(permission) ? target.field : target.scope,
+        ),
       );
+    let target = paramsOf(request);
+    let allowed: boolean;
+    if (auth.scopes === undefined) {
+      allowed = allowedOn(target);
+    } else {
+      const scopes = auth.scopes(request);
+      const refused = scopes.find((scope) => !allowedOn({ scope }));
+      if (refused !== undefined) target = { scope: refused };
+      // No scope named: nothing to grant on (the route's schema also requires one).
+      allowed = refused === undefined && scopes.length > 0;
+    }
+    if (!allowed) {
+      await auditDenied(context.readiness.require(), request, auth, 'PERMISSION_DENIED', target);
+      const on =
+        target.field !== undefined
+          ? ` on field "${target.field}"`
+          : target.scope !== undefined
+            ? ` on scope "${target.scope}"`
+            : '';
+      throw new LockboxError('PERMISSION_DENIED', `this token lacks ${needed.join(' or ')}${on}`, {
+        details: { permission: needed, ...target },
+      });
     }
   });
 }

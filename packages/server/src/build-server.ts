@@ -16,6 +16,7 @@ import type { Server as HttpServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import fastifySwagger from '@fastify/swagger';
 import { LockboxError } from '@lockbox/core';
+import { Type } from '@sinclair/typebox';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -35,6 +36,8 @@ import { openApiOptions } from './openapi.js';
 import { Readiness } from './readiness.js';
 import { auditRoutes } from './routes/audit.js';
 import { backupRoutes } from './routes/backup.js';
+import { envRoutes } from './routes/env.js';
+import { fieldsRoutes } from './routes/fields.js';
 import { healthRoutes } from './routes/health.js';
 import { keysRoutes } from './routes/keys.js';
 import { rotationRoutes } from './routes/rotation.js';
@@ -193,13 +196,30 @@ export function buildServer(options: BuildServerOptions): LockboxServer {
       installAuth(v1, context);
       secretsRoutes(v1, context);
       scopesRoutes(v1, context);
+      fieldsRoutes(v1, context);
+      envRoutes(v1, context);
       keysRoutes(v1, context);
       rotationRoutes(v1, context);
       // Encapsulated: only these routes accept binary (application/octet-stream) bodies.
       v1.register(async (backup) => backupRoutes(backup, context));
       auditRoutes(v1, context);
       tokensRoutes(v1, context);
-      v1.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+      v1.get(
+        '/openapi.json',
+        {
+          schema: {
+            summary: 'This OpenAPI 3.1 document',
+            tags: ['meta'],
+            response: {
+              200: Type.Object(
+                {},
+                { additionalProperties: true, description: 'The OpenAPI 3.1 document.' },
+              ),
+            },
+          },
+        },
+        async () => app.swagger(),
+      );
     },
     { prefix: '/v1' },
   );

@@ -91,6 +91,8 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = {
   NOT_FOUND: 404,
   NOT_READY: 503,
   TOKEN_NOT_FOUND: 404,
+  // Raised by clients (the CLI's --server mode, clients/python), never by the server itself.
+  SERVER_UNREACHABLE: 502,
   // Processes and files
   ENV_NAME_INVALID: 400,
   ENV_COLLISION: 409,

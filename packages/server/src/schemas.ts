@@ -36,6 +36,13 @@ export const ScopeParam = Type.String({
   description: 'A scope, URL-encoded (for example user%3A42 or prod).',
 });
 
+/** A scope inside a JSON body: sent as it is, never URL-encoded. */
+export const ScopeValue = Type.String({
+  minLength: 1,
+  maxLength: 256,
+  description: 'A scope, exactly as it is named (for example user:42), not URL-encoded.',
+});
+
 export const NameParam = Type.String({
   minLength: 1,
   maxLength: 256,

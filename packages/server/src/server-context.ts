@@ -13,7 +13,15 @@ import type { Readiness } from './readiness.js';
 /** The parts of a Lockbox the server uses. */
 export type ServerLockbox = Pick<
   Lockbox,
-  'secrets' | 'audit' | 'tokens' | 'rotation' | 'backup' | 'status' | 'readinessProblems' | 'close'
+  | 'secrets'
+  | 'fields'
+  | 'audit'
+  | 'tokens'
+  | 'rotation'
+  | 'backup'
+  | 'status'
+  | 'readinessProblems'
+  | 'close'
 >;
 
 export interface ServerContext {

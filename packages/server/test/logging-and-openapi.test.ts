@@ -75,7 +75,7 @@ describe('OpenAPI document', () => {
     await server?.close();
   });
 
-  it('is public and gives every /v1 operation its schemas, bearer auth and error responses', async () => {
+  it('is public and gives every /v1 operation its schemas and error responses', async () => {
     server = await startTestServer('sqlite');
     const response = await server.app.inject({ method: 'GET', url: '/v1/openapi.json' });
     expect(response.statusCode).toBe(200);
@@ -90,7 +90,7 @@ describe('OpenAPI document', () => {
     const operations = Object.entries(doc.paths).flatMap(([path, methods]) =>
       Object.entries(methods).map(([method, op]) => ({ path, method, op })),
     );
-    expect(operations.length).toBe(21);
+    expect(operations.length).toBe(25);
     for (const { path, method, op } of operations) {
       const label = `${method.toUpperCase()} ${path}`;
       const responses = op.responses as Record<string, unknown>;
@@ -98,9 +98,9 @@ describe('OpenAPI document', () => {
         Object.keys(responses).some((s) => /^2\d\d$/.test(s)),
         label,
       ).toBe(true);
-      if (path.startsWith('/v1/')) {
-        expect(responses, label).toHaveProperty('4XX');
-        expect(responses, label).toHaveProperty('5XX');
+      if (path.startsWith('/v1/') && path !== '/v1/openapi.json') {
+        expect(responses, label).toHaveProperty('401');
+        expect(responses, label).toHaveProperty('500');
       }
       const pathParams = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
       const declared = ((op.parameters ?? []) as { in: string; name: string }[])

@@ -2,22 +2,17 @@
  * `lockbox env`: prints a scope's secrets as variables (dotenv, shell or json).
  * Printing values is its purpose, so it goes to stdout — with a warning when that
  * is a terminal. A file is written only with --output, created 0600, and an
- * existing file is replaced only with --force.
+ * existing file is replaced only with --force. With --server (or LOCKBOX_URL) the
+ * secrets come from a Lockbox server with a token, without a master key here.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import {
-  auditInjection,
-  isLockboxError,
-  LockboxError,
-  planSecretsEnv,
-  readEnvPlan,
-  writeSecretFile,
-} from '@lockbox/core';
+import { isLockboxError, LockboxError, writeSecretFile } from '@lockbox/core';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { type EnvFormat, formatEnv, parseEnvFormat } from '../env-format.js';
 import { addEnvSelectionOptions, type EnvSelectionOptions } from '../env-selection.js';
+import { readEnvSecrets } from '../env-source.js';
 
 interface EnvOptions extends EnvSelectionOptions {
   format?: string;
@@ -54,12 +49,7 @@ export function registerEnv(program: Command, context: CliContext): void {
     if (options.force === true && target === undefined) {
       throw new LockboxError('INVALID_ARGUMENT', '--force only applies with --output');
     }
-    const lockbox = await invocation.open();
-    const selection = { scopes: options.scope, ...(options.only ? { only: options.only } : {}) };
-    const plan = await planSecretsEnv(lockbox, selection);
-    const variables = await readEnvPlan(lockbox, plan, invocation.actor);
-    await auditInjection(lockbox, plan, {
-      actor: invocation.actor,
+    const { plan, variables } = await readEnvSecrets(invocation, options, {
       details: { command: 'env', format, destination: target === undefined ? 'stdout' : 'file' },
     });
     const text = formatEnv(variables, format);

@@ -15,15 +15,19 @@
  * a child started with one scope cannot open the store through what it was
  * handed. It still runs as the same OS user with the same files (docs/cli.md,
  * "What the child can reach").
+ *
+ * With --server (or LOCKBOX_URL) the secrets come from a Lockbox server with a
+ * token (env-source.ts): this process never opens the store or reads a master
+ * key, the token is not passed on either, and everything else above is the same.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { constants } from 'node:os';
 import { pipeline } from 'node:stream/promises';
-import { auditInjection, planSecretsEnv, readEnvPlan } from '@lockbox/core';
 import type { Command } from 'commander';
 import { childEnvironment } from '../child-env.js';
 import type { CliContext } from '../context.js';
 import { addEnvSelectionOptions, type EnvSelectionOptions } from '../env-selection.js';
+import { readEnvSecrets } from '../env-source.js';
 import { EXIT } from '../exit-codes.js';
 import { MaskStream } from '../mask-stream.js';
 
@@ -71,21 +75,18 @@ export function registerRun(program: Command, context: CliContext): void {
     const { output } = invocation;
     const baseEnv = childEnvironment(invocation.io.env);
 
-    const lockbox = await invocation.open();
-    const plan = await planSecretsEnv(lockbox, {
-      scopes: options.scope,
-      ...(options.only ? { only: options.only } : {}),
+    // Every refusal, every read and the audit entry happen before the child starts.
+    const {
+      plan,
+      variables: secrets,
+      done,
+    } = await readEnvSecrets(invocation, options, {
       existingEnv: baseEnv,
       override: options.override === true,
-    });
-    const secrets = await readEnvPlan(lockbox, plan, invocation.actor);
-    // Audited before the child can see anything: no unrecorded injection.
-    await auditInjection(lockbox, plan, {
-      actor: invocation.actor,
       details: { command: 'run', program: file, masked: options.mask === true },
     });
     // The child may run for hours; it needs no database connection.
-    await lockbox.close();
+    await done();
 
     const mask = options.mask === true;
     const child = spawn(file, args, {

@@ -88,4 +88,30 @@ describe('permissions', () => {
   it('grants nothing for unknown permission strings held in the store', () => {
     expect(can(holder('superuser', 'secrets:read'), 'secrets:read', 'x')).toBe(false);
   });
+
+  it('grants field permissions on table.column globs, separately from secrets', () => {
+    expect(parsePermissions(['fields:decrypt', 'fields:encrypt:user_keys.*'])).toEqual([
+      'fields:decrypt:*',
+      'fields:encrypt:user_keys.*',
+    ]);
+    for (const bad of [
+      'fields:decrypt:',
+      'fields:decrypt:a b',
+      'fields:encrypt:x;drop',
+      'fields',
+    ]) {
+      expect(() => parsePermission(bad)).toThrow(
+        expect.objectContaining({ code: 'INVALID_ARGUMENT' }),
+      );
+    }
+    const decrypt = holder('fields:decrypt:user_keys.api_key');
+    expect(can(decrypt, 'fields:decrypt', 'user_keys.api_key')).toBe(true);
+    expect(can(decrypt, 'fields:decrypt', 'user_keys.other')).toBe(false);
+    expect(can(decrypt, 'fields:encrypt', 'user_keys.api_key')).toBe(false);
+    expect(can(decrypt, 'secrets:read', 'user_keys.api_key')).toBe(false);
+    expect(can(decrypt, 'fields:decrypt')).toBe(false);
+    expect(can(holder('secrets:read:*'), 'fields:decrypt', 'user_keys.api_key')).toBe(false);
+    expect(can(holder('admin'), 'fields:encrypt', 'user_keys.api_key')).toBe(true);
+    expect(can(holder('fields:decrypt:*'), 'fields:decrypt', 'lockbox_secrets.value')).toBe(false);
+  });
 });

@@ -42,7 +42,7 @@ import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { auditDenied, callerOf, principalOf } from '../auth.js';
 import { IMPORT_RETRY_AFTER_SECONDS } from '../import-gate.js';
-import { ERROR_RESPONSES, responses, ScopeParam, Timestamp } from '../schemas.js';
+import { ERROR_RESPONSES, responses, ScopeValue, Timestamp } from '../schemas.js';
 import type { ServerContext, ServerLockbox } from '../server-context.js';
 import type { TypeBoxProvider } from '../type-provider.js';
 
@@ -63,7 +63,12 @@ const ExportBody = Type.Object(
       }),
     ),
     scopes: Type.Optional(
-      Type.Array(ScopeParam, { minItems: 1, maxItems: 1000, description: 'Only these scopes.' }),
+      Type.Array(ScopeValue, {
+        minItems: 1,
+        maxItems: 1000,
+        description:
+          'Only these scopes, each exactly as named ("user:42", not URL-encoded: a scope that holds no secrets exports nothing).',
+      }),
     ),
   },
   {

@@ -40,10 +40,13 @@ const PutBody = Type.Object(
       }),
     ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'SecretWrite' },
 );
 
-const Written = Type.Object({ scope: Type.String(), name: Type.String(), version: Type.Integer() });
+const Written = Type.Object(
+  { scope: Type.String(), name: Type.String(), version: Type.Integer() },
+  { title: 'SecretWritten', description: 'Written: the new version.' },
+);
 
 const SecretRecord = {
   name: Type.String(),
@@ -55,25 +58,31 @@ const SecretRecord = {
   updatedBy: Type.Union([Type.String(), Type.Null()]),
 };
 
-const SecretValue = Type.Object({
-  scope: Type.String(),
-  ...SecretRecord,
-  encoding: Encoding,
-  value: Type.String(),
-});
+const SecretValue = Type.Object(
+  {
+    scope: Type.String(),
+    ...SecretRecord,
+    encoding: Encoding,
+    value: Type.String(),
+  },
+  { title: 'SecretValue', description: 'The secret, with its value.' },
+);
 
-const Listed = Type.Object({
-  scope: Type.String(),
-  secrets: Type.Array(
-    Type.Object({
-      ...SecretRecord,
-      status: Type.Union([Type.Literal('ok'), Type.Literal('undecryptable')], {
-        description: 'undecryptable: the configured keys cannot open its data key.',
+const Listed = Type.Object(
+  {
+    scope: Type.String(),
+    secrets: Type.Array(
+      Type.Object({
+        ...SecretRecord,
+        status: Type.Union([Type.Literal('ok'), Type.Literal('undecryptable')], {
+          description: 'undecryptable: the configured keys cannot open its data key.',
+        }),
+        error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
       }),
-      error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
-    }),
-  ),
-});
+    ),
+  },
+  { title: 'SecretList', description: "The scope's secrets, never their values." },
+);
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
