@@ -157,6 +157,8 @@ describe('lockbox serve', { timeout: 180_000 }, () => {
     processes.push(served);
     expect(await served.exited).toBe(3);
     expect(served.stderr()).toContain('KEY_WRONG');
+    // The keys are checked before anything listens.
+    expect(served.stdout()).not.toContain('Server listening');
   });
 
   it('runs two instances on one PostgreSQL that share secrets and see a rotation made on the other', async () => {
