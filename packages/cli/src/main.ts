@@ -1,96 +1,18 @@
 #!/usr/bin/env node
 /**
- * The `lockbox` command: global options, one register line per command, and the
- * error/exit-code handling every command shares (see report-error.ts and
+ * The `lockbox` command: the program of program.ts, and the error/exit-code
+ * handling every command shares (see report-error.ts and
  * exit-codes.ts).
  *
- * Adding a command: write src/commands/<name>.ts exporting
- * `register<Name>(program: Command, context: CliContext): void`, and add one
- * register line below. Inside the action, `context.invocation(command)` gives the
+ * Adding a command: see program.ts. Inside the action, `context.invocation(command)` gives the
  * resolved configuration, `open()` for the store (closed automatically) and the
  * output helpers. Throw LockboxError for failures; main prints and maps them.
  */
-import { readFileSync } from 'node:fs';
 import { isWellFormedText, LockboxError } from '@lockbox/core';
-import { Command, Option } from 'commander';
-import { registerAudit } from './commands/audit.js';
-import { registerDoctor } from './commands/doctor.js';
-import { registerEnv } from './commands/env.js';
-import { registerExport } from './commands/export.js';
-import { registerFields } from './commands/fields.js';
-import { registerGet } from './commands/get.js';
-import { registerImport } from './commands/import.js';
-import { registerInit } from './commands/init.js';
-import { registerKeygen } from './commands/keygen.js';
-import { registerList } from './commands/list.js';
-import { registerRecover } from './commands/recover.js';
-import { registerRecovery } from './commands/recovery.js';
-import { registerRestore } from './commands/restore.js';
-import { registerRm } from './commands/rm.js';
-import { registerRotate } from './commands/rotate.js';
-import { registerRun } from './commands/run.js';
-import { registerServe } from './commands/serve.js';
-import { registerSet } from './commands/set.js';
-import { registerSnapshot } from './commands/snapshot.js';
-import { registerStatus } from './commands/status.js';
-import { registerToken } from './commands/token.js';
 import { CliContext } from './context.js';
 import { Output } from './output.js';
+import { buildProgram } from './program.js';
 import { reportError } from './report-error.js';
-
-function version(): string {
-  const text = readFileSync(new URL('../package.json', import.meta.url), 'utf8');
-  return (JSON.parse(text) as { version: string }).version;
-}
-
-function buildProgram(context: CliContext): Command {
-  const program = new Command('lockbox')
-    .description('Keep application secrets encrypted at rest, and the keys that protect them safe.')
-    .version(version())
-    .option(
-      '--database <url>',
-      'database: a SQLite path, sqlite:PATH or postgres://… (env LOCKBOX_DATABASE)',
-    )
-    .option(
-      '--config <file>',
-      'config file (env LOCKBOX_CONFIG; default ./lockbox.json if present)',
-    )
-    .option('--master-key-file <path>', 'read the primary master key from this 0600 file')
-    .option('--master-key-stdin', 'read the primary master key from stdin')
-    .addOption(
-      new Option('--previous-key-file <path>', 'a previous master key file (repeatable)').argParser(
-        (value: string, previous: string[] = []) => [...previous, value],
-      ),
-    )
-    .option('--json', 'print results as JSON (errors too, on stderr)')
-    .showSuggestionAfterError()
-    // Commander must not exit or print errors itself: main maps them to exit code 2.
-    .exitOverride()
-    .configureOutput({ outputError: () => undefined });
-
-  registerInit(program, context);
-  registerKeygen(program, context);
-  registerStatus(program, context);
-  registerSet(program, context);
-  registerGet(program, context);
-  registerList(program, context);
-  registerRm(program, context);
-  registerRotate(program, context);
-  registerDoctor(program, context);
-  registerFields(program, context);
-  registerEnv(program, context);
-  registerRun(program, context);
-  registerServe(program, context);
-  registerAudit(program, context);
-  registerToken(program, context);
-  registerExport(program, context);
-  registerImport(program, context);
-  registerSnapshot(program, context);
-  registerRestore(program, context);
-  registerRecovery(program, context);
-  registerRecover(program, context);
-  return program;
-}
 
 /**
  * Node decodes argv leniently: bytes that are not UTF-8 arrive as U+FFFD, and
