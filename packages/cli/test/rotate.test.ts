@@ -40,8 +40,8 @@ describe.each(DIALECTS)('lockbox rotate master and doctor on %s', SPAWNING, (dia
       ]);
       expect(rotated.code, rotated.stderr).toBe(0);
       const lines = rotated.stdout.split('\n');
-      // One data key per tenant scope.
-      expect(lines[0]).toBe('5 data keys rewrapped; 0 rows re-encrypted across 0 tables');
+      // One data key per tenant scope, and the store's integrity key (lockbox:integrity).
+      expect(lines[0]).toBe('6 data keys rewrapped; 0 rows re-encrypted across 0 tables');
       // The configured key file followed: it holds new.key's key, the old one is kept beside it.
       expect(readFileSync(join(store.dir, 'lockbox.key'), 'utf8')).toBe(
         readFileSync(newFile, 'utf8'),

@@ -206,14 +206,22 @@ describe('lockbox serve', { timeout: 180_000 }, () => {
     expect(keys.body).toMatchObject({
       needed: [{ fingerprint: fingerprint(newKey), inKeyring: true }],
     });
-    await call(b.url, '/v1/secrets/tenant%3A2/api', {
+    // b's primary is now retired: it refuses to make a data key under it (it must
+    // be restarted with the new key as primary), while a, rotated, writes.
+    const refused = await call(b.url, '/v1/secrets/tenant%3A2/api', {
       method: 'PUT',
       token,
       body: { value: 'shared-2' },
     });
-    expect((await call(a.url, '/v1/secrets/tenant%3A2/api', { token })).body.value).toBe(
-      'shared-2',
-    );
+    expect(refused.body).toMatchObject({ error: { code: 'MASTER_KEY_RETIRED' } });
+    const put2 = await call(a.url, '/v1/secrets/tenant%3A2/api', {
+      method: 'PUT',
+      token,
+      body: { value: 'shared-2' },
+    });
+    expect(put2.status, JSON.stringify(put2.body)).toBe(200);
+    const read2 = await call(b.url, '/v1/secrets/tenant%3A2/api', { token });
+    expect(read2.body.value, JSON.stringify(read2.body)).toBe('shared-2');
     expect((await call(b.url, '/v1/secrets/tenant%3A1/api', { token })).body.value).toBe(
       'shared-1',
     );
