@@ -13,7 +13,7 @@
  * the version bound into the ciphertext is always the version stored. A lost
  * race (another writer, or a re-key retiring the key) seals again.
  */
-import { CompiledQuery, type Kysely, sql } from 'kysely';
+import { CompiledQuery, type Kysely } from 'kysely';
 import { nowIso } from '../clock.js';
 import { parseCiphertext } from '../crypto/ciphertext.js';
 import { LockboxError } from '../errors.js';
@@ -22,6 +22,14 @@ import type { Actor, AuditSink } from './audit-sink.js';
 import type { DataKeys } from './data-keys.js';
 import { validateName, validateScope, validateUserScope } from './names.js';
 import { openSecret, type SecretBinding, sealSecret } from './secret-ciphertext.js';
+import {
+  insertIfKeyActive,
+  isDataKeyActive,
+  type NewRow,
+  SECRET_COLUMNS,
+  storedVersion,
+  updateIfUnchanged,
+} from './secret-row-writes.js';
 import { assertWellFormed, validateMetadata } from './text-input.js';
 
 export const DEFAULT_MAX_VALUE_BYTES = 64 * 1024;
@@ -30,36 +38,6 @@ const MAX_WRITE_ATTEMPTS = 5;
 /** How often a write (without ifVersion) seals again when other writers keep changing the row first. */
 const MAX_RACE_ATTEMPTS = 100;
 
-const SECRET_COLUMNS = [
-  'scope',
-  'name',
-  'version',
-  'value_type',
-  'ciphertext',
-  'data_key_id',
-  'metadata',
-  'created_at',
-  'updated_at',
-  'updated_by',
-] as const;
-
-/** A secret row about to be written. */
-interface NewRow {
-  scope: string;
-  name: string;
-  /** The version this write stores, bound into `ciphertext`. */
-  version: number;
-  /** The row's created_at (the stored one when the row exists), bound into `ciphertext`. */
-  createdAt: string;
-  type: ValueType;
-  ciphertext: string;
-  dataKeyId: string;
-  metadata: string | null;
-  /** Keep the stored metadata when the caller gave none. */
-  keepMetadata: boolean;
-  now: string;
-  updatedBy: string | null;
-}
 const MAX_METADATA_BYTES = 4096;
 
 export interface SecretInfo {
@@ -251,7 +229,7 @@ export class Secrets {
         let keyChanges = 0;
         for (let attempt = 1; ; attempt++) {
           const key = await this.#keys.activeFor(scope);
-          const current = await this.#version(scope, name);
+          const current = await storedVersion(this.#db, scope, name);
           if (options.ifVersion !== undefined && (current?.version ?? 0) !== options.ifVersion) {
             throw versionConflict(scope, name, options.ifVersion);
           }
@@ -271,12 +249,14 @@ export class Secrets {
           };
           row.ciphertext = sealSecret(key, binding(row), plaintext);
           const written =
-            current === undefined ? await this.#insert(row) : await this.#update(row, current);
+            current === undefined
+              ? await insertIfKeyActive(this.#db, row)
+              : await updateIfUnchanged(this.#db, row, current);
           if (written) {
             version = row.version;
             return;
           }
-          if (!(await this.#isActive(key.id))) {
+          if (!(await isDataKeyActive(this.#db, key.id))) {
             keyChanges += 1;
             if (keyChanges === MAX_WRITE_ATTEMPTS) {
               throw new LockboxError(
@@ -304,100 +284,6 @@ export class Secrets {
       () => ({ version }),
     );
     return version;
-  }
-
-  /** The stored version and created_at of a row, or undefined when there is none. */
-  async #version(
-    scope: string,
-    name: string,
-  ): Promise<{ version: number; createdAt: string } | undefined> {
-    const row = await this.#db
-      .selectFrom('lockbox_secrets')
-      .select(['version', 'created_at'])
-      .where('scope', '=', scope)
-      .where('name', '=', name)
-      .executeTakeFirst();
-    return row === undefined
-      ? undefined
-      : { version: Number(row.version), createdAt: row.created_at };
-  }
-
-  /**
-   * Inserts a new row (version 1), only if `dataKeyId` is still the active data
-   * key and no row exists yet. Checking the key's state inside the writing
-   * statement is what makes writes safe during a re-key: a writer that looked the
-   * key up before the switch cannot store a row under a key that is about to be
-   * destroyed (the re-key's final check waits for statements already in flight;
-   * see rotation/data-rekey.ts). False when nothing was written.
-   */
-  async #insert(row: NewRow): Promise<boolean> {
-    const inserted = await this.#db
-      .insertInto('lockbox_secrets')
-      .columns(SECRET_COLUMNS)
-      .expression(
-        this.#db
-          .selectFrom('lockbox_data_keys')
-          .select((eb) => [
-            eb.cast<string>(eb.val(row.scope), 'text').as('scope'),
-            eb.cast<string>(eb.val(row.name), 'text').as('name'),
-            sql.lit(row.version).as('version'),
-            eb.cast<ValueType>(eb.val(row.type), 'text').as('value_type'),
-            eb.cast<string>(eb.val(row.ciphertext), 'text').as('ciphertext'),
-            eb.cast<string>(eb.val(row.dataKeyId), 'text').as('data_key_id'),
-            eb.cast<string | null>(eb.val(row.metadata), 'text').as('metadata'),
-            eb.cast<string>(eb.val(row.createdAt), 'text').as('created_at'),
-            eb.cast<string>(eb.val(row.now), 'text').as('updated_at'),
-            eb.cast<string | null>(eb.val(row.updatedBy), 'text').as('updated_by'),
-          ])
-          .where('id', '=', row.dataKeyId)
-          .where('state', '=', 'active'),
-      )
-      .onConflict((oc) => oc.columns(['scope', 'name']).doNothing())
-      .executeTakeFirst();
-    return Number(inserted.numInsertedOrUpdatedRows ?? 0n) > 0;
-  }
-
-  /**
-   * Overwrites the row, only if it is still at the version and created_at read
-   * (so the version sealed into the ciphertext is the one stored) and `dataKeyId`
-   * is still active. False when nothing was written.
-   */
-  async #update(row: NewRow, current: { version: number; createdAt: string }): Promise<boolean> {
-    const updated = await this.#db
-      .updateTable('lockbox_secrets')
-      .set({
-        version: row.version,
-        value_type: row.type,
-        ciphertext: row.ciphertext,
-        data_key_id: row.dataKeyId,
-        ...(row.keepMetadata ? {} : { metadata: row.metadata }),
-        updated_at: row.now,
-        updated_by: row.updatedBy,
-      })
-      .where('scope', '=', row.scope)
-      .where('name', '=', row.name)
-      .where('version', '=', current.version)
-      .where('created_at', '=', current.createdAt)
-      .where((eb) =>
-        eb.exists(
-          eb
-            .selectFrom('lockbox_data_keys')
-            .select('id')
-            .where('id', '=', row.dataKeyId)
-            .where('state', '=', 'active'),
-        ),
-      )
-      .executeTakeFirst();
-    return Number(updated.numUpdatedRows ?? 0n) > 0;
-  }
-
-  async #isActive(dataKeyId: string): Promise<boolean> {
-    const key = await this.#db
-      .selectFrom('lockbox_data_keys')
-      .select('state')
-      .where('id', '=', dataKeyId)
-      .executeTakeFirst();
-    return key?.state === 'active';
   }
 
   async #row(scope: string, name: string): Promise<SecretRow | undefined> {
