@@ -72,6 +72,19 @@ describe.each(DIALECTS)('a database writer without the master key, on %s', (dial
     expect(census.secrets.unreadableByReason).toEqual({ DECRYPT_FAILED: 1 });
   });
 
+  it('cannot relabel an lb2: ciphertext as lb1: to drop its version binding', async () => {
+    kit = await auditTestKit(dialect);
+    const lockbox = await kit.open();
+    await lockbox.secrets.set('prod', 'api-key', OLD);
+    await lockbox.secrets.set('prod', 'api-key', NEW);
+    const current = await row(lockbox, 'prod', 'api-key');
+    await db(lockbox)
+      .updateTable('lockbox_secrets')
+      .set({ ciphertext: `lb1:${current.ciphertext.slice(4)}` })
+      .execute();
+    expect(await readError(lockbox, 'prod', 'api-key')).not.toContain(NEW);
+  });
+
   it('cannot put a ciphertext from an earlier life of the row back after delete and re-create', async () => {
     kit = await auditTestKit(dialect);
     const lockbox = await kit.open();
