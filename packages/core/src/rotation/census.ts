@@ -10,6 +10,7 @@
  * A previous key is droppable when no live data key is wrapped under it.
  */
 import { type Kysely, sql } from 'kysely';
+import { AUDIT_SCOPE } from '../audit/audit-keys.js';
 import { CIPHERTEXT_TAG, parseCiphertext } from '../crypto/ciphertext.js';
 import { detectLegacyFormat } from '../crypto/legacy/detect-legacy-format.js';
 import { isLockboxError } from '../errors.js';
@@ -71,7 +72,7 @@ export interface Census {
   primary: string;
   keyring: string[];
   masterKeys: MasterKeyCensus[];
-  /** Data keys of user scopes by state (internal keys are counted in `auditKeys`). */
+  /** Data keys of user scopes by state (Lockbox's own keys are not counted here). */
   dataKeys: { active: number; retiring: number; destroyed: number };
   /** The audit log's MAC keys: the active one, and those a data re-key retired (verify-only). */
   auditKeys: { active: number; verifyOnly: number };
@@ -287,20 +288,23 @@ export async function census(vault: Vault, options: CensusOptions = {}): Promise
     .select((eb) => [
       'state',
       'master_fingerprint',
-      isUserScope('scope').as('user'),
+      sql<
+        'user' | 'audit' | 'internal'
+      >`case when ${isUserScope('scope')} then 'user' when scope = ${AUDIT_SCOPE} then 'audit' else 'internal' end`.as(
+        'kind',
+      ),
       eb.fn.countAll<string | number>().as('n'),
     ])
-    .groupBy(['state', 'master_fingerprint', 'user'])
+    .groupBy(['state', 'master_fingerprint', 'kind'])
     .execute();
   const dataKeys = { active: 0, retiring: 0, destroyed: 0 };
   const auditKeys = { active: 0, verifyOnly: 0 };
   const wrapping = new Map<string, number>();
   for (const row of states) {
     const n = Number(row.n);
-    // SQLite answers the condition as 1/0, PostgreSQL as a boolean.
-    if (row.user === true || Number(row.user) === 1) dataKeys[row.state] += n;
-    else if (row.state === 'active') auditKeys.active += n;
-    else if (row.state === 'retiring') auditKeys.verifyOnly += n;
+    if (row.kind === 'user') dataKeys[row.state] += n;
+    else if (row.kind === 'audit' && row.state === 'active') auditKeys.active += n;
+    else if (row.kind === 'audit' && row.state === 'retiring') auditKeys.verifyOnly += n;
     if (row.state !== 'destroyed' && row.master_fingerprint !== null) {
       wrapping.set(row.master_fingerprint, (wrapping.get(row.master_fingerprint) ?? 0) + n);
     }
