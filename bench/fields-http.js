@@ -19,6 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sql } from 'kysely';
 import { builtEntry, importBuilt, isBuilt, REPO_ROOT } from './lib/built.js';
 import { drivers, freshDatabase } from './lib/databases.js';
 import { summarise } from './lib/measure.js';
@@ -92,6 +93,10 @@ const lockbox = await core.openLockbox({
 const app = buildServer({ lockbox, logger: false, authRateLimit: false });
 let python;
 try {
+  // Registration checks the row key against the application's table.
+  await sql`create table bench_keys (id integer primary key, api_key text)`.execute(
+    lockbox.vault.store.db,
+  );
   await lockbox.fields.register({ table: 'bench_keys', column: 'api_key', primaryKey: 'id' });
   const { token } = await lockbox.tokens.create({
     name: 'bench',

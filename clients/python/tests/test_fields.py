@@ -36,7 +36,7 @@ class FieldsTest(unittest.TestCase):
         bad = encrypted[3]
         self.assertIsInstance(bad, LockboxError)
         assert isinstance(bad, LockboxError)
-        self.assertEqual(bad.code, "INVALID_ARGUMENT")
+        self.assertEqual(bad.code, "FIELD_ROW_KEY_INVALID")
         pairs = [(key, c) for (key, _), c in zip(items, encrypted) if isinstance(c, str)]
         pairs.append(({"id": 1}, "lb1:not-a-real-ciphertext"))
         decrypted = self.lockbox.decrypt_fields(TABLE, COLUMN, pairs)

@@ -23,7 +23,7 @@ export interface OperationDoc {
   response?: string;
 }
 
-const SECRET_NAME: ErrorCode[] = ['SCOPE_INVALID', 'NAME_INVALID'];
+const SECRET_NAME: ErrorCode[] = ['SCOPE_INVALID', 'NAME_INVALID', 'TEXT_INVALID'];
 const UNREADABLE: ErrorCode[] = [
   'SECRET_UNDECRYPTABLE',
   'DATA_KEY_NOT_FOUND',
@@ -37,6 +37,8 @@ const BUNDLE: ErrorCode[] = [
   'BUNDLE_VERSION_UNSUPPORTED',
   'BUNDLE_DUPLICATE_RECORD',
   'BUNDLE_TOO_LARGE',
+  'BUNDLE_TOO_EXPENSIVE',
+  'IMPORT_BUSY',
   'RECOVERY_IDENTITY_INVALID',
 ];
 const ROTATION: ErrorCode[] = [
@@ -57,7 +59,13 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
   },
   'PUT /v1/secrets/:scope/:name': {
     operationId: 'putSecret',
-    errors: ['VERSION_CONFLICT', 'VALUE_TOO_LARGE', ...SECRET_NAME, ...UNREADABLE],
+    errors: [
+      'VERSION_CONFLICT',
+      'VALUE_TOO_LARGE',
+      'METADATA_INVALID',
+      ...SECRET_NAME,
+      ...UNREADABLE,
+    ],
   },
   'DELETE /v1/secrets/:scope/:name': {
     operationId: 'deleteSecret',

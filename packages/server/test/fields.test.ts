@@ -4,6 +4,7 @@
  * and bad items answered one by one, refusals of the whole request, and a
  * canary scan over responses, logs and the audit table.
  */
+import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../core/test/helpers/databases.js';
 import { MAX_FIELD_BATCH } from '../src/routes/fields.js';
@@ -20,6 +21,19 @@ describe.each(DIALECTS)('field routes on %s', (dialect) => {
 
   async function setup() {
     server = await startTestServer(dialect);
+    const db = server.lockbox.vault.store.db;
+    // Registration checks the row key against the application's table.
+    await sql`create table user_keys (id text not null primary key, api_key text, secret text)`.execute(
+      db,
+    );
+    await sql`create table connectors (user_id integer not null, provider text not null, token text, primary key (user_id, provider))`.execute(
+      db,
+    );
+    await server.lockbox.fields.register({
+      table: 'connectors',
+      column: 'token',
+      primaryKey: ['user_id', 'provider'],
+    });
     await server.lockbox.fields.register({
       table: 'user_keys',
       column: 'api_key',
@@ -156,8 +170,8 @@ describe.each(DIALECTS)('field routes on %s', (dialect) => {
     expect(results.map((r) => r.plaintext ?? r.error?.code)).toEqual([
       'one',
       'SECRET_UNDECRYPTABLE',
-      'INVALID_ARGUMENT',
-      'INVALID_ARGUMENT',
+      'FIELD_ROW_KEY_INVALID',
+      'FIELD_ROW_KEY_INVALID',
       'SECRET_UNDECRYPTABLE',
       'CIPHERTEXT_UNKNOWN_FORMAT',
       'SECRET_UNDECRYPTABLE',
@@ -172,7 +186,63 @@ describe.each(DIALECTS)('field routes on %s', (dialect) => {
           items: 8,
           ok: 2,
           failed: 6,
-          errors: { SECRET_UNDECRYPTABLE: 3, INVALID_ARGUMENT: 2, CIPHERTEXT_UNKNOWN_FORMAT: 1 },
+          errors: {
+            SECRET_UNDECRYPTABLE: 3,
+            FIELD_ROW_KEY_INVALID: 2,
+            CIPHERTEXT_UNKNOWN_FORMAT: 1,
+          },
+        },
+      },
+    ]);
+  });
+
+  it('binds a composite row key: a value copied to a row differing in one column is refused', async () => {
+    await setup();
+    const token = await server.token([
+      'fields:encrypt:connectors.*',
+      'fields:decrypt:connectors.*',
+    ]);
+    const key = { user_id: 7, provider: 'github' };
+    const encrypted = await post('connectors/token/encrypt', token, {
+      items: [
+        { key, plaintext: 'gho_seven' },
+        { key: { user_id: 7 }, plaintext: 'missing a column' },
+      ],
+    });
+    const [good, bad] = encrypted.json().results as {
+      ciphertext?: string;
+      error?: { code: string };
+    }[];
+    expect(bad?.error?.code).toBe('FIELD_ROW_KEY_INVALID');
+    expect(
+      await server.lockbox.fields.decrypt(
+        'connectors',
+        'token',
+        { provider: 'github', user_id: 7 },
+        good!.ciphertext!,
+      ),
+    ).toBe('gho_seven');
+    const decrypted = await post('connectors/token/decrypt', token, {
+      items: [
+        { key: { provider: 'github', user_id: 7 }, ciphertext: good!.ciphertext },
+        { key: { user_id: 7, provider: 'gitlab' }, ciphertext: good!.ciphertext },
+        { key: { user_id: 8, provider: 'github' }, ciphertext: good!.ciphertext },
+      ],
+    });
+    expect(
+      (decrypted.json().results as { plaintext?: string; error?: { code: string } }[]).map(
+        (r) => r.plaintext ?? r.error?.code,
+      ),
+    ).toEqual(['gho_seven', 'SECRET_UNDECRYPTABLE', 'SECRET_UNDECRYPTABLE']);
+    expect(await auditFor(server.lockbox, decrypted)).toMatchObject([
+      {
+        action: 'field.decrypt',
+        details: {
+          keys: [
+            { provider: 'github', user_id: 7 },
+            { user_id: 7, provider: 'gitlab' },
+            { user_id: 8, provider: 'github' },
+          ],
         },
       },
     ]);
@@ -194,6 +264,12 @@ describe.each(DIALECTS)('field routes on %s', (dialect) => {
       [{ items: [{ key: {}, plaintext: 'x' }] }, 'user_keys/api_key', 400, 'REQUEST_INVALID'],
       [
         { items: [{ key: { id: 1.5 }, plaintext: 'x' }] },
+        'user_keys/api_key',
+        400,
+        'REQUEST_INVALID',
+      ],
+      [
+        { items: [{ key: { id: 2 ** 53 }, plaintext: 'x' }] },
         'user_keys/api_key',
         400,
         'REQUEST_INVALID',

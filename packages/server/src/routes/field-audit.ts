@@ -7,9 +7,11 @@
  * KEYS_BUDGET_BYTES of JSON; beyond that the entry says the list is truncated.
  */
 import type { Actor, AuditSink } from '@lockbox/core';
-import type { RowKey } from './field-row-key.js';
 
 const KEYS_BUDGET_BYTES = 2500;
+
+/** A row key as field requests send it: each key column with its value. */
+export type RowKey = Record<string, string | number>;
 
 /** What happened to one item: its row key, and its error code when it failed. */
 export interface FieldItemOutcome {

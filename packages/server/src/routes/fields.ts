@@ -4,8 +4,9 @@
  * write the Lockbox ciphertexts of its own tables without holding a master key.
  *
  * Each request is a batch of at most MAX_FIELD_BATCH items, each naming its row by
- * its row key (`{ user_id: 7, provider: "github" }`). Items are answered one by
- * one, in order: an item that fails (a key that is not the field's row key, a
+ * its row key (`{ user_id: 7, provider: "github" }`), which core's fields API
+ * binds into the ciphertext. Items are answered one by one, in order: an item that
+ * fails (a key that is not the field's row key: FIELD_ROW_KEY_INVALID; a
  * ciphertext that does not open for that row) carries its own error code and does
  * not fail the others. Whole-request failures are the field itself being
  * unregistered (FIELD_NOT_REGISTERED), a malformed or oversized batch
@@ -17,15 +18,14 @@
  * audit entry (`field.encrypt` / `field.decrypt`) with the counts, the error codes
  * and the row keys — never a plaintext or a ciphertext.
  */
-import { LockboxError, type RowId } from '@lockbox/core';
+import { LockboxError } from '@lockbox/core';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { callerOf } from '../auth.js';
 import { responses } from '../schemas.js';
 import type { ServerContext } from '../server-context.js';
 import type { TypeBoxProvider } from '../type-provider.js';
-import { auditFieldBatch, type FieldItemOutcome } from './field-audit.js';
-import { type RowKey, rowIdOf } from './field-row-key.js';
+import { auditFieldBatch, type FieldItemOutcome, type RowKey } from './field-audit.js';
 
 /** Items per request; a larger batch is refused whole (REQUEST_INVALID). */
 export const MAX_FIELD_BATCH = 1000;
@@ -40,7 +40,11 @@ const FieldParams = Type.Object({
   column: Type.String({ ...Identifier, description: 'The column of a registered field.' }),
 });
 
-const KeyValue = Type.Union([Type.String({ maxLength: 256 }), Type.Integer()]);
+// Integers must be exact in JSON and JavaScript: larger ones go as strings.
+const KeyValue = Type.Union([
+  Type.String({ maxLength: 256 }),
+  Type.Integer({ minimum: -Number.MAX_SAFE_INTEGER, maximum: Number.MAX_SAFE_INTEGER }),
+]);
 
 const RowKeySchema = Type.Record(
   Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,62}$' }),
@@ -132,18 +136,18 @@ export function fieldsRoutes(app: FastifyInstance, context: ServerContext): void
     table: string,
     column: string,
     items: readonly I[],
-    one: (rowId: RowId, item: I) => Promise<R>,
+    one: (item: I) => Promise<R>,
   ): Promise<{
     results: (R | { error: { code: string; message: string } })[];
     outcomes: FieldItemOutcome[];
   }> {
     // Unregistered field: the whole request fails, before any item.
-    const registration = await lockbox().fields.registration(table, column);
+    await lockbox().fields.registration(table, column);
     const results: (R | { error: { code: string; message: string } })[] = [];
     const outcomes: FieldItemOutcome[] = [];
     for (const item of items) {
       try {
-        results.push(await one(rowIdOf(registration, item.key), item));
+        results.push(await one(item));
         outcomes.push({ key: item.key });
       } catch (err) {
         // A fault of the server, not of the item, fails the whole request (logged
@@ -172,14 +176,16 @@ export function fieldsRoutes(app: FastifyInstance, context: ServerContext): void
     async (request) => {
       const { table, column } = request.params;
       const body: Static<typeof EncryptBody> = request.body;
-      const { results, outcomes } = await each(table, column, body.items, async (rowId, item) => {
+      const { results, outcomes } = await each(table, column, body.items, async (item) => {
         if (Buffer.byteLength(item.plaintext, 'utf8') > MAX_FIELD_PLAINTEXT_BYTES) {
           throw new LockboxError(
             'VALUE_TOO_LARGE',
             `the plaintext is larger than ${MAX_FIELD_PLAINTEXT_BYTES} bytes`,
           );
         }
-        return { ciphertext: await lockbox().fields.encrypt(table, column, rowId, item.plaintext) };
+        return {
+          ciphertext: await lockbox().fields.encrypt(table, column, item.key, item.plaintext),
+        };
       });
       await auditFieldBatch(
         lockbox().audit,
@@ -208,8 +214,8 @@ export function fieldsRoutes(app: FastifyInstance, context: ServerContext): void
     async (request) => {
       const { table, column } = request.params;
       const body: Static<typeof DecryptBody> = request.body;
-      const { results, outcomes } = await each(table, column, body.items, async (rowId, item) => ({
-        plaintext: await lockbox().fields.decrypt(table, column, rowId, item.ciphertext),
+      const { results, outcomes } = await each(table, column, body.items, async (item) => ({
+        plaintext: await lockbox().fields.decrypt(table, column, item.key, item.ciphertext),
       }));
       await auditFieldBatch(
         lockbox().audit,
