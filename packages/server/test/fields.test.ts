@@ -4,6 +4,7 @@
  * and bad items answered one by one, refusals of the whole request, and a
  * canary scan over responses, logs and the audit table.
  */
+import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../core/test/helpers/databases.js';
 import { MAX_FIELD_BATCH } from '../src/routes/fields.js';
@@ -20,6 +21,10 @@ describe.each(DIALECTS)('field routes on %s', (dialect) => {
 
   async function setup() {
     server = await startTestServer(dialect);
+    // A field needs its table (its row key is checked at registration).
+    await sql`create table user_keys (id text not null primary key, api_key text, secret text)`.execute(
+      server.lockbox.vault.store.db,
+    );
     await server.lockbox.fields.register({
       table: 'user_keys',
       column: 'api_key',

@@ -9,6 +9,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { sql } from 'kysely';
 import openapiTS, { astToString } from 'openapi-typescript';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,6 +55,10 @@ describe('a client generated from the OpenAPI document', () => {
 
   beforeAll(async () => {
     server = await startTestServer('sqlite');
+    // A field needs its table (its row key is checked at registration).
+    await sql`create table user_keys (id text not null primary key, api_key text)`.execute(
+      server.lockbox.vault.store.db,
+    );
     await server.lockbox.fields.register({
       table: 'user_keys',
       column: 'api_key',

@@ -6,7 +6,12 @@
  * client cannot bind a ciphertext to a row identity the field does not have. A
  * mismatch is INVALID_ARGUMENT naming the columns expected (never a value).
  */
-import { type FieldRegistration, LockboxError, type RowId } from '@lockbox/core';
+import {
+  type RowKey as CoreRowKey,
+  type FieldRegistration,
+  LockboxError,
+  type RowId,
+} from '@lockbox/core';
 
 export type RowKey = Record<string, string | number>;
 
@@ -17,24 +22,26 @@ export function rowKeyColumns(registration: Pick<FieldRegistration, 'primaryKey'
 }
 
 /**
- * The row id core's fields API binds for this key. Throws INVALID_ARGUMENT when
- * the key's columns are not exactly the field's row-key columns.
+ * The row key core's fields API binds for this key: the bare value for a
+ * one-column key, the object itself for a key of several columns (core binds
+ * every column, field context v2). Throws INVALID_ARGUMENT when the key's
+ * columns are not exactly the field's row-key columns.
  */
 export function rowIdOf(
   registration: Pick<FieldRegistration, 'table' | 'column' | 'primaryKey'>,
   key: RowKey,
-): RowId {
+): CoreRowKey {
   const expected = rowKeyColumns(registration);
   const given = Object.keys(key);
   const matches =
     given.length === expected.length && expected.every((column) => Object.hasOwn(key, column));
   const first = expected[0];
-  if (!matches || first === undefined || expected.length !== 1) {
+  if (!matches || first === undefined) {
     throw new LockboxError(
       'INVALID_ARGUMENT',
       `the key of ${registration.table}.${registration.column} must give exactly its row-key column(s): ${expected.join(', ')}`,
       { details: { table: registration.table, column: registration.column, expected } },
     );
   }
-  return key[first] as RowId;
+  return expected.length === 1 ? (key[first] as RowId) : key;
 }

@@ -17,7 +17,7 @@
  * audit entry (`field.encrypt` / `field.decrypt`) with the counts, the error codes
  * and the row keys — never a plaintext or a ciphertext.
  */
-import { LockboxError, type RowId } from '@lockbox/core';
+import { type RowKey as CoreRowKey, LockboxError } from '@lockbox/core';
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { callerOf } from '../auth.js';
@@ -132,7 +132,7 @@ export function fieldsRoutes(app: FastifyInstance, context: ServerContext): void
     table: string,
     column: string,
     items: readonly I[],
-    one: (rowId: RowId, item: I) => Promise<R>,
+    one: (rowKey: CoreRowKey, item: I) => Promise<R>,
   ): Promise<{
     results: (R | { error: { code: string; message: string } })[];
     outcomes: FieldItemOutcome[];
