@@ -89,6 +89,52 @@ describe.each(DIALECTS)('field routes on %s', (dialect) => {
     ]);
   });
 
+  it('binds a value to every column of a composite row key', async () => {
+    await setup();
+    const db = server.lockbox.vault.store.db;
+    await sql`create table provider_keys (user_id integer not null, provider text not null, token text, primary key (user_id, provider))`.execute(
+      db,
+    );
+    await server.lockbox.fields.register({
+      table: 'provider_keys',
+      column: 'token',
+      primaryKey: ['user_id', 'provider'],
+    });
+    const both = await server.token(
+      ['fields:encrypt:provider_keys.token', 'fields:decrypt:provider_keys.token'],
+      'both',
+    );
+    const key = { user_id: 7, provider: 'github' };
+    const encrypted = await post('provider_keys/token/encrypt', both, {
+      items: [
+        { key, plaintext: CANARY },
+        { key: { user_id: 7 }, plaintext: 'x' },
+      ],
+    });
+    expect(encrypted.statusCode).toBe(200);
+    const [ok, missing] = encrypted.json().results as {
+      ciphertext?: string;
+      error?: { code: string };
+    }[];
+    expect(missing?.error?.code).toBe('INVALID_ARGUMENT');
+    const ciphertext = ok?.ciphertext as string;
+    expect(await server.lockbox.fields.decrypt('provider_keys', 'token', key, ciphertext)).toBe(
+      CANARY,
+    );
+    const decrypted = await post('provider_keys/token/decrypt', both, {
+      items: [
+        { key: { provider: 'github', user_id: 7 }, ciphertext },
+        { key: { user_id: 7, provider: 'stripe' }, ciphertext },
+      ],
+    });
+    const [back, moved] = decrypted.json().results as {
+      plaintext?: string;
+      error?: { code: string };
+    }[];
+    expect(back?.plaintext).toBe(CANARY);
+    expect(moved?.error?.code).toBe('SECRET_UNDECRYPTABLE');
+  });
+
   it('keeps each permission to its own operation and field, and audits the refusals', async () => {
     const { encrypter, decrypter } = await setup();
     await server.lockbox.secrets.set('prod', 'db', 'pw');
