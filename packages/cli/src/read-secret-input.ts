@@ -8,6 +8,7 @@
  * reads one line without echo.
  */
 import { LockboxError } from '@lockbox/core';
+import { terminalSafe } from './output.js';
 
 export interface SecretInputOptions {
   /** What is read, for the prompt and errors (for example "the value of prod/db-password"). */
@@ -55,7 +56,7 @@ async function readAll(stdin: NodeJS.ReadStream, what: string, maxBytes: number)
 function promptHidden(stdin: NodeJS.ReadStream, stderr: NodeJS.WritableStream, what: string) {
   return new Promise<Buffer>((resolvePromise, reject) => {
     const typed: number[] = [];
-    stderr.write(`Enter ${what} (input is hidden): `);
+    stderr.write(`Enter ${terminalSafe(what, true)} (input is hidden): `);
     stdin.setRawMode(true);
     stdin.resume();
     const done = (error?: LockboxError) => {

@@ -28,7 +28,7 @@ describe.each(DIALECTS)('canary values through the CLI on %s', SPAWNING, (dialec
     store = await initialisedStore(dialect);
     const results = [
       await store.run(['set', 'canary', 'stdin-token'], { input: CANARIES['stdin-token'] }),
-      await store.run(['set', 'canary', 'arg-token', CANARIES['arg-token']]),
+      await store.run(['set', 'canary', 'arg-token', '--value-in-argv', CANARIES['arg-token']]),
       await store.run(['set', 'canary', 'multi-line', '--json'], { input: CANARIES['multi-line'] }),
     ];
     for (const result of results) {

@@ -1,6 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DIALECTS } from '../../core/test/helpers/databases.js';
-import { type CliStore, initialisedStore, SPAWNING } from './helpers/cli.js';
+import { baseEnv, CLI_MAIN, type CliStore, initialisedStore, SPAWNING } from './helpers/cli.js';
 
 describe.each(DIALECTS)('set, get, list, rm and status on %s', SPAWNING, (dialect) => {
   let store: CliStore;
@@ -22,13 +23,64 @@ describe.each(DIALECTS)('set, get, list, rm and status on %s', SPAWNING, (dialec
     expect(exact.stdout).toBe('line1\nline2\n');
   });
 
-  it('takes "-" as stdin and a value argument with a history warning', async () => {
+  it('takes "-" as stdin; a value argument only with --value-in-argv, with a warning', async () => {
     expect((await store.run(['set', 'app', 'dash', '-'], { input: 'from-stdin' })).code).toBe(0);
     expect((await store.run(['get', 'app', 'dash'])).stdout).toBe('from-stdin\n');
-    const arg = await store.run(['set', 'app', 'arg', 'from-arg']);
+    const refused = await store.run(['set', 'app', 'arg', 'from-arg']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/^error \[INVALID_ARGUMENT\]: a value given as an argument/);
+    expect(refused.stderr).toMatch(/pipe it on stdin/);
+    expect(refused.stderr).not.toContain('from-arg');
+    const arg = await store.run(['set', 'app', 'arg', '--value-in-argv', 'from-arg']);
     expect(arg.code).toBe(0);
     expect(arg.stderr).toMatch(/shell history/);
     expect((await store.run(['get', 'app', 'arg'])).stdout).toBe('from-arg\n');
+  });
+
+  it('refuses an argument that is not UTF-8 instead of storing U+FFFD (TEXT_INVALID)', async () => {
+    // bash passes the raw byte 0xff, which Node would decode as U+FFFD.
+    const result = spawnSync(
+      'bash',
+      [
+        '-c',
+        `exec "$0" "$1" set app latin1 --value-in-argv $'caf\\xe9'`,
+        process.execPath,
+        CLI_MAIN,
+      ],
+      { cwd: store.dir, env: { ...baseEnv(), ...store.env }, encoding: 'utf8' },
+    );
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/^error \[TEXT_INVALID\]: argument 5 is not valid UTF-8/);
+    expect((await store.run(['get', 'app', 'latin1'])).code).toBe(4);
+  });
+
+  it('shows a name planted in the database with escapes, not as terminal commands', async () => {
+    const planted = '\u001b[2J\u001b[Hlockbox: all keys ok';
+    await store.withLibrary(async (lockbox) => {
+      const db = lockbox.vault.store.db;
+      const row = await db
+        .selectFrom('lockbox_secrets')
+        .selectAll()
+        .where('scope', '=', 'app')
+        .where('name', '=', 'dash')
+        .executeTakeFirstOrThrow();
+      await db
+        .insertInto('lockbox_secrets')
+        .values({ ...row, name: planted })
+        .execute();
+    });
+    for (const args of [
+      ['list', 'app'],
+      ['list', 'app', '--json'],
+    ]) {
+      const listed = await store.run(args);
+      expect(listed.stdout).not.toContain('\u001b');
+      expect(listed.stdout).toContain(args.length === 2 ? '\\x1b[2J' : '\\u001b[2J');
+    }
+    // The planted row does not decrypt (its name is bound into the ciphertext); remove it.
+    await store.withLibrary((lockbox) =>
+      lockbox.vault.store.db.deleteFrom('lockbox_secrets').where('name', '=', planted).execute(),
+    );
   });
 
   it('bumps the version on overwrite and honours --if-version', async () => {

@@ -28,6 +28,7 @@ import {
 } from '@lockbox/core';
 import { type Command, Option } from 'commander';
 import type { CliContext, Invocation } from '../context.js';
+import { jsonSafe, terminalSafe } from '../output.js';
 
 const MAX_TAIL = 100_000;
 
@@ -150,7 +151,9 @@ async function tail(invocation: Invocation, options: TailOptions): Promise<void>
     return;
   }
   const print = (entry: AuditEntry) =>
-    output.raw(`${output.json ? JSON.stringify(entry) : line(entry)}\n`);
+    output.raw(
+      `${output.json ? jsonSafe(JSON.stringify(entry)) : terminalSafe(line(entry), true)}\n`,
+    );
   for (const entry of entries) print(entry);
   let after = entries[entries.length - 1]?.seq ?? 0;
   const stop = new AbortController();

@@ -95,13 +95,21 @@ export function diagnoseVersions(check: SecretVersionCheck): DoctorFinding[] {
   return findings;
 }
 
-/** The findings for a census and a rotation status, most severe first. */
+/**
+ * The findings for a census and a rotation status, most severe first.
+ * `adoptedFields` ("table.column") are fields with an audited `field.adopt`:
+ * legacy-looking rows there did not come from the application's past (or an
+ * earlier adoption left them, reported as failed), and may have been planted by
+ * someone who can write to the table. Lockbox rows alone do not count: an
+ * application may write new values through Lockbox before adopting old ones.
+ */
 export function diagnose(
   census: Census,
   rotation: RotationStatus,
   /** Where each configured key came from (fingerprint → file, variable), for hints. */
   sources: ReadonlyMap<string, string> = new Map(),
   versions?: SecretVersionCheck,
+  adoptedFields: ReadonlySet<string> = new Set(),
 ): DoctorFinding[] {
   const findings: DoctorFinding[] = versions === undefined ? [] : diagnoseVersions(versions);
   for (const fp of census.missing) {
@@ -138,7 +146,13 @@ export function diagnose(
       });
     }
     const legacy = f.plaintext + f.fernet + f.v2;
-    if (legacy > 0) {
+    if (legacy > 0 && adoptedFields.has(name)) {
+      findings.push({
+        severity: 'warning',
+        message: `${name} was already adopted into Lockbox's format, yet holds ${f.plaintext} plaintext, ${f.fernet} Fernet and ${f.v2} v2: value(s): they may have been planted by someone who can write to ${f.table}`,
+        hint: `find out where they came from before adopting them: \`rotate adopt --plaintext\` would encrypt whatever was planted as a genuine credential (\`lockbox rotate adopt --table ${f.table} --column ${f.column} --dry-run\` lists them)`,
+      });
+    } else if (legacy > 0) {
       findings.push({
         severity: 'warning',
         message: `${name} still holds ${f.plaintext} plaintext, ${f.fernet} Fernet and ${f.v2} v2: value(s)`,
@@ -237,7 +251,14 @@ export function registerDoctor(program: Command, context: CliContext): void {
       const versions = await lockbox.audit
         .checkSecretVersions()
         .catch((err: unknown) => (isLockboxError(err) ? undefined : Promise.reject(err)));
-      const findings = diagnose(census, rotation, sources, versions);
+      // Audited adoptions (the entries are MACed, so a database writer cannot add one).
+      const adoptions = await lockbox.audit.list({ action: 'field.adopt', limit: 1000 });
+      const adopted = new Set(
+        adoptions
+          .filter((e) => e.outcome === 'ok')
+          .map((e) => `${String(e.details?.table)}.${String(e.details?.column)}`),
+      );
+      const findings = diagnose(census, rotation, sources, versions, adopted);
       const ok = !findings.some((f) => f.severity === 'error');
       const store = lockbox.vault.store;
       const report = {

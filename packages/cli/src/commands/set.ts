@@ -1,7 +1,9 @@
 /**
  * `lockbox set SCOPE NAME [VALUE|-]`: stores a secret. The value comes from
- * stdin unless given as an argument — stdin keeps it out of shell history, so an
- * argument earns a warning.
+ * stdin. A value given as an argument is in the process's argv — readable by
+ * every local user in /proc/<pid>/cmdline and `ps` while lockbox runs — and in
+ * shell history, so it is refused unless --value-in-argv says the caller
+ * accepts that (and then still earns a warning).
  */
 import { LockboxError } from '@lockbox/core';
 import type { Command } from 'commander';
@@ -11,6 +13,7 @@ interface SetCommandOptions {
   metadata?: string;
   ifVersion?: string;
   prompt?: boolean;
+  valueInArgv?: boolean;
 }
 
 function parseMetadata(text: string): Record<string, unknown> {
@@ -52,6 +55,10 @@ export function registerSet(program: Command, context: CliContext): void {
     .option('--metadata <json>', 'a JSON object stored beside the value (not encrypted)')
     .option('--if-version <n>', 'write only if the current version is n (0: only if absent)')
     .option('--prompt', 'when stdin is a terminal, prompt for the value without echo')
+    .option(
+      '--value-in-argv',
+      'accept VALUE as an argument although every local user can read it in ps while lockbox runs',
+    )
     .action(
       async (
         scope: string,
@@ -73,6 +80,12 @@ export function registerSet(program: Command, context: CliContext): void {
             }),
           );
         } else {
+          if (options.valueInArgv !== true) {
+            throw new LockboxError(
+              'INVALID_ARGUMENT',
+              `a value given as an argument is visible to every local user (ps, /proc/<pid>/cmdline) and stays in shell history; pipe it on stdin instead (printf %s "$VALUE" | lockbox set ${scope} ${name}), use --prompt, or pass --value-in-argv to accept the exposure`,
+            );
+          }
           invocation.output.warn(
             'the value was given as an argument, so it may be in your shell history; pipe it on stdin instead',
           );

@@ -3,6 +3,7 @@
  * into U+FFFD: lone surrogates in values, names, scopes, metadata and bundle
  * records; invalid UTF-8 in bundles; metadata too deep to walk safely.
  */
+import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Lockbox, MAX_METADATA_DEPTH } from '../../src/index.js';
 import { generateAgeIdentity } from '../../src/keys/age-identity.js';
@@ -39,6 +40,9 @@ describe('text that would be altered is refused', () => {
     }
     await expectRejection(lockbox.secrets.set('prod', LONE_HIGH, 'v'), 'NAME_INVALID');
     await expectRejection(lockbox.secrets.set(LONE_LOW, 'db', 'v'), 'SCOPE_INVALID');
+    await sql`create table connectors (id integer primary key not null, api_key text)`.execute(
+      lockbox.vault.store.db,
+    );
     await lockbox.fields.register({ table: 'connectors', column: 'api_key' });
     const afterRegister = await storeDigest(lockbox);
     await expectRejection(

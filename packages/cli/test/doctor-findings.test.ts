@@ -1,0 +1,82 @@
+/**
+ * doctor's advice about legacy rows: in a field never adopted, adopt them; in a
+ * field already adopted, they did not come from the application's past and may
+ * have been planted, so doctor warns instead of suggesting `--plaintext`.
+ */
+import type { Census, FieldCensus, RotationStatus } from '@lockbox/core';
+import { describe, expect, it } from 'vitest';
+import { diagnose } from '../src/commands/doctor.js';
+
+function field(overrides: Partial<FieldCensus>): FieldCensus {
+  return {
+    table: 'accounts',
+    column: 'api_key',
+    scope: 'fields',
+    rows: 3,
+    lockbox: 0,
+    plaintext: 1,
+    fernet: 0,
+    v2: 0,
+    otherLockboxFormat: 0,
+    unreadable: 0,
+    onRetiringKeys: 0,
+    byMasterKey: {},
+    primaryKey: ['id'],
+    keyProblem: null,
+    ...overrides,
+  };
+}
+
+function census(fields: FieldCensus[]): Census {
+  return {
+    primary: 'aa',
+    keyring: ['aa'],
+    masterKeys: [],
+    dataKeys: { active: 1, retiring: 0, destroyed: 0 },
+    auditKeys: { active: 1, verifyOnly: 0 },
+    secrets: {
+      total: 0,
+      byMasterKey: {},
+      onRetiringKeys: 0,
+      unreadable: 0,
+      unreadableByReason: {},
+      versionless: 0,
+    },
+    fields,
+    droppable: [],
+    missing: [],
+    verified: false,
+  };
+}
+
+const idle: RotationStatus = { lock: null, unfinished: null, recent: [] };
+
+describe('doctor on legacy rows', () => {
+  it('suggests adoption for a field never adopted, even with new rows written through Lockbox', () => {
+    for (const f of [field({}), field({ lockbox: 2 })]) {
+      const [finding] = diagnose(
+        census([f]),
+        idle,
+        new Map(),
+        undefined,
+        new Set(['other.column']),
+      );
+      expect(finding?.message).toMatch(/still holds 1 plaintext/);
+      expect(finding?.hint).toMatch(/--plaintext/);
+    }
+  });
+
+  it('warns that rows may have been planted in a field with an audited adoption', () => {
+    const [finding] = diagnose(
+      census([field({ lockbox: 2 })]),
+      idle,
+      new Map(),
+      undefined,
+      new Set(['accounts.api_key']),
+    );
+    expect(finding?.severity).toBe('warning');
+    expect(finding?.message).toMatch(/already adopted .* may have been planted/);
+    expect(finding?.hint).toMatch(/find out where they came from/);
+    expect(finding?.hint).not.toMatch(/\[--plaintext\]/);
+  });
+});
