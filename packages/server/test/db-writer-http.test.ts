@@ -116,6 +116,8 @@ describe.each(DIALECTS)('the database writer over HTTP on %s', (dialect) => {
     const ready = await server.app.inject({ method: 'GET', url: '/readyz' });
     expect(ready.statusCode).toBe(503);
     expect(ready.json().error.message).toContain('MASTER_KEY_RETIRED');
+    // The other instance's data keys are now under a key this one lacks.
+    expect(ready.json().error.message).toContain('KEY_NOT_IN_KEYRING');
     const write = await server.app.inject({
       method: 'PUT',
       url: '/v1/secrets/tenant%3A1/K',

@@ -9,6 +9,7 @@ import type { Keyring } from '../keys/keyring.js';
 import type { LockboxSchema } from '../store/schema.js';
 import { getAuthenticatedMeta } from './authenticated-meta.js';
 import type { IntegrityKey } from './integrity-key.js';
+import { inspectKeys } from './key-check.js';
 import { readMasterKeyRecords } from './master-key-records.js';
 import { FIELD_MAC, rowVerifies, TOKEN_MAC } from './row-macs.js';
 import { META } from './store-meta.js';
@@ -24,6 +25,8 @@ export interface IntegrityReport {
   breaks: IntegrityBreak[];
   /** This instance's primary master key, as the store's authenticated record has it. */
   primary: { fingerprint: string; state: 'active' | 'retired' | 'unrecorded' };
+  /** Master keys that live data keys are wrapped under and this keyring lacks. */
+  missingKeys: string[];
 }
 
 export async function integrityReport(
@@ -58,19 +61,28 @@ export async function integrityReport(
   }
   const fingerprint = keyring.primary.fingerprint;
   const record = masters.valid.find((r) => r.fingerprint === fingerprint);
+  const keys = await inspectKeys(db, keyring);
   return {
     breaks: breaks.sort((a, b) => a.table.localeCompare(b.table)),
     primary: { fingerprint, state: record?.state ?? 'unrecorded' },
+    missingKeys: keys.needed.filter((n) => !n.inKeyring).map((n) => n.fingerprint),
   };
 }
 
 /**
  * Why this instance should not serve, or [] when it may: its primary master key
  * is retired in the store (another instance rotated; it would fail to make data
- * keys), or security-relevant rows fail their check.
+ * keys), data keys made since are under a master key it lacks, or
+ * security-relevant rows fail their check.
  */
 export function readinessProblems(report: IntegrityReport): { code: string; message: string }[] {
   const problems: { code: string; message: string }[] = [];
+  if (report.missingKeys.length > 0) {
+    problems.push({
+      code: 'KEY_NOT_IN_KEYRING',
+      message: `stored data keys need master key ${report.missingKeys.join(', ')}, which this instance's keyring lacks`,
+    });
+  }
   if (report.primary.state === 'retired') {
     problems.push({
       code: 'MASTER_KEY_RETIRED',
