@@ -5,7 +5,7 @@
  */
 import type { Census, FieldCensus, RotationStatus } from '@lockbox/core';
 import { describe, expect, it } from 'vitest';
-import { diagnose } from '../src/commands/doctor.js';
+import { diagnose, diagnoseRowStates } from '../src/commands/doctor.js';
 
 function field(overrides: Partial<FieldCensus>): FieldCensus {
   return {
@@ -78,5 +78,23 @@ describe('doctor on legacy rows', () => {
     expect(finding?.message).toMatch(/already adopted .* may have been planted/);
     expect(finding?.hint).toMatch(/find out where they came from/);
     expect(finding?.hint).not.toMatch(/\[--plaintext\]/);
+  });
+});
+
+describe('doctor on authenticated rows put back whole', () => {
+  it('reports an un-revoked token and a rolled-back recipient as errors, with what to do', () => {
+    const findings = diagnoseRowStates({
+      auditOk: true,
+      rollbacks: [
+        { kind: 'token-unrevoked', row: '0123456789ab', recorded: 'revoked' },
+        { kind: 'recipient-rolled-back', row: 'age1old', recorded: 'age1new' },
+      ],
+    });
+    expect(findings.map((f) => f.severity)).toEqual(['error', 'error']);
+    expect(findings[0]?.message).toContain('token 0123456789ab');
+    expect(findings[0]?.hint).toContain('lockbox token revoke 0123456789ab');
+    expect(findings[1]?.message).toContain('age1old');
+    expect(findings[1]?.hint).toContain('lockbox recovery replace');
+    expect(diagnoseRowStates({ auditOk: true, rollbacks: [] })).toEqual([]);
   });
 });

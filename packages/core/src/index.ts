@@ -20,6 +20,7 @@ export {
   MAX_AUDIT_PAGE,
 } from './audit/audit-log.js';
 export type { AuditBreak, AuditVerifyResult, VerifyOptions } from './audit/audit-verifier.js';
+export type { RowRollback, RowRollbackKind, RowStateCheck } from './audit/row-state-check.js';
 export type {
   SecretVersionCheck,
   VersionMismatch,

@@ -19,6 +19,7 @@ import {
   type IntegrityReport,
   isLockboxError,
   type RotationStatus,
+  type RowStateCheck,
   type SecretVersionCheck,
   type VersionMismatch,
 } from '@lockbox/core';
@@ -93,6 +94,30 @@ export function diagnoseVersions(check: SecretVersionCheck): DoctorFinding[] {
     });
   }
   return findings;
+}
+
+const ROLLBACK_TEXT: Record<
+  RowStateCheck['rollbacks'][number]['kind'],
+  (row: string | null, recorded: string) => string
+> = {
+  'token-unrevoked': (row) =>
+    `token ${row} is stored unrevoked, but the audit log recorded it revoked: its row was put back`,
+  'recipient-rolled-back': (row, recorded) =>
+    `the recovery recipient is ${row}, but the audit log's last recovery.set recorded ${recorded}: an older recipient was put back`,
+  'recipient-removed': (_row, recorded) =>
+    `no recovery recipient is stored, but the audit log's last recovery.set recorded ${recorded}`,
+};
+
+/** The findings about authenticated rows put back whole (row-state-check.ts in core). */
+export function diagnoseRowStates(check: RowStateCheck): DoctorFinding[] {
+  return check.rollbacks.map((r) => ({
+    severity: 'error',
+    message: ROLLBACK_TEXT[r.kind](r.row, r.recorded),
+    hint:
+      r.kind === 'token-unrevoked'
+        ? `revoke it again (lockbox token revoke ${r.row}); see docs/security.md (the database writer)`
+        : 'set the recipient again with `lockbox recovery replace`; see docs/security.md (the database writer)',
+  }));
 }
 
 /**
@@ -258,7 +283,13 @@ export function registerDoctor(program: Command, context: CliContext): void {
           .filter((e) => e.outcome === 'ok')
           .map((e) => `${String(e.details?.table)}.${String(e.details?.column)}`),
       );
-      const findings = diagnose(census, rotation, sources, versions, adopted);
+      const rowStates = await lockbox.audit
+        .checkRowStates()
+        .catch((err: unknown) => (isLockboxError(err) ? undefined : Promise.reject(err)));
+      const findings = [
+        ...(rowStates === undefined ? [] : diagnoseRowStates(rowStates)),
+        ...diagnose(census, rotation, sources, versions, adopted),
+      ];
       const ok = !findings.some((f) => f.severity === 'error');
       const store = lockbox.vault.store;
       const report = {

@@ -43,6 +43,7 @@ import {
 } from './audit-keys.js';
 import { AuditVerifier, type AuditVerifyResult, type VerifyOptions } from './audit-verifier.js';
 import { GroupCommit } from './group-commit.js';
+import { checkRowStates, type RowStateCheck } from './row-state-check.js';
 import { checkSecretVersions, type SecretVersionCheck } from './secret-version-check.js';
 
 export interface AuditListOptions {
@@ -198,6 +199,15 @@ export class AuditLog implements AuditSink {
    */
   async checkSecretVersions(): Promise<SecretVersionCheck> {
     return checkSecretVersions(this.#store.db, await this.verify());
+  }
+
+  /**
+   * Verifies the chain, then compares the token revocations and the recovery
+   * recipient it recorded with the tables (see row-state-check.ts): an older
+   * genuine row put back, MAC included, is reported. Used by `doctor`.
+   */
+  async checkRowStates(): Promise<RowStateCheck> {
+    return checkRowStates(this.#store.db, await this.verify());
   }
 
   /**
