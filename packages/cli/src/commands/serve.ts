@@ -15,10 +15,18 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { LockboxError } from '@lockbox/core';
-import { DEFAULT_PORT, startServer, type TlsFiles } from '@lockbox/server';
+import type { TlsFiles } from '@lockbox/server';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { keyFileRotationHook } from '../serve-key-files.js';
+
+/**
+ * The server's DEFAULT_PORT, repeated so that registering `serve` does not load
+ * the server (Fastify costs every other command about half a second of start-up;
+ * the server is imported only when `serve` runs). serve-command.test.ts checks
+ * the two agree.
+ */
+export const SERVE_DEFAULT_PORT = 8200;
 
 interface ServeOptions {
   host: string;
@@ -85,7 +93,7 @@ export function registerServe(program: Command, context: CliContext): void {
     .command('serve')
     .description('serve the HTTP API (and the web console, when built)')
     .option('--host <host>', 'interface to listen on', '127.0.0.1')
-    .option('--port <port>', 'port to listen on (0: any free port)', String(DEFAULT_PORT))
+    .option('--port <port>', 'port to listen on (0: any free port)', String(SERVE_DEFAULT_PORT))
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (with --tls-key)')
     .option('--tls-key <file>', 'the PEM private key for --tls-cert')
     .option('--console-dir <dir>', 'serve the web console from here (default: the built console)')
@@ -137,6 +145,7 @@ export function registerServe(program: Command, context: CliContext): void {
       const consoleDir = options.consoleDir ?? defaultConsoleDir();
 
       const lockbox = await invocation.open();
+      const { startServer } = await import('@lockbox/server');
       const running = await startServer({
         lockbox,
         masterRotationHook: keyFileRotationHook(await invocation.config(), async () => lockbox),

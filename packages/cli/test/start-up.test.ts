@@ -1,0 +1,32 @@
+/**
+ * Start-up cost: every command but `serve` runs without loading the server
+ * (Fastify and its plugins cost about half a second per invocation), so
+ * registering the commands must not import it. The port `serve` shows as its
+ * default is repeated in the CLI for that reason and must stay the server's.
+ */
+import { execFileSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { DEFAULT_PORT } from '@lockbox/server';
+import { describe, expect, it } from 'vitest';
+import { SERVE_DEFAULT_PORT } from '../src/commands/serve.js';
+import { CLI_MAIN } from './helpers/cli.js';
+
+describe('lockbox start-up', () => {
+  it('registers every command without loading the server', () => {
+    const program = join(dirname(CLI_MAIN), 'program.js');
+    const probe = `
+      import { createRequire } from 'node:module';
+      await import(${JSON.stringify(program)});
+      const cache = createRequire(import.meta.url).cache;
+      console.log(Object.keys(cache).filter((p) => p.includes('/node_modules/fastify/')).length);
+    `;
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', probe], {
+      encoding: 'utf8',
+    });
+    expect(out.trim()).toBe('0');
+  });
+
+  it("shows the server's default port", () => {
+    expect(SERVE_DEFAULT_PORT).toBe(DEFAULT_PORT);
+  });
+});
