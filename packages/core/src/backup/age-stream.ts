@@ -99,20 +99,7 @@ async function boundHeader(
     }
     seen = Buffer.concat([seen, result.value]);
   }
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      if (seen.length > 0) controller.enqueue(seen);
-      if (done) controller.close();
-    },
-    async pull(controller) {
-      const result = await reader.read();
-      if (result.done) controller.close();
-      else controller.enqueue(result.value);
-    },
-    cancel(reason) {
-      return reader.cancel(reason);
-    },
-  });
+  return replayThenContinue(seen, done, reader);
 }
 
 function decryptFailed(message: string, cause?: unknown): LockboxError {
@@ -216,20 +203,7 @@ export async function peekBytes(
     length += result.value.length;
   }
   const head = Buffer.concat(chunks);
-  const rest = new ReadableStream<Uint8Array>({
-    start(controller) {
-      if (head.length > 0) controller.enqueue(head);
-      if (done) controller.close();
-    },
-    async pull(controller) {
-      const result = await reader.read();
-      if (result.done) controller.close();
-      else controller.enqueue(result.value);
-    },
-    cancel(reason) {
-      return reader.cancel(reason);
-    },
-  });
+  const rest = replayThenContinue(head, done, reader);
   return { head, stream: rest };
 }
 
@@ -362,4 +336,30 @@ export async function decryptStream(
     );
   }
   return readDecrypted(plain);
+}
+
+/**
+ * A stream that yields `prefix` (bytes already read from `reader` to look at
+ * them) and then whatever `reader` still holds; `done` says the reader already
+ * ended. Cancelling it cancels the reader.
+ */
+function replayThenContinue(
+  prefix: Uint8Array,
+  done: boolean,
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (prefix.length > 0) controller.enqueue(prefix);
+      if (done) controller.close();
+    },
+    async pull(controller) {
+      const result = await reader.read();
+      if (result.done) controller.close();
+      else controller.enqueue(result.value);
+    },
+    cancel(reason) {
+      return reader.cancel(reason);
+    },
+  });
 }
