@@ -113,7 +113,9 @@ export function parseAgeRecipient(text: string): string {
   if (!recipient.startsWith(RECIPIENT_PREFIX)) {
     throw invalidRecipient(`expected a lower-case string starting with ${RECIPIENT_PREFIX}`);
   }
-  if (/^age1(pq|tag)/.test(recipient)) {
+  // Their HRPs are age1pq / age1tag, so a separator follows; an X25519 recipient's
+  // data part never holds a 1 and may itself begin with pq or tag.
+  if (/^age1(pq|tag)1/.test(recipient)) {
     throw invalidRecipient(
       'only X25519 recipients are supported, not post-quantum or tag recipients',
     );

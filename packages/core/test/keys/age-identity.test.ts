@@ -119,6 +119,19 @@ describe('age identities', () => {
   });
 });
 
+describe('X25519 recipients whose data part begins like another type', () => {
+  it('accepts a recipient that starts age1pq or age1tag (the other types have a separator there)', async () => {
+    // About 1 in 1,024 random recipients starts age1pq; generate until one does.
+    let found: string | undefined;
+    for (let i = 0; i < 20_000 && found === undefined; i++) {
+      const { recipient } = await generateAgeIdentity();
+      if (recipient.startsWith('age1pq')) found = recipient;
+    }
+    expect(found).toBeDefined();
+    expect(parseAgeRecipient(found as string)).toBe(found);
+  });
+});
+
 describe('wrapping a data key to the recovery recipient', () => {
   it('round-trips through an ASCII-armored age file', async () => {
     const pair = await generateAgeIdentity();
