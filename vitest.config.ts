@@ -8,6 +8,7 @@ export default defineConfig({
     alias: {
       '@lockbox/core': src('./packages/core/src/index.ts'),
       '@lockbox/server': src('./packages/server/src/index.ts'),
+      '@lockbox/test-helpers': src('./packages/test-helpers/src/index.ts'),
     },
   },
   test: {

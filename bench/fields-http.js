@@ -44,7 +44,7 @@ const method = {
   rounds: options.rounds,
   windowMs: options.quick ? 500 : 2000,
   warmupMs: options.quick ? 300 : 1000,
-  clock: 'wall',
+  clock: /** @type {const} */ ('wall'),
 };
 
 if (!isBuilt('server')) {

@@ -42,7 +42,7 @@ const method = {
   rounds: options.rounds,
   windowMs: options.quick ? 500 : 2000,
   warmupMs: options.quick ? 300 : 1000,
-  clock: 'wall',
+  clock: /** @type {const} */ ('wall'),
 };
 const client = fork(join(REPO_ROOT, 'bench', 'lib', 'http-load.js'), { stdio: 'inherit' });
 const failures = new Map();
@@ -50,7 +50,7 @@ const failures = new Map();
 /** One window of load from the client process; returns completed requests per second. */
 function loadWindow(id, url, headers, durationMs) {
   return new Promise((resolve, reject) => {
-    client.once('message', (reply) => {
+    client.once('message', (/** @type {any} */ reply) => {
       if (reply.error !== undefined) return reject(new Error(reply.error));
       failures.set(id, (failures.get(id) ?? 0) + reply.failed);
       resolve(reply.completed / reply.seconds);

@@ -295,6 +295,7 @@ async function rekey(core, url, key) {
   }
 }
 
+/** @param {string[]} args */
 async function child([op, dialect, url, keyText, a, b]) {
   const core = await importBuilt('core');
   const key = Buffer.from(keyText, 'base64');

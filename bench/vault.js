@@ -148,6 +148,7 @@ async function benchDialect(dialect) {
     await createRawTable(db);
     const sample = await rawSelect(db, names[0]);
     if ((await lockbox.secrets.get(SCOPE, names[0])) !== VALUE) throw new Error('get is wrong');
+    /** @type {'cpu' | 'wall'} */
     const clock = dialect === 'sqlite' ? 'cpu' : 'wall';
     const measure = { ...options, clock, log: console.log };
     const rawSelectContender = {

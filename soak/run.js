@@ -172,7 +172,7 @@ async function main() {
     );
     await sleep(options.gapMs);
 
-    /** @type {Record<string, unknown>} */
+    /** @type {Record<string, any>} */
     const steps = {};
 
     load.phase('stage-restart');

@@ -15,12 +15,13 @@ export const POSTGRES_URL =
   process.env.LOCKBOX_TEST_POSTGRES ??
   'postgres://postgres@127.0.0.1:5432/test';
 
-/** The real drivers, injected into openLockbox as the CLI does. */
+/** The real drivers, injected into openLockbox as the CLI does. @type {import('@lockbox/core').DatabaseDrivers} */
 export const drivers = {
   sqlite: (path) => new Database(path),
   postgres: (connectionString) => new pg.Pool({ connectionString, max: 4 }),
 };
 
+/** @type {readonly ('sqlite' | 'postgres')[]} */
 export const DIALECTS = ['sqlite', 'postgres'];
 
 /** Runs one statement on the PostgreSQL server outside any bench schema. */
@@ -72,7 +73,7 @@ export async function postgresVersion() {
 export function sqliteVersion() {
   const db = new Database(':memory:');
   try {
-    return db.prepare('select sqlite_version() as v').get().v;
+    return /** @type {{ v: string }} */ (db.prepare('select sqlite_version() as v').get()).v;
   } finally {
     db.close();
   }

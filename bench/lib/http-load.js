@@ -44,7 +44,7 @@ async function load({ url, headers, connections, durationMs }) {
   return { completed, failed, seconds };
 }
 
-process.on('message', (message) => {
+process.on('message', (/** @type {any} */ message) => {
   if (message.exit === true) {
     process.disconnect();
     return;

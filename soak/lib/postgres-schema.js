@@ -1,6 +1,6 @@
 /**
  * A fresh PostgreSQL schema for one soak run, so runs never see each other's
- * data (the same approach as the storage tests: packages/core/test/helpers/databases.ts).
+ * data (the same approach as the storage tests: packages/test-helpers/src/databases.ts).
  * Lockbox creates its tables in the first schema of the search_path, which the
  * URL sets through libpq's `options`.
  */
@@ -19,8 +19,11 @@ export async function createSchema(baseUrl) {
   return {
     url,
     schema,
-    drop: () =>
-      withClient(baseUrl, (client) => client.query(`drop schema if exists ${schema} cascade`)),
+    drop: async () => {
+      await withClient(baseUrl, (client) =>
+        client.query(`drop schema if exists ${schema} cascade`),
+      );
+    },
   };
 }
 

@@ -5,10 +5,9 @@
  */
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { generateAgeIdentity } from '@lockbox/core';
+import { AGE, DIALECTS, freshDatabase, runAge } from '@lockbox/test-helpers';
 import { afterEach, describe, expect, it } from 'vitest';
-import { generateAgeIdentity } from '../../core/src/index.js';
-import { AGE, runAge } from '../../core/test/backup/backup-helpers.js';
-import { DIALECTS, freshDatabase } from '../../core/test/helpers/databases.js';
 import { type CliStore, initialisedStore, runCli, tempDir } from './helpers/cli.js';
 
 const CANARY = 'sk_live_CANARY_4f2e';

@@ -3,8 +3,9 @@
  * command's stdout and stderr — text and --json, success and error paths — is
  * scanned. Only the explicit `get` and `env` may print a value.
  */
+
+import { DIALECTS } from '@lockbox/test-helpers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS } from '../../core/test/helpers/databases.js';
 import { type CliResult, type CliStore, initialisedStore, SPAWNING } from './helpers/cli.js';
 
 const CANARIES = {

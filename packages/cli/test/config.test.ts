@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isLockboxError } from '@lockbox/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { isLockboxError } from '../../core/src/index.js';
 import { type GlobalOptions, resolveConfig } from '../src/config.js';
 import { tempDir } from './helpers/cli.js';
 

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { ERROR_CODES } from '@lockbox/core';
 import { describe, expect, it } from 'vitest';
-import { ERROR_CODES } from '../../core/src/index.js';
 import { EXIT, EXIT_CODE_GROUPS, exitCodeFor } from '../src/exit-codes.js';
 
 const CLI_DOC = readFileSync(new URL('../../../docs/cli.md', import.meta.url), 'utf8');

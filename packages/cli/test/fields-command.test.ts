@@ -6,11 +6,10 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { encryptFernet, parseFernetKey } from '@lockbox/core';
+import { DIALECTS, storeFingerprint } from '@lockbox/test-helpers';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { encryptFernet, parseFernetKey } from '../../core/src/index.js';
-import { DIALECTS } from '../../core/test/helpers/databases.js';
-import { storeFingerprint } from '../../core/test/rotation/store-fixture.js';
 import { type CliStore, initialisedStore, SPAWNING } from './helpers/cli.js';
 
 const USER_KEYS = { table: 'user_keys', column: 'api_key', primaryKey: ['user_id', 'provider'] };

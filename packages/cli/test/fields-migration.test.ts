@@ -9,11 +9,10 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeMasterKeyFile } from '@lockbox/core';
+import { DIALECTS, pythonLegacy } from '@lockbox/test-helpers';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { writeMasterKeyFile } from '../../core/src/index.js';
-import { pythonLegacy } from '../../core/test/crypto/legacy-fixtures.js';
-import { DIALECTS } from '../../core/test/helpers/databases.js';
 import { type CliResult, initialisedStore, SPAWNING } from './helpers/cli.js';
 
 type Format = 'plaintext' | 'fernet' | 'v2';
@@ -28,7 +27,7 @@ interface AppRow {
 }
 
 /** Python's cases whose plaintext is non-empty UTF-8 (so stdout carries it as text). */
-const textCases = (cases: { plaintext: string }[]) =>
+const textCases = (cases: readonly { plaintext: string }[]) =>
   cases
     .map((c, i) => ({ i, text: Buffer.from(c.plaintext, 'hex').toString('utf8') }))
     .filter(

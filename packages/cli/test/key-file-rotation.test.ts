@@ -10,9 +10,9 @@ import { spawn } from 'node:child_process';
 import { cpSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { fingerprint, keyringFromConfig, openLockbox } from '@lockbox/core';
+import { drivers } from '@lockbox/test-helpers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fingerprint, keyringFromConfig, openLockbox } from '../../core/src/index.js';
-import { drivers } from '../../core/test/helpers/databases.js';
 import {
   baseEnv,
   type CliStore,

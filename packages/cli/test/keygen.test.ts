@@ -5,8 +5,8 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { fingerprint, masterKeyFromFile, parseMasterKey } from '@lockbox/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fingerprint, masterKeyFromFile, parseMasterKey } from '../../core/src/index.js';
 import { runCli, SPAWNING, tempDir } from './helpers/cli.js';
 
 describe('lockbox keygen', SPAWNING, () => {

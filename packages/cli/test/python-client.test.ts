@@ -14,9 +14,9 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { encryptFernet, parseFernetKey } from '@lockbox/core';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encryptFernet, parseFernetKey } from '../../core/src/index.js';
 import { type CliStore, finished, initialisedStore, SPAWNING, startCli } from './helpers/cli.js';
 
 const PYTHON_DIR = fileURLToPath(new URL('../../../clients/python/', import.meta.url));

@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { sql } from 'kysely';
-import { describe, expect, it } from 'vitest';
 import {
   encryptFernet,
   formatMasterKey,
@@ -11,8 +9,10 @@ import {
   openLockbox,
   parseFernetKey,
   writeMasterKeyFile,
-} from '../../core/src/index.js';
-import { DIALECTS, drivers } from '../../core/test/helpers/databases.js';
+} from '@lockbox/core';
+import { DIALECTS, drivers } from '@lockbox/test-helpers';
+import { sql } from 'kysely';
+import { describe, expect, it } from 'vitest';
 import { initialisedStore, SPAWNING } from './helpers/cli.js';
 
 function keyIn(path: string): Buffer {

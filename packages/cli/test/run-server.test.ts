@@ -16,8 +16,8 @@ import {
   openLockbox,
 } from '@lockbox/core';
 import { type RunningServer, startServer } from '@lockbox/server';
+import { drivers, freshDatabase, type TestDatabase } from '@lockbox/test-helpers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { drivers, freshDatabase, type TestDatabase } from '../../core/test/helpers/databases.js';
 import { runCli, SPAWNING, tempDir } from './helpers/cli.js';
 
 const API_KEY = 'sk-remote-canary-81d2c4';

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
+import { DIALECTS } from '@lockbox/test-helpers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DIALECTS } from '../../core/test/helpers/databases.js';
 import { baseEnv, CLI_MAIN, type CliStore, initialisedStore, SPAWNING } from './helpers/cli.js';
 
 describe.each(DIALECTS)('set, get, list, rm and status on %s', SPAWNING, (dialect) => {

@@ -1,7 +1,7 @@
+import type { Lockbox } from '@lockbox/core';
+import { DIALECTS } from '@lockbox/test-helpers';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Keyring, type Lockbox, masterKeyFromFile, openLockbox } from '../../core/src/index.js';
-import { DIALECTS, drivers } from '../../core/test/helpers/databases.js';
-import { type CliStore, initialisedStore } from './helpers/cli.js';
+import { type CliStore, initialisedStore, openDirect } from './helpers/cli.js';
 
 describe.each(DIALECTS)('lockbox token on %s', (dialect) => {
   let store: CliStore;
@@ -11,13 +11,9 @@ describe.each(DIALECTS)('lockbox token on %s', (dialect) => {
     await store?.drop();
   });
 
+  /** The same store, opened in-process (to tamper with it the way an attacker would). */
   async function direct(): Promise<Lockbox> {
-    const key = await masterKeyFromFile(`${store.dir}/lockbox.key`);
-    const lockbox = await openLockbox({
-      database: store.db.url,
-      drivers,
-      keyring: Keyring.fromBytes(key),
-    });
+    const lockbox = await openDirect(store);
     handles.push(lockbox);
     return lockbox;
   }

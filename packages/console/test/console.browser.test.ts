@@ -36,6 +36,7 @@ import {
   openLockbox,
 } from '@lockbox/core';
 import { buildServer, type LockboxServer } from '@lockbox/server';
+import { drivers, freshDatabase, type TestDatabase } from '@lockbox/test-helpers';
 import {
   type BrowserContext,
   chromium,
@@ -44,7 +45,6 @@ import {
   type Request,
 } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { drivers, freshDatabase, type TestDatabase } from '../../core/test/helpers/databases.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const CHROMIUM_ARGS = [

@@ -2,8 +2,8 @@
  * docs/api.md's error→status table is the server's table: every code, the same status.
  */
 import { readFileSync } from 'node:fs';
+import { ERROR_STATUS } from '@lockbox/server';
 import { describe, expect, it } from 'vitest';
-import { ERROR_STATUS } from '../src/index.js';
 
 describe('docs/api.md', () => {
   it('lists every error code under the status the server answers with', () => {

@@ -6,8 +6,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { formatAnchor } from '@lockbox/core';
+import { AuditAnchorWriter } from '@lockbox/server';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AuditAnchorWriter } from '../src/index.js';
 import { bearer, startTestServer, type TestServer } from './helpers/test-server.js';
 
 describe('audit anchors from the server', () => {

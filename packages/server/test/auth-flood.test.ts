@@ -5,8 +5,9 @@
  * the global limit trips — failures are answered RATE_LIMITED with Retry-After
  * while valid tokens still pass.
  */
+
+import { DIALECTS } from '@lockbox/test-helpers';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DIALECTS } from '../../core/test/helpers/databases.js';
 import { bearer, startTestServer, type TestServer } from './helpers/test-server.js';
 
 const ADDRESSES = 120;

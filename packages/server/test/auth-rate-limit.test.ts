@@ -2,8 +2,9 @@
  * The failed-authentication limit: per client IP, fixed window, 429 with
  * Retry-After, valid tokens refused too while blocked, other clients unaffected.
  */
+
+import { AuthFailureLimiter } from '@lockbox/server';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AuthFailureLimiter } from '../src/index.js';
 import { auditFor, bearer, startTestServer, type TestServer } from './helpers/test-server.js';
 
 describe('failed-authentication rate limit', () => {

@@ -5,8 +5,9 @@
  * The bearer token and a master key sent for rotation are scanned for too.
  */
 import { formatMasterKey, generateAgeIdentity, generateMasterKey } from '@lockbox/core';
+import { DIALECTS } from '@lockbox/test-helpers';
+import type { InjectOptions } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DIALECTS } from '../../core/test/helpers/databases.js';
 import { bearer, startTestServer, type TestServer } from './helpers/test-server.js';
 
 const CANARY = 'canary-7f3a9c1e-do-not-leak';
@@ -26,8 +27,8 @@ describe.each(DIALECTS)('canary scan on %s', (dialect) => {
     );
     const auth = bearer(token);
     const others: { what: string; body: string; headers: string }[] = [];
-    const call = async (what: string, options: Parameters<typeof server.app.inject>[0]) => {
-      const response = await server.app.inject(options as never);
+    const call = async (what: string, options: InjectOptions) => {
+      const response = await server.app.inject(options);
       others.push({
         what,
         body: response.rawPayload.toString('latin1') + response.body,

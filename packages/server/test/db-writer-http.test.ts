@@ -6,9 +6,9 @@
  * make data keys under it, logged at warn level.
  */
 import { type DialectName, generateMasterKey, Keyring, openLockbox } from '@lockbox/core';
+import { drivers } from '@lockbox/test-helpers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { hashTokenSecret, newTokenId, newTokenSecret } from '../../core/src/tokens/token-format.js';
-import { drivers } from '../../core/test/helpers/databases.js';
 import { bearer, startTestServer, type TestServer } from './helpers/test-server.js';
 
 const DIALECTS: readonly DialectName[] = ['sqlite', 'postgres'];

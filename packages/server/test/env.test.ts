@@ -4,6 +4,7 @@
  * refusals of a local `lockbox run` (collisions, unknown names), one env.inject
  * entry per scope with the token as actor, and no value in logs or audit.
  */
+import type { InjectOptions } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { auditFor, bearer, startTestServer, type TestServer } from './helpers/test-server.js';
 
@@ -25,7 +26,7 @@ describe('POST /v1/env', () => {
     return server.token(['secrets:read:prod', 'secrets:read:user:*'], 'host');
   }
 
-  const post = (token: string, payload: unknown) =>
+  const post = (token: string, payload: InjectOptions['payload']) =>
     server.app.inject({ method: 'POST', url: '/v1/env', headers: bearer(token), payload });
 
   it('answers the variables of every scope and audits one env.inject per scope', async () => {
@@ -75,7 +76,7 @@ describe('POST /v1/env', () => {
 
   it('refuses what a local run refuses: collisions, unknown names and empty scopes', async () => {
     const token = await setup();
-    const cases: [unknown, number, string][] = [
+    const cases: [object, number, string][] = [
       [{ scopes: ['prod', 'user:1'] }, 409, 'ENV_COLLISION'],
       [{ scopes: ['prod'], only: ['nope'] }, 404, 'SECRET_NOT_FOUND'],
       [{ scopes: ['user:2'] }, 404, 'SECRET_NOT_FOUND'],

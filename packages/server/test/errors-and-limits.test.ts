@@ -5,8 +5,8 @@
  * or a request body echoed back. And the request-body limits.
  */
 import { ERROR_CODES, type ErrorCode } from '@lockbox/core';
+import { describeError, ERROR_STATUS } from '@lockbox/server';
 import { afterEach, describe, expect, it } from 'vitest';
-import { describeError, ERROR_STATUS } from '../src/index.js';
 import { bearer, startTestServer, type TestServer } from './helpers/test-server.js';
 
 describe('error table', () => {

@@ -4,9 +4,11 @@
  * and bad items answered one by one, refusals of the whole request, and a
  * canary scan over responses, logs and the audit table.
  */
+
+import { DIALECTS } from '@lockbox/test-helpers';
+import type { InjectOptions } from 'fastify';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DIALECTS } from '../../core/test/helpers/databases.js';
 import { MAX_FIELD_BATCH } from '../src/routes/fields.js';
 import { auditFor, bearer, startTestServer, type TestServer } from './helpers/test-server.js';
 
@@ -49,7 +51,7 @@ describe.each(DIALECTS)('field routes on %s', (dialect) => {
     return { app: server.app, encrypter, decrypter };
   }
 
-  const post = (path: string, token: string, payload: unknown) =>
+  const post = (path: string, token: string, payload: InjectOptions['payload']) =>
     server.app.inject({
       method: 'POST',
       url: `/v1/fields/${path}`,
@@ -253,7 +255,7 @@ describe.each(DIALECTS)('field routes on %s', (dialect) => {
     const item = { key: { id: 1 }, plaintext: 'x' };
     const anyField = await server.token(['fields:encrypt:*']);
     const before = (await server.lockbox.audit.list({ limit: 1000 })).length;
-    const cases: [unknown, string, number, string][] = [
+    const cases: [object, string, number, string][] = [
       [
         { items: Array.from({ length: MAX_FIELD_BATCH + 1 }, () => item) },
         'user_keys/api_key',

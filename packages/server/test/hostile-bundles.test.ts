@@ -6,8 +6,8 @@
  * refused with IMPORT_BUSY (503, Retry-After). Latencies are logged, not asserted.
  */
 import { setTimeout as delay } from 'node:timers/promises';
+import { scryptBundle, stanzaBundle } from '@lockbox/test-helpers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scryptBundle, stanzaBundle } from '../../core/test/backup/hostile-bundles.js';
 import { bearer, startTestServer, type TestServer } from './helpers/test-server.js';
 
 describe('hostile bundles over HTTP', () => {

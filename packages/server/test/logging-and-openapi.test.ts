@@ -7,8 +7,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createLogger } from '@lockbox/server';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createLogger } from '../src/index.js';
 import { bearer, LogCapture, startTestServer, type TestServer } from './helpers/test-server.js';
 
 describe('logs', () => {

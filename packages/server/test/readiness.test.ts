@@ -3,9 +3,9 @@
  * the lockbox has opened, which includes the startup key check.
  */
 import { generateMasterKey, Keyring, type Lockbox, openLockbox } from '@lockbox/core';
+import { buildServer, type LockboxServer } from '@lockbox/server';
+import { drivers, freshDatabase, type TestDatabase } from '@lockbox/test-helpers';
 import { afterEach, describe, expect, it } from 'vitest';
-import { drivers, freshDatabase, type TestDatabase } from '../../core/test/helpers/databases.js';
-import { buildServer, type LockboxServer } from '../src/index.js';
 
 describe('health and readiness', () => {
   let database: TestDatabase | undefined;

@@ -4,8 +4,9 @@
  * read (never Lockbox's own `lockbox:` scopes), and its own record (never the
  * token text or its hash). Successful calls are not audited; refusals are.
  */
+
+import { DIALECTS } from '@lockbox/test-helpers';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DIALECTS } from '../../core/test/helpers/databases.js';
 import { auditFor, bearer, startTestServer, type TestServer } from './helpers/test-server.js';
 
 describe.each(DIALECTS)('scopes and whoami routes on %s', (dialect) => {

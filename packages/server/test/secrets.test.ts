@@ -3,8 +3,9 @@
  * and invalid tokens, wrong permission, a scope outside the token's glob, bad
  * input — and the audit entry each request writes.
  */
+
+import { DIALECTS } from '@lockbox/test-helpers';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DIALECTS } from '../../core/test/helpers/databases.js';
 import { auditFor, bearer, startTestServer, type TestServer } from './helpers/test-server.js';
 
 describe.each(DIALECTS)('secrets routes on %s', (dialect) => {

@@ -9,9 +9,9 @@ import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateMasterKey, Keyring, type Lockbox, openLockbox } from '@lockbox/core';
+import { type RunningServer, startServer } from '@lockbox/server';
+import { drivers, freshDatabase, type TestDatabase } from '@lockbox/test-helpers';
 import { afterEach, describe, expect, it } from 'vitest';
-import { drivers, freshDatabase, type TestDatabase } from '../../core/test/helpers/databases.js';
-import { type RunningServer, startServer } from '../src/index.js';
 import { LogCapture } from './helpers/test-server.js';
 
 interface Reply {

@@ -8,13 +8,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import {
-  type DialectName,
-  keyringFromConfig,
-  type Lockbox,
-  openLockbox,
-} from '../../../core/src/index.js';
-import { drivers, freshDatabase, type TestDatabase } from '../../../core/test/helpers/databases.js';
+import { type DialectName, keyringFromConfig, type Lockbox, openLockbox } from '@lockbox/core';
+import { drivers, freshDatabase, type TestDatabase } from '@lockbox/test-helpers';
 
 /**
  * Suite options for tests that spawn the CLI several times: each spawn loads Node
@@ -113,8 +108,7 @@ export async function initialisedStore(dialect: DialectName): Promise<CliStore> 
     env,
     run,
     withLibrary: async (use) => {
-      const keyring = await keyringFromConfig({ primaryFile: join(dir, 'lockbox.key') });
-      const lockbox = await openLockbox({ database: db.url, drivers, keyring, mode: 'open' });
+      const lockbox = await openDirect({ dir, db });
       try {
         return await use(lockbox);
       } finally {
@@ -126,4 +120,10 @@ export async function initialisedStore(dialect: DialectName): Promise<CliStore> 
       cleanup();
     },
   };
+}
+
+/** The store a CLI test initialised, opened in-process with the key init wrote (the caller closes it). */
+export async function openDirect(store: Pick<CliStore, 'dir' | 'db'>): Promise<Lockbox> {
+  const keyring = await keyringFromConfig({ primaryFile: join(store.dir, 'lockbox.key') });
+  return openLockbox({ database: store.db.url, drivers, keyring, mode: 'open' });
 }

@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { generateMasterKey, Keyring, openLockbox } from '@lockbox/core';
+import { DIALECTS, drivers, freshDatabase, type TestDatabase } from '@lockbox/test-helpers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { lockAuditChain } from '../../src/audit/audit-chain.js';
-import { generateMasterKey, Keyring, openLockbox } from '../../src/index.js';
-import { DIALECTS, drivers, freshDatabase, type TestDatabase } from '../helpers/databases.js';
 import { type AuditTestKit, appendMany, auditTestKit, seqs } from './audit-test-kit.js';
 
 const run = promisify(execFile);

@@ -1,7 +1,7 @@
+import { AUDIT_SCOPE, GENESIS_HASH } from '@lockbox/core';
+import { DIALECTS } from '@lockbox/test-helpers';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AUDIT_SCOPE, GENESIS_HASH } from '../../src/index.js';
-import { DIALECTS } from '../helpers/databases.js';
 import { type AuditTestKit, appendMany, auditTestKit, db, seqs } from './audit-test-kit.js';
 
 describe.each(DIALECTS)('audit log on %s', (dialect) => {

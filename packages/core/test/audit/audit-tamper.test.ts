@@ -3,10 +3,10 @@
  * insertion and reordering is found, and verify names the first broken entry.
  */
 import { createHash } from 'node:crypto';
+import { AUDIT_HEAD_META, type Lockbox } from '@lockbox/core';
+import { DIALECTS } from '@lockbox/test-helpers';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AUDIT_HEAD_META, type Lockbox } from '../../src/index.js';
-import { DIALECTS } from '../helpers/databases.js';
 import { type AuditTestKit, appendMany, auditTestKit, db, shiftSeqs } from './audit-test-kit.js';
 
 const ENTRIES = 10;

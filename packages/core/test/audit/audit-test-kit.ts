@@ -1,14 +1,14 @@
 /** Shared set-up for audit tests: lockboxes on a fresh database, raw row access, closing. */
-import { type Kysely, sql } from 'kysely';
+
 import {
   type Keyring,
   type Lockbox,
   type LockboxSchema,
   type OpenLockboxOptions,
   openLockbox,
-} from '../../src/index.js';
-import { drivers, freshDatabase, type TestDatabase } from '../helpers/databases.js';
-import { newKeyring } from '../helpers/keys.js';
+} from '@lockbox/core';
+import { drivers, freshDatabase, newKeyring, type TestDatabase } from '@lockbox/test-helpers';
+import { type Kysely, sql } from 'kysely';
 
 export interface AuditTestKit {
   database: TestDatabase;

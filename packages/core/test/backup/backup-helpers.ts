@@ -1,30 +1,13 @@
 /**
  * Shared pieces of the backup tests: stores on both dialects, in-memory sinks for
  * exports, a fingerprint of everything a store holds (to prove "nothing was
- * written"), and the stock `age` binary.
+ * written"), bundles.
  */
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { accessSync, constants, readFileSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
-import { promisify } from 'node:util';
+import { readFileSync } from 'node:fs';
+import type { Lockbox, LockboxSchema } from '@lockbox/core';
+import type { TestDatabase } from '@lockbox/test-helpers';
 import { Encrypter } from 'age-encryption';
-import {
-  generateMasterKey,
-  Keyring,
-  type Lockbox,
-  type LockboxSchema,
-  openLockbox,
-} from '../../src/index.js';
-import { drivers, type TestDatabase } from '../helpers/databases.js';
-
-export function newKeyring(): Keyring {
-  return Keyring.fromBytes(generateMasterKey());
-}
-
-export async function open(database: TestDatabase, keyring: Keyring): Promise<Lockbox> {
-  return openLockbox({ database: database.url, drivers, keyring });
-}
 
 /** A WritableStream that collects what is written; `bytes()` after it closes. */
 export function memorySink(): { sink: WritableStream<Uint8Array>; bytes: () => Buffer } {
@@ -69,37 +52,6 @@ export async function storeDigest(lockbox: Lockbox): Promise<string> {
 /** The SQLite file's bytes (the store must be closed, so the WAL is checkpointed). */
 export function fileBytes(database: TestDatabase): Buffer | undefined {
   return database.file === undefined ? undefined : readFileSync(database.file);
-}
-
-function findOnPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {}
-  }
-  return undefined;
-}
-
-export const AGE = findOnPath('age');
-export const IN_CI = !['', '0', 'false', undefined].includes(process.env.CI);
-
-export const AGE_KEYGEN = findOnPath('age-keygen');
-
-/** Runs the stock `age` (or `age-keygen`) with `input` on stdin; resolves with stdout. */
-export async function runAge(
-  args: string[],
-  input: Uint8Array | string,
-  tool: 'age' | 'age-keygen' = 'age',
-): Promise<Buffer> {
-  const path = tool === 'age' ? AGE : AGE_KEYGEN;
-  if (path === undefined) {
-    throw new Error(`\`${tool}\` is not on PATH (CI must install it: apt-get install age)`);
-  }
-  const child = promisify(execFile)(path, args, { encoding: 'buffer', maxBuffer: 64 << 20 });
-  child.child.stdin?.end(input);
-  return (await child).stdout;
 }
 
 /** JSON-lines text for a bundle with these records (header and trailer added unless told). */

@@ -4,18 +4,23 @@
  * PostgreSQL every Lockbox table holds exactly the rows it held before. Error
  * messages never quote a value from the bundle.
  */
+
+import type { ErrorCode, Keyring } from '@lockbox/core';
+import {
+  DIALECTS,
+  expectRejection,
+  freshDatabase,
+  newKeyring,
+  open,
+  type TestDatabase,
+} from '@lockbox/test-helpers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ErrorCode, Keyring } from '../../src/index.js';
 import { type AgeKeyPair, generateAgeIdentity } from '../../src/keys/age-identity.js';
-import { DIALECTS, freshDatabase, type TestDatabase } from '../helpers/databases.js';
-import { expectRejection } from '../keys/expect-error.js';
 import {
   ageEncrypt,
   bundleText,
   fileBytes,
   memorySink,
-  newKeyring,
-  open,
   seed,
   storeDigest,
 } from './backup-helpers.js';
@@ -31,12 +36,12 @@ describe.each(DIALECTS)('bad bundles on %s', (dialect) => {
 
   beforeAll(async () => {
     database = await freshDatabase(dialect);
-    keyring = newKeyring();
+    keyring = newKeyring().keyring;
     pair = await generateAgeIdentity();
     const lockbox = await open(database, keyring);
     await lockbox.secrets.set('existing', 'keep', 'kept');
     const source = await freshDatabase(dialect);
-    const other = await open(source, newKeyring());
+    const other = await open(source, newKeyring().keyring);
     await seed(other, 1200);
     const { sink, bytes } = memorySink();
     await other.backup.export(sink, { encryption: { recipients: [pair.recipient] } });
@@ -103,7 +108,8 @@ describe.each(DIALECTS)('bad bundles on %s', (dialect) => {
 
   it('refuses a bundle with one flipped byte in its last chunk, after earlier chunks were read', async () => {
     const damaged = Buffer.from(good);
-    damaged[damaged.length - 20] ^= 0x01;
+    const at = damaged.length - 20;
+    damaged.writeUInt8(damaged.readUInt8(at) ^ 0x01, at);
     await refused(damaged, 'BUNDLE_DECRYPT_FAILED');
   });
 

@@ -10,22 +10,24 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Lockbox } from '../../src/index.js';
+import type { Lockbox } from '@lockbox/core';
+import {
+  AGE,
+  describeWithTool,
+  expectRejection,
+  freshDatabase,
+  newKeyring,
+  open,
+  runAge,
+  type TestDatabase,
+} from '@lockbox/test-helpers';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import { generateAgeIdentity, writeAgeIdentityFile } from '../../src/keys/age-identity.js';
-import { freshDatabase, type TestDatabase } from '../helpers/databases.js';
-import { expectRejection } from '../keys/expect-error.js';
-import { AGE, IN_CI, memorySink, newKeyring, open, runAge } from './backup-helpers.js';
+import { memorySink } from './backup-helpers.js';
 
 const FIXTURE = new URL('./fixtures/hand-made-bundle.jsonl', import.meta.url);
 
-if (AGE === undefined && !IN_CI) {
-  console.warn(
-    '\n*** bundle-age-interop: `age` is not on PATH; SKIPPING interop tests with the stock age tool (they fail in CI). ***\n',
-  );
-}
-
-describe.skipIf(AGE === undefined && !IN_CI)('bundles and the stock age binary', () => {
+describeWithTool('age', AGE)('bundles and the stock age binary', () => {
   let dir: string;
   let database: TestDatabase;
   let lockbox: Lockbox;
@@ -33,7 +35,7 @@ describe.skipIf(AGE === undefined && !IN_CI)('bundles and the stock age binary',
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'lockbox-bundle-age-'));
     database = await freshDatabase('sqlite');
-    lockbox = await open(database, newKeyring());
+    lockbox = await open(database, newKeyring().keyring);
   });
 
   afterEach(async () => {

@@ -1,9 +1,15 @@
+import { getMeta, type Lockbox, META } from '@lockbox/core';
+import {
+  DIALECTS,
+  expectRejection,
+  freshDatabase,
+  newKeyring,
+  open,
+  type TestDatabase,
+} from '@lockbox/test-helpers';
 import { afterEach, describe, expect, it } from 'vitest';
-import { getMeta, type Lockbox, META } from '../../src/index.js';
 import { generateAgeIdentity } from '../../src/keys/age-identity.js';
-import { DIALECTS, freshDatabase, type TestDatabase } from '../helpers/databases.js';
-import { expectRejection } from '../keys/expect-error.js';
-import { memorySink, newKeyring, open, seed, storeDigest } from './backup-helpers.js';
+import { memorySink, seed, storeDigest } from './backup-helpers.js';
 
 describe.each(DIALECTS)('bundle export and import on %s', (dialect) => {
   const databases: TestDatabase[] = [];
@@ -12,7 +18,7 @@ describe.each(DIALECTS)('bundle export and import on %s', (dialect) => {
   async function store(): Promise<Lockbox> {
     const database = await freshDatabase(dialect);
     databases.push(database);
-    const lockbox = await open(database, newKeyring());
+    const lockbox = await open(database, newKeyring().keyring);
     lockboxes.push(lockbox);
     return lockbox;
   }

@@ -3,6 +3,8 @@
  * (any chunking of the same bytes gives the same lines; limits hold before a
  * line is buffered), duplicate detection, and the header/record validators.
  */
+
+import { expectError, expectRejection } from '@lockbox/test-helpers';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -12,7 +14,6 @@ import {
 } from '../../src/backup/bundle-format.js';
 import { readJsonLines } from '../../src/backup/json-lines.js';
 import { RecordKeySet } from '../../src/backup/record-key-set.js';
-import { expectError, expectRejection } from '../keys/expect-error.js';
 
 async function collect(chunks: Uint8Array[], maxLineBytes = 1 << 20) {
   async function* source() {

@@ -4,14 +4,21 @@
  * genuine passphrase bundles still open, interoperating with age-encryption's
  * own scrypt (Lockbox computes it natively, off the event loop).
  */
+
+import type { Lockbox } from '@lockbox/core';
+import {
+  expectRejection,
+  freshDatabase,
+  newKeyring,
+  open,
+  scryptBundle,
+  stanzaBundle,
+  type TestDatabase,
+} from '@lockbox/test-helpers';
 import { Decrypter, Encrypter } from 'age-encryption';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Lockbox } from '../../src/index.js';
 import { generateAgeIdentity } from '../../src/keys/age-identity.js';
-import { freshDatabase, type TestDatabase } from '../helpers/databases.js';
-import { expectRejection } from '../keys/expect-error.js';
-import { bundleText, memorySink, newKeyring, open, storeDigest } from './backup-helpers.js';
-import { scryptBundle, stanzaBundle } from './hostile-bundles.js';
+import { bundleText, memorySink, storeDigest } from './backup-helpers.js';
 
 describe('hostile bundle headers', () => {
   let database: TestDatabase;
@@ -21,10 +28,10 @@ describe('hostile bundle headers', () => {
   let empty: Lockbox;
   beforeAll(async () => {
     database = await freshDatabase('sqlite');
-    lockbox = await open(database, newKeyring());
+    lockbox = await open(database, newKeyring().keyring);
     await lockbox.secrets.set('prod', 'keep', 'kept');
     emptyDatabase = await freshDatabase('sqlite');
-    empty = await open(emptyDatabase, newKeyring());
+    empty = await open(emptyDatabase, newKeyring().keyring);
   });
   afterAll(async () => {
     await lockbox.close();

@@ -8,8 +8,6 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sql } from 'kysely';
-import { afterEach, describe, expect, it } from 'vitest';
 import {
   generateMasterKey,
   Keyring,
@@ -18,11 +16,19 @@ import {
   openLockbox,
   Recovery,
   writeMasterKeyFile,
-} from '../../src/index.js';
+} from '@lockbox/core';
+import {
+  DIALECTS,
+  drivers,
+  expectRejection,
+  freshDatabase,
+  open,
+  type TestDatabase,
+} from '@lockbox/test-helpers';
+import { sql } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
 import { generateAgeIdentity, writeAgeIdentityFile } from '../../src/keys/age-identity.js';
-import { DIALECTS, drivers, freshDatabase, type TestDatabase } from '../helpers/databases.js';
-import { expectRejection } from '../keys/expect-error.js';
-import { fileBytes, open, storeDigest } from './backup-helpers.js';
+import { fileBytes, storeDigest } from './backup-helpers.js';
 
 describe.each(DIALECTS)('the lost-key drill on %s', (dialect) => {
   let database: TestDatabase;

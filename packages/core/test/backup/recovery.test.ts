@@ -1,5 +1,4 @@
 import { createSecretKey } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
 import {
   decryptParsed,
   generateMasterKey,
@@ -8,11 +7,18 @@ import {
   parseCiphertext,
   Recovery,
   secretRowContext,
-} from '../../src/index.js';
+} from '@lockbox/core';
+import {
+  DIALECTS,
+  drivers,
+  expectRejection,
+  freshDatabase,
+  open,
+  type TestDatabase,
+} from '@lockbox/test-helpers';
+import { afterEach, describe, expect, it } from 'vitest';
 import { generateAgeIdentity, unwrapWithIdentity } from '../../src/keys/age-identity.js';
-import { DIALECTS, drivers, freshDatabase, type TestDatabase } from '../helpers/databases.js';
-import { expectRejection } from '../keys/expect-error.js';
-import { memorySink, open, storeDigest } from './backup-helpers.js';
+import { memorySink, storeDigest } from './backup-helpers.js';
 
 describe.each(DIALECTS)('the recovery recipient on %s', (dialect) => {
   let database: TestDatabase;

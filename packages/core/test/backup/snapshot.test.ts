@@ -3,13 +3,19 @@
  * decrypting anything; restoring proves the keyring and every row before it
  * commits, so a wrong key or a damaged snapshot writes nothing.
  */
+
+import { type DialectName, generateMasterKey, Keyring, type Lockbox } from '@lockbox/core';
+import {
+  DIALECTS,
+  expectRejection,
+  freshDatabase,
+  open,
+  type TestDatabase,
+} from '@lockbox/test-helpers';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type DialectName, generateMasterKey, Keyring, type Lockbox } from '../../src/index.js';
 import { generateAgeIdentity, unwrapWithIdentity } from '../../src/keys/age-identity.js';
-import { DIALECTS, freshDatabase, type TestDatabase } from '../helpers/databases.js';
-import { expectRejection } from '../keys/expect-error.js';
-import { fileBytes, memorySink, open, storeDigest } from './backup-helpers.js';
+import { fileBytes, memorySink, storeDigest } from './backup-helpers.js';
 
 const MOVES: [DialectName, DialectName][] = DIALECTS.flatMap((from) =>
   DIALECTS.map((to) => [from, to] as [DialectName, DialectName]),

@@ -4,11 +4,18 @@
  * every backup path carries them (SQLite's LIKE ignores case, which once made
  * export and snapshot skip them while reporting the export complete).
  */
+
+import type { DialectName, Lockbox } from '@lockbox/core';
+import {
+  DIALECTS,
+  freshDatabase,
+  newKeyring,
+  open,
+  type TestDatabase,
+} from '@lockbox/test-helpers';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { DialectName, Lockbox } from '../../src/index.js';
 import { generateAgeIdentity } from '../../src/keys/age-identity.js';
-import { DIALECTS, freshDatabase, type TestDatabase } from '../helpers/databases.js';
-import { memorySink, newKeyring, open } from './backup-helpers.js';
+import { memorySink } from './backup-helpers.js';
 
 const USER_SCOPES = ['LOCKBOX:prod', 'Lockbox:x', 'prod'];
 
@@ -19,14 +26,14 @@ describe.each(DIALECTS)('user scopes that look internal (%s)', (dialect: Dialect
     for (const l of opened.splice(0)) await l.close();
     for (const d of databases.splice(0)) await d.drop();
   });
-  async function fresh(keyring = newKeyring()): Promise<Lockbox> {
+  async function fresh(keyring = newKeyring().keyring): Promise<Lockbox> {
     const database = await freshDatabase(dialect);
     databases.push(database);
     const lockbox = await open(database, keyring);
     opened.push(lockbox);
     return lockbox;
   }
-  async function populated(keyring = newKeyring()): Promise<Lockbox> {
+  async function populated(keyring = newKeyring().keyring): Promise<Lockbox> {
     const lockbox = await fresh(keyring);
     for (const scope of USER_SCOPES) await lockbox.secrets.set(scope, 'token', `value of ${scope}`);
     // The audit key lives in "lockbox:audit": it exists, and must stay out.
@@ -60,7 +67,7 @@ describe.each(DIALECTS)('user scopes that look internal (%s)', (dialect: Dialect
   });
 
   it('snapshot carries every user scope and restore brings them back', async () => {
-    const keyring = newKeyring();
+    const keyring = newKeyring().keyring;
     const source = await populated(keyring);
     const pair = await generateAgeIdentity();
     const { sink, bytes } = memorySink();
@@ -78,7 +85,7 @@ describe.each(DIALECTS)('user scopes that look internal (%s)', (dialect: Dialect
   });
 
   it('restore refuses a target that holds only a look-alike user scope', async () => {
-    const keyring = newKeyring();
+    const keyring = newKeyring().keyring;
     const source = await populated(keyring);
     const { sink, bytes } = memorySink();
     await source.backup.snapshot(sink, { encryption: 'none' });

@@ -1,4 +1,6 @@
 /** The associated-data context encoding: its exact bytes and its injectivity. */
+
+import { refusal } from '@lockbox/test-helpers';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -7,7 +9,6 @@ import {
   fieldContext,
   secretContext,
 } from '../../src/crypto/context.js';
-import { refusal } from './refusal.js';
 
 describe('encodeContext', () => {
   it('writes each part as a 4-byte big-endian length and its UTF-8 bytes', () => {

@@ -1,4 +1,6 @@
 /** Format detection for adoption: the documented heuristics, rule by rule. */
+
+import { pythonLegacy } from '@lockbox/test-helpers';
 import { describe, expect, it } from 'vitest';
 import { encryptToText } from '../../src/crypto/ciphertext.js';
 import { encodeContext } from '../../src/crypto/context.js';
@@ -6,7 +8,6 @@ import { detectLegacyFormat } from '../../src/crypto/legacy/detect-legacy-format
 import { encryptFernet, parseFernetKey } from '../../src/crypto/legacy/fernet.js';
 import { encryptV2 } from '../../src/crypto/legacy/v2.js';
 import { wrapKey } from '../../src/crypto/wrapped-key.js';
-import { pythonLegacy } from './legacy-fixtures.js';
 
 const key = Buffer.alloc(32, 3);
 const keyId = Buffer.alloc(8, 1);

@@ -2,11 +2,12 @@
  * Parsing lb1: ciphertexts and lbk1: wrapped keys: every malformed input gets its
  * format's stable code before any decryption, and no message echoes the input.
  */
+
+import { refusal } from '@lockbox/test-helpers';
 import { describe, expect, it } from 'vitest';
 import { decryptParsed, encryptToText, parseCiphertext } from '../../src/crypto/ciphertext.js';
 import { encodeContext } from '../../src/crypto/context.js';
 import { parseWrappedKey, unwrapParsed, wrapKey } from '../../src/crypto/wrapped-key.js';
-import { refusal } from './refusal.js';
 
 const key = Buffer.alloc(32, 0x11);
 const keyId = Buffer.from('0102030405060708', 'hex');

@@ -2,6 +2,8 @@
  * The Fernet reader against the Fernet spec's own vectors and against tokens
  * written by Python's `cryptography`, plus the TTL and key-parsing contracts.
  */
+
+import { pythonLegacy, refusal } from '@lockbox/test-helpers';
 import { describe, expect, it } from 'vitest';
 import {
   decryptFernet,
@@ -9,8 +11,7 @@ import {
   type FernetKey,
   parseFernetKey,
 } from '../../src/crypto/legacy/fernet.js';
-import { type ErrorCode, LockboxError } from '../../src/errors.js';
-import { pythonLegacy } from './legacy-fixtures.js';
+import type { ErrorCode } from '../../src/errors.js';
 import { readPublicVectors } from './public-vectors.js';
 
 interface GenerateCase {
@@ -50,16 +51,6 @@ const EXPECTED_REFUSAL: Record<string, { code: ErrorCode; message?: RegExp }> = 
   'expired TTL': { code: 'LEGACY_DECRYPT_FAILED', message: /expired/ },
   'incorrect IV (causes padding error)': { code: 'LEGACY_DECRYPT_FAILED', message: /padding/ },
 };
-
-function refusal(run: () => unknown): LockboxError {
-  try {
-    run();
-  } catch (err) {
-    if (err instanceof LockboxError) return err;
-    throw err;
-  }
-  throw new Error('expected a LockboxError, but the call succeeded');
-}
 
 const specKey = (secret: string): FernetKey => parseFernetKey(secret);
 

@@ -2,9 +2,10 @@
  * Master keys as operators write them: the accepted encodings, the refused
  * lengths and encodings, and error messages that never contain the input.
  */
+
+import { refusal } from '@lockbox/test-helpers';
 import { describe, expect, it } from 'vitest';
 import { formatMasterKey, generateMasterKey, parseMasterKey } from '../../src/crypto/master-key.js';
-import { refusal } from './refusal.js';
 
 // A key whose base64 uses both '+' and '/' and needs padding, so the encodings differ.
 const key = Buffer.from(`fbff${'00'.repeat(29)}fe`, 'hex');

@@ -1,9 +1,9 @@
 /** The `v2:` reader against values written by Python's AESGCM and against its own writer. */
 import { createSecretKey } from 'node:crypto';
+import { pythonLegacy } from '@lockbox/test-helpers';
 import { describe, expect, it } from 'vitest';
 import { decryptV2, encryptV2 } from '../../src/crypto/legacy/v2.js';
 import { isLockboxError, LockboxError } from '../../src/errors.js';
-import { pythonLegacy } from './legacy-fixtures.js';
 
 const key = Buffer.alloc(32, 0x42);
 const nonce = Buffer.from('000102030405060708090a0b', 'hex');

@@ -1,6 +1,7 @@
+import { ENV_NAME_PATTERN, isLockboxError, toEnvName } from '@lockbox/core';
+import { expectError } from '@lockbox/test-helpers';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ENV_NAME_PATTERN, isLockboxError, toEnvName } from '../../src/index.js';
 
 describe('toEnvName', () => {
   it.each([
@@ -30,13 +31,7 @@ describe('toEnvName', () => {
     ['lockbox.database', 'configure Lockbox itself'],
     ['LockboxConfig', 'configure Lockbox itself'],
   ])('refuses %j with ENV_NAME_INVALID', (name, why) => {
-    try {
-      toEnvName(name);
-      expect.unreachable();
-    } catch (err) {
-      expect(isLockboxError(err, 'ENV_NAME_INVALID')).toBe(true);
-      expect((err as Error).message).toContain(why);
-    }
+    expect(expectError(() => toEnvName(name), 'ENV_NAME_INVALID').message).toContain(why);
   });
 
   it('returns only portable variable names, or refuses (property)', () => {

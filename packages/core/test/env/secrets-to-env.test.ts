@@ -1,24 +1,19 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   type AuditEvent,
-  isLockboxError,
   type Lockbox,
   openLockbox,
   planSecretsEnv,
   secretsToEnv,
-} from '../../src/index.js';
-import { DIALECTS, drivers, freshDatabase, type TestDatabase } from '../helpers/databases.js';
-import { newKeyring } from '../helpers/keys.js';
-
-async function refusal(promise: Promise<unknown>): Promise<{ code: string; message: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    if (isLockboxError(err)) return { code: err.code, message: err.message };
-    throw err;
-  }
-  throw new Error('expected a refusal');
-}
+} from '@lockbox/core';
+import {
+  DIALECTS,
+  drivers,
+  freshDatabase,
+  newKeyring,
+  rejection,
+  type TestDatabase,
+} from '@lockbox/test-helpers';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 describe.each(DIALECTS)('secretsToEnv on %s', (dialect) => {
   let db: TestDatabase;
@@ -53,14 +48,14 @@ describe.each(DIALECTS)('secretsToEnv on %s', (dialect) => {
   });
 
   it('refuses a collision between scopes, naming both sources', async () => {
-    const { code, message } = await refusal(secretsToEnv(lockbox, { scopes: ['app', 'shared'] }));
+    const { code, message } = await rejection(secretsToEnv(lockbox, { scopes: ['app', 'shared'] }));
     expect(code).toBe('ENV_COLLISION');
     expect(message).toContain('app/db.password and shared/dbPassword both map to DB_PASSWORD');
   });
 
   it('refuses to replace an existing variable unless override', async () => {
     const existingEnv = { REGION: 'us' };
-    const { code, message } = await refusal(
+    const { code, message } = await rejection(
       secretsToEnv(lockbox, { scopes: ['shared'], only: ['region'], existingEnv }),
     );
     expect(code).toBe('ENV_COLLISION');
@@ -76,18 +71,20 @@ describe.each(DIALECTS)('secretsToEnv on %s', (dialect) => {
   });
 
   it('refuses empty scopes and missing names before decrypting anything', async () => {
-    expect((await refusal(planSecretsEnv(lockbox, { scopes: ['nope'] }))).code).toBe(
+    expect((await rejection(planSecretsEnv(lockbox, { scopes: ['nope'] }))).code).toBe(
       'SECRET_NOT_FOUND',
     );
     expect(
-      (await refusal(planSecretsEnv(lockbox, { scopes: ['app'], only: ['missing'] }))).code,
+      (await rejection(planSecretsEnv(lockbox, { scopes: ['app'], only: ['missing'] }))).code,
     ).toBe('SECRET_NOT_FOUND');
-    expect((await refusal(planSecretsEnv(lockbox, { scopes: [] }))).code).toBe('INVALID_ARGUMENT');
+    expect((await rejection(planSecretsEnv(lockbox, { scopes: [] }))).code).toBe(
+      'INVALID_ARGUMENT',
+    );
   });
 
   it('refuses a value with a NUL byte, which no variable can hold', async () => {
     await lockbox.secrets.set('nul', 'k', 'a\0b');
-    const { code, message } = await refusal(secretsToEnv(lockbox, { scopes: ['nul'] }));
+    const { code, message } = await rejection(secretsToEnv(lockbox, { scopes: ['nul'] }));
     expect(code).toBe('INVALID_ARGUMENT');
     expect(message).not.toContain('a\0b');
   });

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expectError, expectRejection } from '@lockbox/test-helpers';
 import { armor, Encrypter, generateHybridIdentity, identityToRecipient } from 'age-encryption';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -14,7 +15,6 @@ import {
   wrapToRecipient,
   writeAgeIdentityFile,
 } from '../../src/keys/age-identity.js';
-import { expectError, expectRejection } from './expect-error.js';
 
 let dir: string;
 beforeEach(async () => {

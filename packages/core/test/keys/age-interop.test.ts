@@ -1,59 +1,24 @@
 /**
  * Interop with the stock `age` binary: a recovery key made by Lockbox must work
  * with `age` alone, and the other way round. In CI (process.env.CI set) a missing
- * `age` fails the run; on a workstation it skips with a warning.
+ * `age` fails the run; on a workstation it skips with a warning (describeWithTool).
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AGE, AGE_KEYGEN, describeWithTool, expectRejection, runAge } from '@lockbox/test-helpers';
+import { afterEach, beforeEach, expect, it } from 'vitest';
 import {
   generateAgeIdentity,
   unwrapWithIdentity,
   wrapToRecipient,
   writeAgeIdentityFile,
 } from '../../src/keys/age-identity.js';
-import { expectRejection } from './expect-error.js';
 
-function findOnPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const candidate = join(dir, name);
-    try {
-      accessSync(candidate, constants.X_OK);
-      return candidate;
-    } catch {}
-  }
-  return undefined;
-}
-
-const AGE = findOnPath('age');
-const inCI = !['', '0', 'false', undefined].includes(process.env.CI);
-if (AGE === undefined && !inCI) {
-  console.warn(
-    '\n*** age-interop: the `age` binary is not on PATH; SKIPPING interop tests with the stock age tool. ***\n' +
-      '*** Install it (apt install age / brew install age) to run them. In CI they fail instead. ***\n',
-  );
-}
-
-/** Runs `age` with `input` on stdin; resolves with stdout as bytes. */
-async function runAge(args: string[], input: Uint8Array | string): Promise<Buffer> {
-  if (AGE === undefined) throw new Error('unreachable: age is missing');
-  const child = promisify(execFile)(AGE, args, { encoding: 'buffer', maxBuffer: 1 << 20 });
-  child.child.stdin?.end(input);
-  return (await child).stdout;
-}
-
-describe('the age binary is available', () => {
-  it.runIf(inCI)('finds `age` on PATH (required in CI)', () => {
-    expect(AGE, 'CI must install the age binary (e.g. apt-get install age)').toBeDefined();
-  });
-});
-
-describe.skipIf(AGE === undefined)('interop with the stock age binary', () => {
+describeWithTool('age', AGE)('interop with the stock age binary', () => {
   let dir: string;
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'lockbox-age-interop-'));
@@ -73,7 +38,7 @@ describe.skipIf(AGE === undefined)('interop with the stock age binary', () => {
 
   it('age-keygen -y derives the same recipient from our identity file', async () => {
     // age-keygen ships with age in every distribution's package.
-    const keygen = findOnPath('age-keygen');
+    const keygen = AGE_KEYGEN;
     expect(keygen, 'age-keygen should be installed next to age').toBeDefined();
     const pair = await generateAgeIdentity();
     const identityFile = join(dir, 'recovery.txt');

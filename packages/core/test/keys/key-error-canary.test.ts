@@ -3,10 +3,10 @@
  * (message, details, JSON, stack and causes) never contains it.
  */
 import { randomBytes } from 'node:crypto';
+import { expectError, expectRejection } from '@lockbox/test-helpers';
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
 import { keyringFromConfig, masterKeyFromEnv, parseKeyList } from '../../src/keys/key-providers.js';
-import { expectError, expectRejection } from './expect-error.js';
 
 /** Key-like text that is not a valid 32-byte key: wrong length, or a stray character. */
 const badKeyText = fc.oneof(

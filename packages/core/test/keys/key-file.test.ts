@@ -1,9 +1,9 @@
 import { chmod, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expectRejection } from '@lockbox/test-helpers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readSecretFile, writeSecretFile } from '../../src/keys/key-file.js';
-import { expectRejection } from './expect-error.js';
 
 const posix = process.platform !== 'win32';
 let dir: string;

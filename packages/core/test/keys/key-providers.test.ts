@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expectError, expectRejection } from '@lockbox/test-helpers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fingerprint } from '../../src/crypto/fingerprint.js';
 import { formatMasterKey } from '../../src/crypto/master-key.js';
@@ -14,7 +15,6 @@ import {
   splitKeyList,
   writeMasterKeyFile,
 } from '../../src/keys/key-providers.js';
-import { expectError, expectRejection } from './expect-error.js';
 
 const key = () => randomBytes(32);
 let dir: string;

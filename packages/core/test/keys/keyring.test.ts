@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { expectError } from '@lockbox/test-helpers';
 import { describe, expect, it } from 'vitest';
 import { dataKeyContext } from '../../src/crypto/context.js';
 import { fingerprint } from '../../src/crypto/fingerprint.js';
 import { Keyring, wrappingFingerprint } from '../../src/keys/keyring.js';
-import { expectError } from './expect-error.js';
 
 const key = () => randomBytes(32);
 const context = dataKeyContext('prod', 'dek-1');

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { expectError, expectRejection } from '@lockbox/test-helpers';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -8,7 +9,6 @@ import {
   type PassphraseParams,
   parsePassphraseParams,
 } from '../../src/keys/passphrase-key.js';
-import { expectError, expectRejection } from './expect-error.js';
 
 /** Small parameters keep derivation fast; the bounds allow log2(N) = 10. */
 const fast = (salt: Buffer = randomBytes(16)): PassphraseParams => ({

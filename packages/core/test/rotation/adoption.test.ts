@@ -6,18 +6,23 @@
  * data keys); every value reads back byte-identical throughout.
  */
 import { randomUUID } from 'node:crypto';
-import { sql } from 'kysely';
-import { afterEach, describe, expect, it } from 'vitest';
 import {
   encryptFernet,
   encryptV2,
   generateMasterKey,
   type Lockbox,
   parseFernetKey,
-} from '../../src/index.js';
-import { pythonLegacy } from '../crypto/legacy-fixtures.js';
-import { DIALECTS, freshDatabase, type TestDatabase } from '../helpers/databases.js';
-import { appDb, open } from './store-fixture.js';
+} from '@lockbox/core';
+import {
+  DIALECTS,
+  freshDatabase,
+  open,
+  pythonLegacy,
+  type TestDatabase,
+} from '@lockbox/test-helpers';
+import { sql } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
+import { appDb } from './store-fixture.js';
 
 interface AppTable {
   table: string;

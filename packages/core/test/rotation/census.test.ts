@@ -1,8 +1,8 @@
+import { encryptV2, generateMasterKey, type Lockbox } from '@lockbox/core';
+import { DIALECTS, freshDatabase, open, type TestDatabase } from '@lockbox/test-helpers';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encryptV2, generateMasterKey, type Lockbox } from '../../src/index.js';
-import { DIALECTS, freshDatabase, type TestDatabase } from '../helpers/databases.js';
-import { appDb, FIELD_TABLE, open, seed } from './store-fixture.js';
+import { appDb, FIELD_TABLE, seed } from './store-fixture.js';
 
 describe.each(DIALECTS)('the census on %s', (dialect) => {
   let database: TestDatabase;

@@ -6,18 +6,19 @@
  * count every row once. Batches of 2 rows, while each user has 4 rows, so kills
  * land between rows that share the first key column.
  */
-import { sql } from 'kysely';
-import { describe, expect, it } from 'vitest';
+
 import {
   encryptFernet,
   encryptV2,
   generateMasterKey,
   type Lockbox,
   parseFernetKey,
-} from '../../src/index.js';
-import { DIALECTS, freshDatabase, type TestDatabase } from '../helpers/databases.js';
+} from '@lockbox/core';
+import { DIALECTS, freshDatabase, open, type TestDatabase } from '@lockbox/test-helpers';
+import { sql } from 'kysely';
+import { describe, expect, it } from 'vitest';
 import { runChild } from './run-child.js';
-import { appDb, open } from './store-fixture.js';
+import { appDb } from './store-fixture.js';
 
 const PROVIDERS = ['github', 'gitlab', 'slack', 'stripe'];
 const USERS = 3;

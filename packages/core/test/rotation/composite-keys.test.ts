@@ -5,11 +5,12 @@
  * and key values round-trip exactly (integers beyond 2^53, uuids, numerics with
  * their scale, text with quotes, commas and non-ASCII).
  */
+
+import type { Lockbox } from '@lockbox/core';
+import { DIALECTS, freshDatabase, open, type TestDatabase } from '@lockbox/test-helpers';
 import { type Kysely, sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Lockbox } from '../../src/index.js';
-import { DIALECTS, freshDatabase, type TestDatabase } from '../helpers/databases.js';
-import { appDb, open } from './store-fixture.js';
+import { appDb } from './store-fixture.js';
 
 const USERS = 5;
 const PROVIDERS = ['aws', 'github', 'gitlab', 'google', 'slack', 'stripe', 'twilio'];

@@ -8,11 +8,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { generateMasterKey } from '@lockbox/core';
+import { DIALECTS, freshDatabase, open } from '@lockbox/test-helpers';
 import { describe, expect, it } from 'vitest';
-import { generateMasterKey } from '../../src/index.js';
-import { DIALECTS, freshDatabase } from '../helpers/databases.js';
 import { runChild, startChild } from './run-child.js';
-import { dataKeyStates, expectAllReadable, open, secretKey, seed } from './store-fixture.js';
+import { dataKeyStates, expectAllReadable, secretKey, seed } from './store-fixture.js';
 
 describe.each(DIALECTS)('concurrent processes on %s', (dialect) => {
   it('two processes rotate at once: one runs, the other gets ROTATION_IN_PROGRESS naming it', async () => {

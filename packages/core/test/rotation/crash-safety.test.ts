@@ -7,26 +7,25 @@
  * keyring (both keys for a master rotation), and rerunning the same rotation
  * finishes it with totals that count every row exactly once.
  */
-import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
 import {
   encryptFernet,
   encryptV2,
   generateMasterKey,
   type Lockbox,
   parseFernetKey,
-} from '../../src/index.js';
-import { DIALECTS, freshDatabase, type TestDatabase } from '../helpers/databases.js';
-import { runChild } from './run-child.js';
+} from '@lockbox/core';
 import {
-  appDb,
   cloneDatabase,
-  dataKeyStates,
-  expectAllReadable,
+  DIALECTS,
+  freshDatabase,
   open,
-  type Seeded,
-  seed,
-} from './store-fixture.js';
+  type TestDatabase,
+} from '@lockbox/test-helpers';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runChild } from './run-child.js';
+import { appDb, dataKeyStates, expectAllReadable, type Seeded, seed } from './store-fixture.js';
 
 type Case = { op: 'master' | 'data'; mode: 'online' | 'atomic'; killAt: number };
 

@@ -1,24 +1,28 @@
-import { sql } from 'kysely';
-import { afterEach, describe, expect, it } from 'vitest';
 import {
   encryptToText,
   fieldContext,
   generateMasterKey,
   type Lockbox,
   secretContext,
-} from '../../src/index.js';
-import { DIALECTS, freshDatabase, type TestDatabase } from '../helpers/databases.js';
+} from '@lockbox/core';
+import {
+  DIALECTS,
+  freshDatabase,
+  open,
+  storeFingerprint,
+  type TestDatabase,
+} from '@lockbox/test-helpers';
+import { sql } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
 import {
   appDb,
   dataKeyStates,
   expectAllReadable,
   FIELD_COLUMN,
   FIELD_TABLE,
-  open,
   type Seeded,
   secretKey,
   seed,
-  storeFingerprint,
 } from './store-fixture.js';
 
 describe.each(DIALECTS)('data re-key on %s', (dialect) => {

@@ -7,11 +7,12 @@
  * back, and finishing the re-key after the grace period re-encrypts that row and
  * destroys the old key.
  */
+
+import type { Lockbox } from '@lockbox/core';
+import { DIALECTS, freshDatabase, open, type TestDatabase } from '@lockbox/test-helpers';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Lockbox } from '../../src/index.js';
-import { DIALECTS, freshDatabase, type TestDatabase } from '../helpers/databases.js';
-import { appDb, dataKeyStates, FIELD_COLUMN, FIELD_TABLE, open } from './store-fixture.js';
+import { appDb, dataKeyStates, FIELD_COLUMN, FIELD_TABLE } from './store-fixture.js';
 
 describe.each(DIALECTS)('a field value written after a re-key on %s', (dialect) => {
   let database: TestDatabase;

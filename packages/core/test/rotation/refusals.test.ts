@@ -2,11 +2,18 @@
  * Refusals change nothing: every refused rotation leaves the store byte-identical
  * (the SQLite file) or row-identical (every row of every table on PostgreSQL).
  */
+
+import { encryptFernet, generateMasterKey, type Lockbox, parseFernetKey } from '@lockbox/core';
+import {
+  DIALECTS,
+  freshDatabase,
+  open,
+  storeFingerprint,
+  type TestDatabase,
+} from '@lockbox/test-helpers';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { encryptFernet, generateMasterKey, type Lockbox, parseFernetKey } from '../../src/index.js';
-import { DIALECTS, freshDatabase, type TestDatabase } from '../helpers/databases.js';
-import { appDb, open, type Seeded, seed, storeFingerprint } from './store-fixture.js';
+import { appDb, type Seeded, seed } from './store-fixture.js';
 
 describe.each(DIALECTS)('refused rotations on %s', (dialect) => {
   let database: TestDatabase;

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
+import { generateMasterKey, type Lockbox, withRotationLock } from '@lockbox/core';
+import { DIALECTS, freshDatabase, open, type TestDatabase } from '@lockbox/test-helpers';
 import { afterEach, describe, expect, it } from 'vitest';
-import { generateMasterKey, type Lockbox, withRotationLock } from '../../src/index.js';
-import { DIALECTS, freshDatabase, type TestDatabase } from '../helpers/databases.js';
-import { open, type Seeded, seed } from './store-fixture.js';
+import { type Seeded, seed } from './store-fixture.js';
 
 describe.each(DIALECTS)('the rotation lock on %s', (dialect) => {
   let database: TestDatabase;

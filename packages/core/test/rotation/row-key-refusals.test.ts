@@ -5,11 +5,18 @@
  * byte-identical (SQLite file) or row-identical (every row of every Lockbox and
  * application table on PostgreSQL).
  */
+
+import type { Lockbox } from '@lockbox/core';
+import {
+  DIALECTS,
+  freshDatabase,
+  open,
+  storeFingerprint,
+  type TestDatabase,
+} from '@lockbox/test-helpers';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Lockbox } from '../../src/index.js';
-import { DIALECTS, freshDatabase, type TestDatabase } from '../helpers/databases.js';
-import { appDb, open, storeFingerprint } from './store-fixture.js';
+import { appDb } from './store-fixture.js';
 
 const APP_TABLES = ['user_keys', 'nullable_keys', 'partial_keys', 'connectors'];
 

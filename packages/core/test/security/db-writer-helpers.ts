@@ -5,7 +5,6 @@
  * identity against a canary secret.
  */
 import { createSecretKey } from 'node:crypto';
-import { expect } from 'vitest';
 import {
   decryptParsed,
   type Keyring,
@@ -13,9 +12,10 @@ import {
   openLockbox,
   parseCiphertext,
   secretContext,
-} from '../../src/index.js';
+} from '@lockbox/core';
+import { drivers, type TestDatabase } from '@lockbox/test-helpers';
+import { expect } from 'vitest';
 import { unwrapWithIdentity } from '../../src/keys/age-identity.js';
-import { drivers, type TestDatabase } from '../helpers/databases.js';
 
 export const CANARY = 'canary-db-writer-7f3a9c';
 

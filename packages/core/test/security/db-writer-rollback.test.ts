@@ -6,6 +6,9 @@
  * version check, `audit verify`, an anchor), and the canary values never come
  * back where they should not. docs/security.md lists the same attacks.
  */
+
+import { formatAnchor, type Lockbox, parseAnchor } from '@lockbox/core';
+import { DIALECTS } from '@lockbox/test-helpers';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { entryHash } from '../../src/audit/audit-chain.js';
@@ -14,9 +17,7 @@ import { AUDIT_SCOPE, AuditKeys } from '../../src/audit/audit-keys.js';
 import { nowIso } from '../../src/clock.js';
 import { encryptToText } from '../../src/crypto/ciphertext.js';
 import { secretContext } from '../../src/crypto/context.js';
-import { formatAnchor, type Lockbox, parseAnchor } from '../../src/index.js';
 import { type AuditTestKit, auditTestKit, db } from '../audit/audit-test-kit.js';
-import { DIALECTS } from '../helpers/databases.js';
 
 const OLD = 'canary-old-7c1f0e9a';
 const NEW = 'canary-new-4b2d8c31';

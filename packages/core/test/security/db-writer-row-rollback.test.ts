@@ -4,10 +4,11 @@
  * audit log recorded the change the copy undoes, and `checkRowStates` (doctor)
  * reports the difference. Each test does the attack by hand in SQL.
  */
+
+import { DIALECTS } from '@lockbox/test-helpers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateAgeIdentity } from '../../src/keys/age-identity.js';
 import { type AuditTestKit, auditTestKit, db } from '../audit/audit-test-kit.js';
-import { DIALECTS } from '../helpers/databases.js';
 
 describe.each(DIALECTS)(
   'a database writer putting back an older authenticated row, on %s',

@@ -5,9 +5,16 @@
  * secret must never come out. Runs on both dialects.
  */
 import { createHmac } from 'node:crypto';
+import { connectStore, generateMasterKey, Keyring, type Lockbox } from '@lockbox/core';
+import {
+  DIALECTS,
+  drivers,
+  expectRejection,
+  freshDatabase,
+  type TestDatabase,
+} from '@lockbox/test-helpers';
 import { sql } from 'kysely';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { connectStore, generateMasterKey, Keyring, type Lockbox } from '../../src/index.js';
 import { generateAgeIdentity } from '../../src/keys/age-identity.js';
 import {
   formatToken,
@@ -15,8 +22,6 @@ import {
   newTokenId,
   newTokenSecret,
 } from '../../src/tokens/token-format.js';
-import { DIALECTS, drivers, freshDatabase, type TestDatabase } from '../helpers/databases.js';
-import { expectRejection } from '../keys/expect-error.js';
 import {
   attack,
   attackerHarvest,

@@ -8,10 +8,11 @@
  *     refuses to make data keys under it (MASTER_KEY_RETIRED) and reports itself
  *     not ready.
  */
+
+import { generateMasterKey, Keyring, type Lockbox } from '@lockbox/core';
+import { freshDatabase, type TestDatabase } from '@lockbox/test-helpers';
 import { afterEach, describe, expect, it } from 'vitest';
-import { generateMasterKey, Keyring, type Lockbox } from '../../src/index.js';
 import { generateAgeIdentity, unwrapWithIdentity } from '../../src/keys/age-identity.js';
-import { freshDatabase, type TestDatabase } from '../helpers/databases.js';
 import { openStore } from './db-writer-helpers.js';
 import { type Instance, startInstance } from './instance-child.js';
 

@@ -4,8 +4,7 @@
  * exist then (trust on first use), a wrong key upgrades nothing, and a token
  * hashed the old way keeps working only because its row was stamped.
  */
-import { sql } from 'kysely';
-import { afterEach, describe, expect, it } from 'vitest';
+
 import {
   connectStore,
   dataKeyContext,
@@ -14,7 +13,16 @@ import {
   type Lockbox,
   SCHEMA_VERSION,
   schemaVersion,
-} from '../../src/index.js';
+} from '@lockbox/core';
+import {
+  DIALECTS,
+  drivers,
+  expectRejection,
+  freshDatabase,
+  type TestDatabase,
+} from '@lockbox/test-helpers';
+import { sql } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
 import { generateAgeIdentity, unwrapWithIdentity } from '../../src/keys/age-identity.js';
 import { MIGRATIONS } from '../../src/store/migrations.js';
 import {
@@ -23,8 +31,6 @@ import {
   newTokenId,
   newTokenSecret,
 } from '../../src/tokens/token-format.js';
-import { DIALECTS, drivers, freshDatabase, type TestDatabase } from '../helpers/databases.js';
-import { expectRejection } from '../keys/expect-error.js';
 import { openStore, reportedBreaks } from './db-writer-helpers.js';
 
 describe.each(DIALECTS)('upgrading a store to 0003_integrity on %s', (dialect) => {

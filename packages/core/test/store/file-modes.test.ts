@@ -4,9 +4,9 @@
  * Lockbox, not from the driver's 0644 default.
  */
 import { existsSync, statSync } from 'node:fs';
+import { generateMasterKey, Keyring, openLockbox } from '@lockbox/core';
+import { drivers, freshDatabase, type TestDatabase } from '@lockbox/test-helpers';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { generateMasterKey, Keyring, openLockbox } from '../../src/index.js';
-import { drivers, freshDatabase, type TestDatabase } from '../helpers/databases.js';
 
 const mode = (path: string) => statSync(path).mode & 0o777;
 

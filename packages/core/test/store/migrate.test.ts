@@ -1,8 +1,6 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { sql } from 'kysely';
-import { afterEach, describe, expect, it } from 'vitest';
 import {
   connectStore,
   generateMasterKey,
@@ -13,8 +11,10 @@ import {
   SCHEMA_VERSION,
   schemaVersion,
   Vault,
-} from '../../src/index.js';
-import { DIALECTS, drivers, freshDatabase, type TestDatabase } from '../helpers/databases.js';
+} from '@lockbox/core';
+import { DIALECTS, drivers, freshDatabase, type TestDatabase } from '@lockbox/test-helpers';
+import { sql } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
 
 const run = promisify(execFile);
 

@@ -1,6 +1,6 @@
+import { can, matchScopeGlob, parsePermission, parsePermissions } from '@lockbox/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { can, matchScopeGlob, parsePermission, parsePermissions } from '../../src/index.js';
 
 const holder = (...permissions: string[]) => ({ permissions });
 

@@ -1,8 +1,8 @@
+import { type Lockbox, parseToken, TOKEN_PREFIX } from '@lockbox/core';
+import { DIALECTS } from '@lockbox/test-helpers';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type Lockbox, parseToken, TOKEN_PREFIX } from '../../src/index.js';
 import { type AuditTestKit, auditTestKit, db } from '../audit/audit-test-kit.js';
-import { DIALECTS } from '../helpers/databases.js';
 
 const TOKEN_TEXT = /^lbx_[0-9a-f]{12}_[A-Za-z0-9_-]{43}$/;
 const INVALID = {

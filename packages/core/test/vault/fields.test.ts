@@ -1,7 +1,7 @@
+import { generateMasterKey, Keyring, Vault } from '@lockbox/core';
+import { DIALECTS, drivers, freshDatabase, type TestDatabase } from '@lockbox/test-helpers';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
-import { generateMasterKey, Keyring, Vault } from '../../src/index.js';
-import { DIALECTS, drivers, freshDatabase, type TestDatabase } from '../helpers/databases.js';
 
 describe.each(DIALECTS)('fields in application tables on %s', (dialect) => {
   let database: TestDatabase;

@@ -4,9 +4,10 @@
  * read and lands only if the row is still there), compare-and-swap, and two
  * handles (two instances) writing the same secret at once.
  */
+
+import { generateMasterKey, Keyring, Vault } from '@lockbox/core';
+import { DIALECTS, drivers, freshDatabase, type TestDatabase } from '@lockbox/test-helpers';
 import { afterEach, describe, expect, it } from 'vitest';
-import { generateMasterKey, Keyring, Vault } from '../../src/index.js';
-import { DIALECTS, drivers, freshDatabase, type TestDatabase } from '../helpers/databases.js';
 
 describe.each(DIALECTS)('secret versions on %s', (dialect) => {
   let database: TestDatabase;

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
+import { generateMasterKey, isLockboxError, Keyring, Vault } from '@lockbox/core';
+import { DIALECTS, drivers, freshDatabase, type TestDatabase } from '@lockbox/test-helpers';
 import { afterEach, describe, expect, it } from 'vitest';
-import { generateMasterKey, isLockboxError, Keyring, Vault } from '../../src/index.js';
-import { DIALECTS, drivers, freshDatabase, type TestDatabase } from '../helpers/databases.js';
 
 describe.each(DIALECTS)('secrets on %s', (dialect) => {
   let database: TestDatabase;

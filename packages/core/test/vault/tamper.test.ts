@@ -1,10 +1,11 @@
 /**
  * Tampering with stored bytes always yields a typed error, never wrong data.
  */
+
+import { generateMasterKey, Keyring, type Vault } from '@lockbox/core';
+import { DIALECTS, drivers, freshDatabase, type TestDatabase } from '@lockbox/test-helpers';
 import { afterEach, describe, expect, it } from 'vitest';
-import { generateMasterKey, Keyring, type Vault } from '../../src/index.js';
 import { Vault as VaultClass } from '../../src/vault/lockbox.js';
-import { DIALECTS, drivers, freshDatabase, type TestDatabase } from '../helpers/databases.js';
 
 function flipCharacter(text: string, index: number): string {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';

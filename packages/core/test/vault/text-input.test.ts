@@ -3,13 +3,19 @@
  * into U+FFFD: lone surrogates in values, names, scopes, metadata and bundle
  * records; invalid UTF-8 in bundles; metadata too deep to walk safely.
  */
+
+import { type Lockbox, MAX_METADATA_DEPTH } from '@lockbox/core';
+import {
+  expectRejection,
+  freshDatabase,
+  newKeyring,
+  open,
+  type TestDatabase,
+} from '@lockbox/test-helpers';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Lockbox, MAX_METADATA_DEPTH } from '../../src/index.js';
 import { generateAgeIdentity } from '../../src/keys/age-identity.js';
-import { ageEncrypt, newKeyring, open, storeDigest } from '../backup/backup-helpers.js';
-import { freshDatabase, type TestDatabase } from '../helpers/databases.js';
-import { expectRejection } from '../keys/expect-error.js';
+import { ageEncrypt, storeDigest } from '../backup/backup-helpers.js';
 
 const LONE_HIGH = 'pass\ud800word';
 const LONE_LOW = '\udc00tail';
@@ -25,7 +31,7 @@ describe('text that would be altered is refused', () => {
   let lockbox: Lockbox;
   beforeAll(async () => {
     database = await freshDatabase('sqlite');
-    lockbox = await open(database, newKeyring());
+    lockbox = await open(database, newKeyring().keyring);
     await lockbox.secrets.set('prod', 'existing', 'kept');
   });
   afterAll(async () => {

@@ -3,9 +3,10 @@
  * must not land under that key (which the re-key then destroys): it is
  * re-encrypted under the new key and stays readable.
  */
+
+import { generateMasterKey, Keyring, type Lockbox, openLockbox } from '@lockbox/core';
+import { DIALECTS, drivers, freshDatabase, type TestDatabase } from '@lockbox/test-helpers';
 import { afterEach, describe, expect, it } from 'vitest';
-import { generateMasterKey, Keyring, type Lockbox, openLockbox } from '../../src/index.js';
-import { DIALECTS, drivers, freshDatabase, type TestDatabase } from '../helpers/databases.js';
 
 describe.each(DIALECTS)('a write racing a data re-key on %s', (dialect) => {
   let database: TestDatabase;

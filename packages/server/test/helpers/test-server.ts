@@ -4,16 +4,16 @@
  * the server writes captured in memory (for the canary scans).
  */
 import { Writable } from 'node:stream';
-import type { DialectName } from '@lockbox/core';
 import {
   type AuditEntry,
+  type DialectName,
   generateMasterKey,
   Keyring,
   type Lockbox,
   openLockbox,
 } from '@lockbox/core';
-import { drivers, freshDatabase, type TestDatabase } from '../../../core/test/helpers/databases.js';
-import { type BuildServerOptions, buildServer, type LockboxServer } from '../../src/index.js';
+import { type BuildServerOptions, buildServer, type LockboxServer } from '@lockbox/server';
+import { drivers, freshDatabase, type TestDatabase } from '@lockbox/test-helpers';
 
 export class LogCapture extends Writable {
   readonly lines: string[] = [];

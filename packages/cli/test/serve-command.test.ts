@@ -9,7 +9,6 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import {
   type DialectName,
   fingerprint,
@@ -19,10 +18,9 @@ import {
   openLockbox,
   writeMasterKeyFile,
 } from '@lockbox/core';
+import { drivers, freshDatabase, type TestDatabase } from '@lockbox/test-helpers';
 import { afterEach, describe, expect, it } from 'vitest';
-import { drivers, freshDatabase, type TestDatabase } from '../../core/test/helpers/databases.js';
-
-const CLI_MAIN = fileURLToPath(new URL('../../cli/dist/main.js', import.meta.url));
+import { baseEnv, CLI_MAIN } from './helpers/cli.js';
 
 interface Served {
   child: ChildProcess;
@@ -38,7 +36,7 @@ function spawnServe(database: string, env: Record<string, string>, cwd?: string)
     [CLI_MAIN, 'serve', '--port', '0', '--database', database, '--console-dir', '/nonexistent'],
     {
       ...(cwd === undefined ? {} : { cwd }),
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env },
+      env: { ...baseEnv(), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

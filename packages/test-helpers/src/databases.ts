@@ -9,9 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { DatabaseDrivers, DialectName } from '@lockbox/core';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import type { DatabaseDrivers, DialectName } from '../../src/index.js';
 
 export const POSTGRES_URL =
   process.env.LOCKBOX_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';

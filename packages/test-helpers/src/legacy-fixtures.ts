@@ -15,5 +15,5 @@ export interface PythonV2Case {
 }
 
 export const pythonLegacy = JSON.parse(
-  readFileSync(new URL('./fixtures/python-legacy.json', import.meta.url), 'utf8'),
+  readFileSync(new URL('../fixtures/python-legacy.json', import.meta.url), 'utf8'),
 ) as { readonly fernet: readonly PythonFernetCase[]; readonly v2: readonly PythonV2Case[] };

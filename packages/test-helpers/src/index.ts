@@ -1,0 +1,9 @@
+/** Shared test helpers (private workspace, never published): one of each. */
+export * from './databases.js';
+export * from './hostile-bundles.js';
+export * from './keys.js';
+export * from './legacy-fixtures.js';
+export * from './open.js';
+export * from './refusals.js';
+export * from './store-fingerprint.js';
+export * from './tools.js';
