@@ -8,7 +8,7 @@
  *   focusable one); on close it returns to where it was.
  */
 import type { ComponentChildren } from 'preact';
-import { useEffect, useId, useRef } from 'preact/hooks';
+import { useId, useLayoutEffect, useRef } from 'preact/hooks';
 import { focusableIn, trapTab } from '../lib/focus-trap.js';
 
 export interface DialogProps {
@@ -24,7 +24,10 @@ export function Dialog(props: DialogProps) {
   const titleId = useId();
   const dismissible = props.dismissible ?? true;
 
-  useEffect(() => {
+  // A layout effect, not useEffect: when `open` turns false the <dialog> leaves
+  // the DOM in the same commit, and a deferred cleanup would leave focus on
+  // <body> for a frame (a keyboard user's next Tab would start from the top).
+  useLayoutEffect(() => {
     const dialog = ref.current;
     if (dialog === null || !props.open) return;
     const returnTo = document.activeElement;
