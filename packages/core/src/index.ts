@@ -103,6 +103,11 @@ export {
   writeMasterKeyFile,
 } from './keys/key-providers.js';
 export { Keyring, type MasterKey, masterKeyFrom } from './keys/keyring.js';
+export {
+  type KeyringOptions,
+  keyringFromOptions,
+  type MasterKeyValue,
+} from './keys/keyring-options.js';
 export { Lockbox, type OpenLockboxOptions, openLockbox } from './open-lockbox.js';
 
 // rotation
