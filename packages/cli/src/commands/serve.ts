@@ -11,9 +11,10 @@
  * Every secret read and write made through the API is audited with the token's
  * id and name and the request id.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { LockboxError } from '@lockbox/core';
 import type { TlsFiles } from '@lockbox/server';
 import type { Command } from 'commander';
@@ -78,13 +79,18 @@ function tlsFiles(options: ServeOptions): TlsFiles | undefined {
   };
 }
 
-/** The built console (packages/console/dist), when the console package is installed. */
+/**
+ * The built console: packages/console/dist in the repository (the console
+ * package resolves), else the copy `npm pack` bundles into this package
+ * (scripts/bundle-console.mjs), else none (the API alone).
+ */
 function defaultConsoleDir(): string | undefined {
   try {
     const manifest = createRequire(import.meta.url).resolve('@lockbox/console/package.json');
     return join(dirname(manifest), 'dist');
   } catch {
-    return undefined;
+    const bundled = fileURLToPath(new URL('../../console', import.meta.url));
+    return existsSync(join(bundled, 'index.html')) ? bundled : undefined;
   }
 }
 

@@ -31,6 +31,8 @@ export interface CliRunOptions {
   env?: Record<string, string | undefined>;
   /** Written to stdin, then stdin is closed. Without it stdin is empty (closed at once). */
   input?: string | Buffer;
+  /** The entry point to run instead of this checkout's build (an installed `lockbox`). */
+  main?: string;
 }
 
 /** The environment every spawned CLI starts from: PATH and HOME, nothing else. */
@@ -45,7 +47,7 @@ export function baseEnv(): Record<string, string> {
 export function startCli(args: readonly string[], options: CliRunOptions): ChildProcess {
   const env: Record<string, string> = baseEnv();
   for (const [k, v] of Object.entries(options.env ?? {})) if (v !== undefined) env[k] = v;
-  const child = spawn(process.execPath, [CLI_MAIN, ...args], {
+  const child = spawn(process.execPath, [options.main ?? CLI_MAIN, ...args], {
     cwd: options.cwd,
     env,
     stdio: ['pipe', 'pipe', 'pipe'],
