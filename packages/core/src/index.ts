@@ -40,12 +40,15 @@ export { type BackupState, backupState } from './backup/backup-state.js';
 export {
   BUNDLE_FORMAT,
   BUNDLE_VERSION,
+  type BundleField,
   type BundleHeader,
   type BundleRecord,
   type BundleTrailer,
 } from './backup/bundle-format.js';
 export { type BundleItem, DEFAULT_MAX_BUNDLE_BYTES, readBundle } from './backup/bundle-reader.js';
 export type { ExportOptions, ExportSummary } from './backup/export-bundle.js';
+export type { FieldExportSummary } from './backup/export-field-values.js';
+export { FIELD_RECORD_KIND, type FieldValueRecord } from './backup/field-record.js';
 export {
   CONFLICT_POLICIES,
   type ConflictPolicy,
@@ -55,6 +58,10 @@ export {
   type ImportReport,
   type ScopeImportCounts,
 } from './backup/import-bundle.js';
+export type {
+  FieldImportCounts,
+  FieldRegistrationState,
+} from './backup/import-field-values.js';
 export type { RecoverStoreOptions, RecoverySummary } from './backup/recover-store.js';
 export { Recovery, type RecoveryChange, type RecoveryCoverage } from './backup/recovery.js';
 export type { RestoreOptions, RestoreSummary } from './backup/restore-snapshot.js';
