@@ -31,6 +31,13 @@ import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { importBuilt } from './lib/built.js';
+import {
+  manualTarget as issueTarget,
+  sizeLabel as label,
+  mib,
+  rssGroup,
+  runChild as runChildOf,
+} from './lib/child-runs.js';
 import { DIALECTS, drivers, freshDatabase } from './lib/databases.js';
 import { summarise } from './lib/measure.js';
 import { benchOptions } from './lib/options.js';
@@ -40,14 +47,6 @@ import { printGroup, printTargets, row, startRun, withRatios, writeResult } from
 const SELF = fileURLToPath(import.meta.url);
 const BATCH = 1000;
 const MASTER_ROUNDS = 3;
-
-function mib(kib) {
-  return Math.round((kib / 1024) * 10) / 10;
-}
-
-function label(n) {
-  return n >= 1_000_000 ? `${n / 1_000_000}M` : `${n / 1000}k`;
-}
 
 async function openStore(core, url, key, mode = 'open') {
   return core.openLockbox({
@@ -318,14 +317,9 @@ async function child([op, dialect, url, keyText, a, b]) {
   );
 }
 
+/** @param {(string | number)[]} args */
 function runChild(args) {
-  const out = spawnSync(process.execPath, ['--expose-gc', SELF, '--child', ...args], {
-    encoding: 'utf8',
-    maxBuffer: 16 * 1024 * 1024,
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  if (out.status !== 0) throw new Error(`child ${args[0]} failed (${out.status ?? out.signal})`);
-  return JSON.parse(out.stdout.trim().split('\n').at(-1));
+  return runChildOf(SELF, args);
 }
 
 async function measureSize(dialect, secrets, scopes) {
@@ -385,14 +379,9 @@ function pythonRekey(rows) {
   }
 }
 
+/** @param {string} description @param {number | null} ratio @param {number} threshold */
 function manualTarget(description, ratio, threshold) {
-  return {
-    issue: 4,
-    description,
-    ratio,
-    threshold,
-    met: ratio === null ? null : ratio >= threshold,
-  };
+  return issueTarget(4, description, ratio, threshold);
 }
 
 async function parent() {
@@ -494,23 +483,14 @@ async function parent() {
       }
     }
   }
-  const rss = withRatios({
-    id: 'rss',
-    title: 'Peak RSS of the data re-key process, MiB',
-    unit: 'MiB',
-    peer: `sqlite-${small}`,
-    rows: DIALECTS.flatMap((dialect) =>
-      sizes.map((size) => {
-        const m = at(dialect, size);
-        return row(
-          `${dialect}-${size}`,
-          `${dialect}, ${label(size)} secrets`,
-          m && summarise([m.lockbox.maxRssMiB]),
-        );
-      }),
+  groups.push(
+    rssGroup(
+      'Peak RSS of the data re-key process, MiB',
+      sizes,
+      'secrets',
+      (dialect, size) => at(dialect, size)?.lockbox.maxRssMiB,
     ),
-  });
-  groups.push(rss);
+  );
   for (const dialect of DIALECTS) {
     const s = at(dialect, small)?.lockbox.maxRssMiB;
     const l = at(dialect, large)?.lockbox.maxRssMiB;

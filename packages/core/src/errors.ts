@@ -75,7 +75,9 @@ export const ERROR_CODES = {
   BUNDLE_VERSION_UNSUPPORTED:
     'A bundle or snapshot has a schema version this Lockbox does not read.',
   BUNDLE_DECRYPT_FAILED: 'A bundle could not be decrypted with the given identity or passphrase.',
-  BUNDLE_DUPLICATE_RECORD: 'A bundle holds the same scope and name twice.',
+  BUNDLE_DUPLICATE_RECORD:
+    'A bundle holds the same secret (scope and name), or the same field value (table, column and row key), twice.',
+  BUNDLE_RECORD_UNSUPPORTED: 'A bundle holds a record of a kind this Lockbox does not read.',
   IMPORT_CONFLICT: 'The import found conflicts and the policy is to fail.',
   IMPORT_BUSY: 'The server is already reading as many bundles as it allows; retry shortly.',
   RECOVERY_NOT_CONFIGURED: 'No recovery recipient is configured.',

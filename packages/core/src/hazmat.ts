@@ -13,8 +13,14 @@ export { AUDIT_HEAD_META, type AuditHead } from './audit/audit-head.js';
 export { AUDIT_SCOPE } from './audit/audit-keys.js';
 export type { RowRollback, RowRollbackKind } from './audit/row-state-check.js';
 export { AGE_MAGIC, type ByteSource, looksLikeAge } from './backup/age-stream.js';
-export type { BundleHeader, BundleRecord, BundleTrailer } from './backup/bundle-format.js';
+export type {
+  BundleField,
+  BundleHeader,
+  BundleRecord,
+  BundleTrailer,
+} from './backup/bundle-format.js';
 export { type BundleItem, readBundle } from './backup/bundle-reader.js';
+export { FIELD_RECORD_KIND, type FieldValueRecord } from './backup/field-record.js';
 export {
   CIPHERTEXT_TAG,
   type CiphertextTag,

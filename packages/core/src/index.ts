@@ -31,6 +31,7 @@ export { type BackupState, backupState } from './backup/backup-state.js';
 export { BUNDLE_FORMAT, BUNDLE_VERSION } from './backup/bundle-format.js';
 export { DEFAULT_MAX_BUNDLE_BYTES } from './backup/bundle-reader.js';
 export type { ExportOptions, ExportSummary } from './backup/export-bundle.js';
+export type { FieldExportSummary } from './backup/export-field-values.js';
 export {
   CONFLICT_POLICIES,
   type ConflictPolicy,
@@ -40,6 +41,10 @@ export {
   type ImportReport,
   type ScopeImportCounts,
 } from './backup/import-bundle.js';
+export type {
+  FieldImportCounts,
+  FieldRegistrationState,
+} from './backup/import-field-values.js';
 export type { RecoverStoreOptions, RecoverySummary } from './backup/recover-store.js';
 export { Recovery, type RecoveryChange, type RecoveryCoverage } from './backup/recovery.js';
 export type { RestoreOptions, RestoreSummary } from './backup/restore-snapshot.js';

@@ -4,6 +4,7 @@
  * entries they write (with the token as actor and the request id).
  */
 import { generateAgeIdentity } from '@lockbox/core';
+import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { auditFor, bearer, startTestServer, type TestServer } from './helpers/test-server.js';
 
@@ -95,6 +96,62 @@ describe('backup routes', () => {
         details: { records: 2, create: 2 },
       },
     ]);
+  });
+
+  it('carries field values through export and import into another master key', async () => {
+    const createTable = sql`create table user_keys (user_id integer not null, provider text not null, api_key text, primary key (user_id, provider))`;
+    const field = { table: 'user_keys', column: 'api_key', primaryKey: ['user_id', 'provider'] };
+    const source = await server();
+    await createTable.execute(source.lockbox.vault.store.db);
+    await source.lockbox.fields.register(field);
+    const sealed = await source.lockbox.fields.encrypt(
+      'user_keys',
+      'api_key',
+      { user_id: 1, provider: 'aws' },
+      'field-canary-3e1f',
+    );
+    await sql`insert into user_keys values (1, 'aws', ${sealed}), (2, 'aws', null)`.execute(
+      source.lockbox.vault.store.db,
+    );
+    const pair = await generateAgeIdentity();
+    const exported = await source.app.inject({
+      method: 'POST',
+      url: '/v1/backup/export',
+      headers: bearer(source.operator),
+      payload: { recipients: [pair.recipient] },
+    });
+    expect(exported.statusCode).toBe(200);
+
+    const target = await server();
+    await createTable.execute(target.lockbox.vault.store.db);
+    await target.lockbox.fields.register(field);
+    await sql`insert into user_keys values (1, 'aws', null)`.execute(target.lockbox.vault.store.db);
+    const apply = await target.app.inject({
+      method: 'POST',
+      url: '/v1/backup/import/apply',
+      headers: importHeaders(target.operator, { 'x-lockbox-identity': pair.identity }),
+      payload: exported.rawPayload,
+    });
+    expect(apply.statusCode).toBe(200);
+    expect(apply.json()).toMatchObject({
+      bundle: { version: 2, fields: [{ ...field, values: 1 }] },
+      writes: { fieldValues: 1 },
+      fields: [{ table: 'user_keys', column: 'api_key', registration: 'registered', update: 1 }],
+      fieldTotals: { values: 1, update: 1, missingRow: 0 },
+    });
+    expect(apply.body).not.toContain('field-canary-3e1f');
+    const row = await target.lockbox.fields.readRow('user_keys', 'api_key', {
+      user_id: 1,
+      provider: 'aws',
+    });
+    expect(
+      await target.lockbox.fields.decrypt(
+        'user_keys',
+        'api_key',
+        { user_id: 1, provider: 'aws' },
+        row?.value as string,
+      ),
+    ).toBe('field-canary-3e1f');
   });
 
   it('round-trips a bundle to a non-ASCII passphrase sent percent-encoded, limited to scopes', async () => {

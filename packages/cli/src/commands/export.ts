@@ -1,6 +1,7 @@
 /**
- * `lockbox export`: writes the secrets of every scope (or the chosen ones) as an
- * age-encrypted bundle, to --output FILE or to stdout (never to a terminal).
+ * `lockbox export`: writes the secrets of every scope (or the chosen ones), and
+ * the registered fields' values (every field, or those whose scope is chosen), as
+ * an age-encrypted bundle, to --output FILE or to stdout (never to a terminal).
  * Plaintext exists only in memory; the file holds age ciphertext that `age -d`
  * reads. docs/backup-and-recovery.md describes the format.
  *
@@ -29,6 +30,15 @@ export function describeExport(s: ExportSummary, where: string): string[] {
   return [
     `Exported ${s.records} secret(s) from ${s.scopes.length} scope(s) to ${where} (${s.bytes} bytes, age-encrypted).`,
     ...s.scopes.map((x) => `  ${x.scope}: ${x.secrets}`),
+    ...(s.fields.length === 0
+      ? []
+      : [
+          `and ${s.fieldValues} field value(s) of ${s.fields.length} registered field(s):`,
+          ...s.fields.map(
+            (f) =>
+              `  ${f.table}.${f.column}: ${f.values}${f.notLockbox > 0 ? ` (${f.notLockbox} row(s) not adopted yet, not exported)` : ''}`,
+          ),
+        ]),
     s.complete
       ? 'This is a complete export: lockbox status counts it as a backup until the keys change.'
       : 'Only some scopes were exported; lockbox status does not count this as a backup.',

@@ -33,6 +33,32 @@ interface ImportFlags extends DecryptionFlags {
   maxSize?: string;
 }
 
+/** Field values: per field, rows to update, already equal, missing here; fields not registered here. */
+function renderFields(r: ImportReport): string[] {
+  const lines = formatTable(
+    ['FIELD', 'VALUES', 'UPDATE', 'UNCHANGED', 'NO SUCH ROW', 'REGISTRATION'],
+    r.fields.map((f) => [
+      `${f.table}.${f.column}`,
+      String(f.values),
+      String(f.update),
+      String(f.unchanged),
+      String(f.missingRow),
+      f.registration === 'registered'
+        ? 'ok'
+        : f.registration === 'missing'
+          ? 'not registered here (not imported)'
+          : `keyed by ${f.targetPrimaryKey?.join(',') ?? '?'} here (not imported)`,
+    ]),
+  ).map((l) => `  ${l}`);
+  for (const f of r.fields) {
+    if (f.missingRows.length === 0) continue;
+    lines.push(
+      `  ${f.table}.${f.column}: no row here for ${f.missingRows.join('; ')}${f.missingRowsTruncated ? '; …' : ''} (rows are never inserted)`,
+    );
+  }
+  return lines;
+}
+
 function render(r: ImportReport): string[] {
   const verb = r.mode === 'preview' ? 'would' : 'did';
   const lines = [
@@ -68,9 +94,11 @@ function render(r: ImportReport): string[] {
     lines.push(...r.conflicts.map((c) => `  ${c.scope}/${c.name}  ${c.reason}`));
     if (r.conflictsTruncated) lines.push('  …');
   }
+  if (r.fields.length > 0) lines.push('', ...renderFields(r));
   lines.push(
     '',
-    `With --on-conflict ${r.policy}, the import ${verb} write ${r.writes.create} new and ${r.writes.overwrite} changed secret(s).`,
+    `With --on-conflict ${r.policy}, the import ${verb} write ${r.writes.create} new and ${r.writes.overwrite} changed secret(s)` +
+      (r.fields.length > 0 ? ` and ${r.writes.fieldValues} field value(s).` : '.'),
   );
   if (r.mode === 'preview' && r.policy === 'fail' && r.totals.conflict > 0) {
     lines.push('It would be refused (IMPORT_CONFLICT): choose --on-conflict skip or overwrite.');

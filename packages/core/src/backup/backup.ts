@@ -23,7 +23,10 @@ import {
 import { type RestoreOptions, type RestoreSummary, restoreSnapshot } from './restore-snapshot.js';
 import { type SnapshotOptions, type SnapshotSummary, takeSnapshot } from './take-snapshot.js';
 
-type BackupVault = Pick<Vault, 'store' | 'dataKeys' | 'storeId' | 'keyring' | 'schemaVersion'>;
+type BackupVault = Pick<
+  Vault,
+  'store' | 'dataKeys' | 'fields' | 'storeId' | 'keyring' | 'schemaVersion'
+>;
 
 /** Who asks, as the audit entry records it: the actor and the request id (an HTTP request's, say). */
 export interface BackupCaller {
@@ -86,6 +89,7 @@ export class Backup {
           {
             store: v.store,
             dataKeys: v.dataKeys,
+            fields: v.fields,
             storeId: v.storeId,
             sourceFingerprint: v.keyring.primary.fingerprint,
           },
@@ -95,7 +99,13 @@ export class Backup {
         if (summary.complete) await setMeta(v.store.db, META.lastExportAt, summary.createdAt);
         return summary;
       },
-      (s) => ({ records: s.records, scopeCount: s.scopes.length, complete: s.complete }),
+      (s) => ({
+        records: s.records,
+        scopeCount: s.scopes.length,
+        fieldValues: s.fieldValues,
+        fieldCount: s.fields.length,
+        complete: s.complete,
+      }),
     );
   }
 

@@ -1,12 +1,18 @@
 /**
- * The bundle format, version 1: what an export holds inside its age encryption.
- * docs/backup-and-recovery.md is the normative description; this file is its
- * reader and writer.
+ * The bundle format, versions 1 and 2: what an export holds inside its age
+ * encryption. docs/format.md ("Bundles") is the normative description; this file
+ * is its reader and writer (field value records: field-record.ts).
  *
  * A bundle is UTF-8 JSON lines:
- *   1. a header   {"format":"lockbox-bundle","version":1, ...optional facts}
+ *   1. a header   {"format":"lockbox-bundle","version":1|2, ...optional facts}
  *   2. records    {"scope","name","value"|"valueBase64","metadata","version","updatedAt"}
+ *                 and, in version 2, {"kind":"field.v1",...} field value records
  *   3. a trailer  {"end":true,"records":N}
+ *
+ * Version 2 adds record kinds: a record with a `kind` is typed by it (unknown
+ * kinds are refused, BUNDLE_RECORD_UNSUPPORTED), one without is a secret; its
+ * header may list the fields it holds and count their values. An export is
+ * version 1 when it holds no field values, so older readers still import it.
  *
  * Lockbox always writes every field. A hand-made bundle needs only the header's
  * `format` and `version` and each record's scope, name and value: the trailer and
@@ -16,8 +22,9 @@
  * reader refuses (BUNDLE_VERSION_UNSUPPORTED) rather than guesses at.
  */
 import { LockboxError } from '../errors.js';
-import { validateName, validateUserScope } from '../vault/names.js';
-import { isWellFormedText, validateMetadata } from '../vault/text-input.js';
+import { keyColumnsOf } from '../vault/fields.js';
+import { validateIdentifier, validateName, validateUserScope } from '../vault/names.js';
+import { validateMetadata } from '../vault/text-input.js';
 import {
   checkFields,
   malformed,
@@ -26,9 +33,13 @@ import {
   requireCount,
   requireString,
 } from './json-lines.js';
+import { readRecordValue } from './record-value.js';
 
 export const BUNDLE_FORMAT = 'lockbox-bundle';
-export const BUNDLE_VERSION = 1;
+/** The newest version this reader reads (and what an export with field values writes). */
+export const BUNDLE_VERSION = 2;
+/** The version an export without field values writes (every Lockbox reads it). */
+export const BUNDLE_VERSION_SECRETS_ONLY = 1;
 /** Secrets' metadata limit (Secrets refuses larger metadata the same way). */
 export const MAX_METADATA_BYTES = 4096;
 
@@ -41,7 +52,16 @@ export interface BundleHeader {
   storeId?: string;
   /** The scopes the bundle holds. */
   scopes?: string[];
-  counts?: { secrets: number };
+  counts?: { secrets: number; fields?: number };
+  /** Version 2: the registered fields whose values follow, and how many of each. */
+  fields?: BundleField[];
+}
+
+export interface BundleField {
+  table: string;
+  column: string;
+  primaryKey: string[];
+  values: number;
 }
 
 export interface BundleRecord {
@@ -91,7 +111,7 @@ export function parseBundleHeader(object: Record<string, unknown>, line: number)
   if (version > BUNDLE_VERSION) {
     throw new LockboxError(
       'BUNDLE_VERSION_UNSUPPORTED',
-      `the bundle is format version ${version}; this Lockbox reads version ${BUNDLE_VERSION} (upgrade Lockbox to import it)`,
+      `the bundle is format version ${version}; this Lockbox reads versions 1 to ${BUNDLE_VERSION} (upgrade Lockbox to import it)`,
       { details: { version, supported: BUNDLE_VERSION } },
     );
   }
@@ -100,7 +120,9 @@ export function parseBundleHeader(object: Record<string, unknown>, line: number)
     line,
     'the header',
     ['format', 'version'],
-    ['createdAt', 'sourceFingerprint', 'storeId', 'scopes', 'counts'],
+    version >= 2
+      ? ['createdAt', 'sourceFingerprint', 'storeId', 'scopes', 'counts', 'fields']
+      : ['createdAt', 'sourceFingerprint', 'storeId', 'scopes', 'counts'],
   );
   const header: BundleHeader = { format: BUNDLE_FORMAT, version };
   const createdAt = optionalTimestamp(object, 'createdAt', line);
@@ -121,19 +143,45 @@ export function parseBundleHeader(object: Record<string, unknown>, line: number)
       throw malformed(line, '"counts" must be an object');
     }
     const record = counts as Record<string, unknown>;
-    checkFields(record, line, '"counts"', ['secrets']);
+    checkFields(record, line, '"counts"', ['secrets'], version >= 2 ? ['fields'] : []);
     header.counts = { secrets: requireCount(record, 'secrets', line) };
+    if (record.fields !== undefined) header.counts.fields = requireCount(record, 'fields', line);
   }
+  if (object.fields !== undefined) header.fields = parseHeaderFields(object.fields, line);
   return header;
 }
 
-function decodeBase64(text: string, line: number): Buffer {
-  const bytes = Buffer.from(text, 'base64');
-  // Buffer.from skips characters outside the alphabet; a round trip proves the text was canonical.
-  if (bytes.toString('base64') !== text) {
-    throw malformed(line, '"valueBase64" is not canonical base64');
-  }
-  return bytes;
+/** The header's `fields` list: each field once, with its key columns and value count. */
+function parseHeaderFields(value: unknown, line: number): BundleField[] {
+  if (!Array.isArray(value)) throw malformed(line, '"fields" must be an array');
+  const seen = new Set<string>();
+  return value.map((entry: unknown) => {
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) {
+      throw malformed(line, 'each entry of "fields" must be an object');
+    }
+    const object = entry as Record<string, unknown>;
+    checkFields(object, line, 'an entry of "fields"', ['table', 'column', 'primaryKey', 'values']);
+    let field: BundleField;
+    try {
+      field = {
+        table: validateIdentifier('table', object.table),
+        column: validateIdentifier('column', object.column),
+        primaryKey: keyColumnsOf(
+          Array.isArray(object.primaryKey) ? (object.primaryKey as string[]) : [],
+        ),
+        values: requireCount(object, 'values', line),
+      };
+    } catch (err) {
+      if (err instanceof LockboxError && err.code === 'FIELD_INVALID') {
+        throw malformed(line, `an entry of "fields": ${err.message}`);
+      }
+      throw err;
+    }
+    const name = `${field.table}.${field.column}`;
+    if (seen.has(name)) throw malformed(line, `"fields" lists ${name} twice`);
+    seen.add(name);
+    return field;
+  });
 }
 
 function recordError(err: unknown, line: number): unknown {
@@ -173,33 +221,11 @@ export function parseBundleRecord(
   } catch (err) {
     throw recordError(err, line);
   }
-  const hasText = object.value !== undefined;
-  const hasBytes = object.valueBase64 !== undefined;
-  if (hasText === hasBytes) {
-    throw malformed(
-      line,
-      `record "${scope}/${name}" needs exactly one of "value" and "valueBase64"`,
-    );
-  }
-  const value = hasText
-    ? requireString(object, 'value', line)
-    : decodeBase64(requireString(object, 'valueBase64', line), line);
-  if (typeof value === 'string' && !isWellFormedText(value)) {
-    // A "\ud800" escape: importing it would store U+FFFD instead.
-    throw new LockboxError(
-      'TEXT_INVALID',
-      `line ${line}: the value of "${scope}/${name}" contains a lone surrogate (not valid Unicode); nothing was imported`,
-      { details: { line, scope, name } },
-    );
-  }
-  const size = typeof value === 'string' ? Buffer.byteLength(value, 'utf8') : value.length;
-  if (size > maxValueBytes) {
-    throw new LockboxError(
-      'VALUE_TOO_LARGE',
-      `line ${line}: the value of "${scope}/${name}" is larger than ${maxValueBytes} bytes`,
-      { details: { line, scope, name, limit: maxValueBytes } },
-    );
-  }
+  const value = readRecordValue(object, line, maxValueBytes, {
+    record: `record "${scope}/${name}"`,
+    value: `the value of "${scope}/${name}"`,
+    details: { scope, name },
+  });
   let metadata: Record<string, unknown> | null = null;
   if (object.metadata !== undefined && object.metadata !== null) {
     if (typeof object.metadata !== 'object' || Array.isArray(object.metadata)) {

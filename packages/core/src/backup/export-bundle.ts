@@ -8,8 +8,13 @@
  * - The export is one consistent read (consistent-read.ts): the header's counts
  *   equal the records that follow.
  * - Internal `lockbox:` scopes are never exported (they hold the instance's own
- *   keys); fields live in the application's tables and are not part of a bundle.
- * - A secret that cannot be decrypted aborts the export with SECRET_UNDECRYPTABLE
+ *   keys).
+ * - Registered fields' values follow the secrets, decrypted, with their row keys
+ *   (export-field-values.ts): every registered field, or with a scope list the
+ *   fields whose scope it names. The bundle is version 2 when it holds any field
+ *   value, version 1 otherwise (so a secrets-only export still imports into an
+ *   older Lockbox).
+ * - A secret or field value that cannot be decrypted aborts the export with SECRET_UNDECRYPTABLE
  *   (a backup must not silently miss data). `output` is then aborted before age's
  *   final chunk, so whatever was written is a truncated age file that every
  *   reader refuses; the caller should delete it.
@@ -18,17 +23,25 @@ import { nowIso } from '../clock.js';
 import { LockboxError } from '../errors.js';
 import type { Store } from '../store/connect.js';
 import type { DataKeys } from '../vault/data-keys.js';
+import type { Fields } from '../vault/fields.js';
 import { validateUserScope } from '../vault/names.js';
 import { isInternalScope, isUserScope } from '../vault/user-scope-filter.js';
 import { type AgeEncryption, ageEncrypter, encryptStream } from './age-stream.js';
 import {
   BUNDLE_FORMAT,
   BUNDLE_VERSION,
+  BUNDLE_VERSION_SECRETS_ONLY,
   type BundleHeader,
   encodeBundleRecord,
   encodeBundleTrailer,
 } from './bundle-format.js';
 import { consistentRead } from './consistent-read.js';
+import {
+  type FieldExportSummary,
+  fieldValueLines,
+  headerFields,
+  planFieldExport,
+} from './export-field-values.js';
 import { jsonLine } from './json-lines.js';
 import { decryptSecretRow } from './secret-rows.js';
 
@@ -38,14 +51,19 @@ export interface ExportOptions {
   scopes?: readonly string[];
   /** Records per database page (default 1000). */
   pageSize?: number;
+  /** Records (secrets, then field values) written so far, of `total`. */
   onProgress?: (progress: { records: number; total: number }) => void;
 }
 
 export interface ExportSummary {
   createdAt: string;
   sourceFingerprint: string;
+  /** Secrets exported. */
   records: number;
   scopes: { scope: string; secrets: number }[];
+  /** Field values exported, and per registered field what was and was not. */
+  fieldValues: number;
+  fields: FieldExportSummary[];
   /** Bytes of age ciphertext written. */
   bytes: number;
   /**
@@ -59,6 +77,7 @@ export interface ExportSummary {
 export interface ExportSource {
   store: Pick<Store, 'db' | 'dialect'>;
   dataKeys: DataKeys;
+  fields: Pick<Fields, 'list'>;
   storeId: string;
   sourceFingerprint: string;
 }
@@ -86,15 +105,21 @@ async function* bundleChunks(
     summary.scopes = (await counts.execute())
       .filter((r) => !isInternalScope(r.scope))
       .map((r) => ({ scope: r.scope, secrets: Number(r.count) }));
-    const total = summary.scopes.reduce((sum, s) => sum + s.secrets, 0);
+    const secrets = summary.scopes.reduce((sum, s) => sum + s.secrets, 0);
+    const fields = await planFieldExport(trx, source.store.dialect, source.fields, scopes);
+    summary.fields = fields.map((f) => f.summary);
+    const fieldValues = summary.fields.reduce((sum, f) => sum + f.values, 0);
+    const total = secrets + fieldValues;
+    const withFields = fieldValues > 0;
     const header: BundleHeader = {
       format: BUNDLE_FORMAT,
-      version: BUNDLE_VERSION,
+      version: withFields ? BUNDLE_VERSION : BUNDLE_VERSION_SECRETS_ONLY,
       createdAt: summary.createdAt,
       sourceFingerprint: summary.sourceFingerprint,
       storeId: source.storeId,
       scopes: summary.scopes.map((s) => s.scope),
-      counts: { secrets: total },
+      counts: withFields ? { secrets, fields: fieldValues } : { secrets },
+      ...(withFields ? { fields: headerFields(fields) } : {}),
     };
     yield encoder.encode(jsonLine(header));
     onProgress?.({ records: 0, total });
@@ -150,16 +175,22 @@ async function* bundleChunks(
       after = { scope: last.scope, name: last.name };
       if (rows.length < pageSize) break;
     }
-    if (summary.records !== total) {
+    if (summary.records !== secrets) {
       // Unreachable while isUserScope and isInternalScope agree; never a bundle
       // (or a "last complete export" stamp) that misses records.
       throw new LockboxError(
         'INTERNAL',
-        `the export read ${summary.records} secrets but the store holds ${total} in the exported scopes; nothing was exported`,
-        { details: { read: summary.records, expected: total } },
+        `the export read ${summary.records} secrets but the store holds ${secrets} in the exported scopes; nothing was exported`,
+        { details: { read: summary.records, expected: secrets } },
       );
     }
-    yield encoder.encode(jsonLine(encodeBundleTrailer(summary.records)));
+    for await (const text of fieldValueLines(trx, source.dataKeys, fields, pageSize, (n) => {
+      summary.fieldValues += n;
+    })) {
+      yield encoder.encode(text);
+      onProgress?.({ records: summary.records + summary.fieldValues, total });
+    }
+    yield encoder.encode(jsonLine(encodeBundleTrailer(summary.records + summary.fieldValues)));
   });
 }
 
@@ -187,6 +218,8 @@ export async function exportBundle(
     sourceFingerprint: source.sourceFingerprint,
     records: 0,
     scopes: [],
+    fieldValues: 0,
+    fields: [],
     bytes: 0,
     complete: scopes === undefined,
   };

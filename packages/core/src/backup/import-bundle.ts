@@ -16,6 +16,9 @@
  * IMPORT_CONFLICT if there is any conflict, and otherwise writes creates and
  * overwrites. Unchanged records are never written.
  *
+ * Field value records (bundle version 2) go to import-field-values.ts, in the
+ * same run and transaction: rows the target has are updated, others reported.
+ *
  * Apply runs in one transaction and commits only after the whole bundle has
  * been read and authenticated; any refusal rolls it back, so a bad bundle writes
  * nothing. Values are re-encrypted with the target's own data keys (a different
@@ -29,10 +32,13 @@ import type { Store } from '../store/connect.js';
 import type { LockboxSchema, SecretTable } from '../store/schema.js';
 import type { Actor } from '../vault/audit-sink.js';
 import type { DataKeys, OpenDataKey } from '../vault/data-keys.js';
+import type { Fields } from '../vault/fields.js';
 import type { AgeDecryption, ByteSource } from './age-stream.js';
 import type { BundleHeader, BundleRecord } from './bundle-format.js';
 import { readBundle } from './bundle-reader.js';
 import { canonicalJson } from './canonical-json.js';
+import type { FieldValueRecord } from './field-record.js';
+import { type FieldImportCounts, FieldValueImport } from './import-field-values.js';
 import { decryptSecretRow, encryptSecretValue } from './secret-rows.js';
 
 export type ConflictPolicy = 'skip' | 'overwrite' | 'fail';
@@ -85,12 +91,19 @@ export interface ImportReport {
   conflicts: ImportConflict[];
   conflictsTruncated: boolean;
   /** What apply wrote (apply) or would write (preview) under the policy. */
-  writes: { create: number; overwrite: number };
+  writes: { create: number; overwrite: number; fieldValues: number };
+  /** Per field of the bundle's field values (version 2), in the order first seen. */
+  fields: FieldImportCounts[];
+  fieldTotals: Pick<
+    FieldImportCounts,
+    'values' | 'update' | 'unchanged' | 'missingRow' | 'unregistered'
+  >;
 }
 
 export interface ImportTarget {
   store: Pick<Store, 'db' | 'dialect'>;
   dataKeys: DataKeys;
+  fields: Pick<Fields, 'find'>;
 }
 
 const MAX_LISTED_CONFLICTS = 100;
@@ -125,11 +138,13 @@ class ImportRun {
   readonly #now = nowIso();
   readonly #keys = new Map<string, OpenDataKey>();
   readonly #byScope = new Map<string, ScopeImportCounts>();
+  readonly #fields: FieldValueImport;
   #conflictSeen = false;
 
   constructor(target: ImportTarget, db: Db, mode: 'preview' | 'apply', options: ImportOptions) {
     this.#target = target;
     this.#db = db;
+    this.#fields = new FieldValueImport(target, db, mode === 'apply', options.authorize);
     this.#write = mode === 'apply';
     this.#actor = options.actor?.id ?? 'import';
     this.report = {
@@ -140,8 +155,17 @@ class ImportRun {
       scopes: [],
       conflicts: [],
       conflictsTruncated: false,
-      writes: { create: 0, overwrite: 0 },
+      writes: { create: 0, overwrite: 0, fieldValues: 0 },
+      fields: [],
+      fieldTotals: { values: 0, update: 0, unchanged: 0, missingRow: 0, unregistered: 0 },
     };
+  }
+
+  /** Field values: written under `fail` (until a conflict is seen) and `overwrite`, never under `skip`. */
+  async fieldBatch(records: FieldValueRecord[]): Promise<void> {
+    const writes =
+      this.report.policy === 'overwrite' || (this.report.policy === 'fail' && !this.#conflictSeen);
+    this.report.writes.fieldValues += await this.#fields.batch(records, writes);
   }
 
   setHeader(header: BundleHeader): void {
@@ -342,8 +366,20 @@ class ImportRun {
     this.report.scopes = [...this.#byScope.values()].sort((a, b) =>
       a.scope < b.scope ? -1 : a.scope > b.scope ? 1 : 0,
     );
+    this.report.fields = this.#fields.counts;
+    for (const field of this.report.fields) {
+      for (const count of [
+        'values',
+        'update',
+        'unchanged',
+        'missingRow',
+        'unregistered',
+      ] as const) {
+        this.report.fieldTotals[count] += field[count];
+      }
+    }
     if (this.report.policy === 'fail' && this.report.totals.conflict > 0) {
-      this.report.writes = { create: 0, overwrite: 0 };
+      this.report.writes = { create: 0, overwrite: 0, fieldValues: 0 };
       if (this.#write) {
         throw new LockboxError(
           'IMPORT_CONFLICT',
@@ -373,11 +409,14 @@ async function run(
   const batchSize = options.batchSize ?? DEFAULT_BATCH;
   let bytes = 0;
   let batch: BundleRecord[] = [];
+  let fieldBatch: FieldValueRecord[] = [];
   const authorized = new Set<string>();
   const flush = async () => {
-    if (batch.length === 0) return;
-    await runner.batch(batch);
+    if (batch.length === 0 && fieldBatch.length === 0) return;
+    if (batch.length > 0) await runner.batch(batch);
+    if (fieldBatch.length > 0) await runner.fieldBatch(fieldBatch);
     batch = [];
+    fieldBatch = [];
     options.onProgress?.({ records: runner.report.bundle.records, bytes });
     // Decrypting and comparing a batch is CPU work on this thread: let the event
     // loop run (health checks, other requests) before the next one.
@@ -393,6 +432,11 @@ async function run(
   })) {
     if (item.kind === 'header') {
       runner.setHeader(item.header);
+      continue;
+    }
+    if (item.kind === 'field') {
+      fieldBatch.push(item.record);
+      if (fieldBatch.length >= batchSize) await flush();
       continue;
     }
     if (options.authorize !== undefined && !authorized.has(item.record.scope)) {

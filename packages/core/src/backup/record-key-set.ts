@@ -1,5 +1,5 @@
 /**
- * Duplicate detection for (scope, name) pairs in a stream of records, in 16–32
+ * Duplicate detection for record keys ((scope, name) pairs, field rows) in a stream of records, in 16–32
  * bytes per record (12-byte slots, a table between 3/8 and 3/4 full).
  *
  * A bundle may hold any number of records in any order, and one (scope, name)
@@ -32,12 +32,12 @@ export class RecordKeySet {
     return this.#size;
   }
 
-  /** Adds the pair; returns false when it was already present. */
-  add(scope: string, name: string): boolean {
-    const digest = createHash('sha256')
-      .update(this.#salt)
-      .update(encodeContext([scope, name]))
-      .digest();
+  /**
+   * Adds the record key (a (scope, name) pair, or a field value's table, column
+   * and key parts); returns false when it was already present.
+   */
+  add(...parts: readonly string[]): boolean {
+    const digest = createHash('sha256').update(this.#salt).update(encodeContext(parts)).digest();
     // Word 0 is forced odd so an all-zero slot always means "empty".
     const key: Key = [
       (digest.readUInt32LE(0) | 1) >>> 0,

@@ -31,6 +31,8 @@ export interface CasTarget {
   set: readonly string[];
   /** Columns set to one value for every row (e.g. updated_at). */
   constants?: Readonly<Record<string, string | null>>;
+  /** Compare with IS NOT DISTINCT FROM, so an expected NULL matches a NULL (bundle import). */
+  nullSafe?: boolean;
 }
 
 /** Values per row: the keys, the expected value, then one value per `set` column. */
@@ -84,7 +86,9 @@ function statement(
   ];
   const conditions = [
     ...target.keys.map(({ column: name }, i) => sql`${column(name)} = ${fromV(i)}`),
-    sql`${column(target.compared)} = ${fromV(target.keys.length)}`,
+    target.nullSafe === true
+      ? sql`${column(target.compared)} ${sql.raw(dialect === 'sqlite' ? 'is' : 'is not distinct from')} ${fromV(target.keys.length)}`
+      : sql`${column(target.compared)} = ${fromV(target.keys.length)}`,
   ];
   return sql`with ${sql.id('v')}(${sql.join(names)}) as (${source(dialect, target, rows)}) update ${sql.table(target.table)} set ${sql.join(assignments)} from ${sql.id('v')} where ${sql.join(conditions, sql` and `)}`;
 }

@@ -96,6 +96,40 @@ export class FieldTable {
     }
   }
 
+  /**
+   * Whether `value` can be sent as key column `index` without the cast failing
+   * (PostgreSQL refuses "abc" as an integer, and an error would abort the
+   * transaction). Only a value that could print exactly as given matters: one
+   * that cannot is no row's key, whatever the database would make of it.
+   */
+  #fits(value: string, index: number): boolean {
+    if (this.#dialect === 'sqlite') return true;
+    if (value.includes('\u0000')) return false;
+    const cast = this.#keyCasts[index];
+    if (cast === undefined) return true;
+    const integer = /^(smallint|integer|bigint)$/.exec(cast);
+    if (integer !== null) {
+      if (!/^-?[1-9][0-9]{0,18}$|^0$/.test(value)) return false;
+      const bits = integer[1] === 'smallint' ? 15n : integer[1] === 'integer' ? 31n : 63n;
+      const n = BigInt(value);
+      return n >= -(1n << bits) && n < 1n << bits;
+    }
+    const numeric = /^numeric(?:\(([0-9]+)(?:, *([0-9]+))?\))?$/.exec(cast);
+    if (numeric !== null) {
+      const match = /^-?([0-9]+)(?:\.([0-9]+))?$/.exec(value);
+      if (match === null) return false;
+      if (numeric[1] === undefined) return value.length <= 1000;
+      // Printed with exactly `scale` decimals; anything else would round (perhaps overflow).
+      const scale = Number(numeric[2] ?? 0);
+      if ((match[2] ?? '').length !== scale) return false;
+      const digits = (match[1] as string).replace(/^0+/, '').length;
+      return digits <= Number(numeric[1]) - scale;
+    }
+    if (cast === 'uuid')
+      return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(value);
+    return true;
+  }
+
   /** A key value sent back to the database, typed like its column. */
   #param(value: string, index: number): RawBuilder<unknown> {
     const cast = this.#keyCasts[index];
@@ -144,10 +178,41 @@ export class FieldTable {
     return Number(rows[0]?.n ?? 0);
   }
 
-  /** Writes `next` where the row still holds `expected`; returns how many rows changed. */
+  /**
+   * The rows with these keys (at most one each), with their keys as the database
+   * prints them: a caller compares those with what it asked for, so a key that
+   * merely converts to another row's (" 42", "042" on an integer column) finds
+   * nothing. `value` is null for a NULL column.
+   */
+  async readByKeys(
+    db: AnyDb,
+    keys: readonly KeyValues[],
+  ): Promise<{ key: KeyValues; value: string | null }[]> {
+    const fitting = keys.filter((key) => key.every((v, i) => this.#fits(v, i)));
+    if (fitting.length === 0) return [];
+    const columns = this.field.primaryKey;
+    const selected = columns.map((c, i) => sql`cast(${sql.ref(c)} as text) as ${sql.id(`k${i}`)}`);
+    const tuple = (key: KeyValues) => sql`(${sql.join(key.map((v, i) => this.#param(v, i)))})`;
+    const { rows } = await this.#guard(() =>
+      sql<
+        Record<string, string | null>
+      >`select ${sql.join(selected)}, ${sql.ref(this.field.column)} as value from ${sql.table(this.field.table)} where (${sql.join(columns.map((c) => sql.ref(c)))}) in (values ${sql.join(fitting.map(tuple))})`.execute(
+        db,
+      ),
+    );
+    return rows.map((row) => ({
+      key: columns.map((_, i) => String(row[`k${i}`])),
+      value: row.value ?? null,
+    }));
+  }
+
+  /**
+   * Writes `next` where the row still holds `expected` (a NULL matching a NULL
+   * when `expected` is null); returns how many rows changed.
+   */
   async compareAndSwap(
     db: AnyDb,
-    rows: readonly { key: KeyValues; expected: string; next: string }[],
+    rows: readonly { key: KeyValues; expected: string | null; next: string }[],
   ): Promise<number> {
     if (rows.length === 0) return 0;
     const casts = this.#keyCasts;
@@ -160,6 +225,7 @@ export class FieldTable {
           keys: this.field.primaryKey.map((column, i) => ({ column, cast: casts[i] })),
           compared: this.field.column,
           set: [this.field.column],
+          nullSafe: rows.some((r) => r.expected === null),
         },
         rows.map((r): CasRow => [...r.key, r.expected, r.next]),
       ),

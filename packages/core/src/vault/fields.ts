@@ -23,21 +23,17 @@
  */
 import { type Kysely, sql } from 'kysely';
 import { nowIso } from '../clock.js';
-import {
-  CIPHERTEXT_TAG,
-  decryptParsed,
-  encryptToText,
-  parseCiphertext,
-} from '../crypto/ciphertext.js';
+import { CIPHERTEXT_TAG } from '../crypto/ciphertext.js';
 import { fieldContext } from '../crypto/context.js';
 import { LockboxError } from '../errors.js';
 import type { DialectName } from '../store/connect.js';
 import type { LockboxSchema } from '../store/schema.js';
 import type { DataKeys } from './data-keys.js';
+import { openFieldValue, sealFieldValue } from './field-ciphertext.js';
 import type { IntegrityKey } from './integrity-key.js';
 import { integrityFailure } from './master-key-records.js';
 import { validateIdentifier, validateScope, validateUserScope } from './names.js';
-import { describeRowKey, type RowKey, rowKeyValues } from './row-key.js';
+import { type RowKey, rowKeyValues } from './row-key.js';
 import { checkRowKey } from './row-key-check.js';
 import { FIELD_MAC, rowMac, rowVerifies } from './row-macs.js';
 import { assertWellFormed } from './text-input.js';
@@ -245,8 +241,9 @@ export class Fields {
     }
   }
 
-  async list(): Promise<FieldRegistration[]> {
-    const rows = await this.#db
+  /** Every registration; `db` is a transaction to read in (bundle export and import). */
+  async list(db: Kysely<LockboxSchema> = this.#db): Promise<FieldRegistration[]> {
+    const rows = await db
       .selectFrom('lockbox_fields')
       .select(REGISTRATION_COLUMNS)
       .orderBy('table_name')
@@ -255,9 +252,13 @@ export class Fields {
     return rows.map((row) => fromRow(this.#keys.integrity, row));
   }
 
-  /** The registration of `table.column`, or undefined. */
-  async find(table: string, column: string): Promise<FieldRegistration | undefined> {
-    const row = await this.#db
+  /** The registration of `table.column`, or undefined; `db` as for `list`. */
+  async find(
+    table: string,
+    column: string,
+    db: Kysely<LockboxSchema> = this.#db,
+  ): Promise<FieldRegistration | undefined> {
+    const row = await db
       .selectFrom('lockbox_fields')
       .select(REGISTRATION_COLUMNS)
       .where('table_name', '=', table)
@@ -345,10 +346,10 @@ export class Fields {
   ): Promise<string> {
     if (typeof plaintext === 'string')
       assertWellFormed(`the value for ${table}.${column}`, plaintext);
-    const { field, context } = await this.context(table, column, key);
+    const { field, values } = await this.context(table, column, key);
     const dataKey = await this.#keys.activeFor(field.scope);
     const bytes = typeof plaintext === 'string' ? Buffer.from(plaintext, 'utf8') : plaintext;
-    return encryptToText(dataKey.idBytes, dataKey.key, bytes, context);
+    return sealFieldValue(dataKey, { ...field, values }, bytes);
   }
 
   /** Decrypts a field value; errors name the table, column and row key (never the value). */
@@ -358,29 +359,8 @@ export class Fields {
     key: RowKey,
     ciphertext: string,
   ): Promise<Buffer> {
-    const { field, values, context } = await this.context(table, column, key);
-    try {
-      const parsed = parseCiphertext(ciphertext);
-      // Fields are always lb1: (their tables have no version column to bind).
-      if (parsed.tag !== CIPHERTEXT_TAG) {
-        throw new LockboxError('CIPHERTEXT_UNKNOWN_FORMAT', `field values are "${CIPHERTEXT_TAG}"`);
-      }
-      const dataKey = await this.#keys.open(parsed.keyId);
-      return decryptParsed(parsed, dataKey.key, context);
-    } catch (err) {
-      if (!(err instanceof LockboxError)) throw err;
-      const row = describeRowKey(field.primaryKey, values);
-      throw new LockboxError(
-        err.code === 'CIPHERTEXT_UNKNOWN_FORMAT'
-          ? 'CIPHERTEXT_UNKNOWN_FORMAT'
-          : 'SECRET_UNDECRYPTABLE',
-        `${table}.${column} of row ${row} cannot be decrypted (${err.code})`,
-        {
-          cause: err,
-          details: { ...err.details, table, column, rowId: row, reason: err.code },
-        },
-      );
-    }
+    const { field, values } = await this.context(table, column, key);
+    return openFieldValue(this.#keys, { ...field, values }, ciphertext);
   }
 
   async decrypt(table: string, column: string, key: RowKey, ciphertext: string): Promise<string> {

@@ -141,7 +141,7 @@ describe.each(DIALECTS)('bad bundles on %s', (dialect) => {
 
   it('refuses an unknown schema version (BUNDLE_VERSION_UNSUPPORTED)', async () => {
     const text = bundleText([{ scope: 's', name: 'n', value: CANARY }], {
-      header: { format: 'lockbox-bundle', version: 2 },
+      header: { format: 'lockbox-bundle', version: 3 },
     });
     await refused(await handMade(text), 'BUNDLE_VERSION_UNSUPPORTED');
   });

@@ -63,7 +63,7 @@ describe.each(DIALECTS)('bundle export and import on %s', (dialect) => {
     expect(await target.secrets.list()).toEqual([]);
 
     const applied = await target.backup.apply(bundle, { decryption });
-    expect(applied.writes).toEqual({ create: 3, overwrite: 0 });
+    expect(applied.writes).toEqual({ create: 3, overwrite: 0, fieldValues: 0 });
     expect(await target.secrets.get('prod', 'STRIPE_KEY')).toBe('sk_live_1');
     expect(await target.secrets.getBytes('prod', 'BLOB')).toEqual(Buffer.from([0, 1, 2, 255]));
     expect(await target.secrets.get('user:42', 'token')).toBe('ünïcødé ✓\n"quoted"');
@@ -131,19 +131,19 @@ describe.each(DIALECTS)('bundle export and import on %s', (dialect) => {
     expect(preview.conflicts).toEqual([
       { scope: 's', name: 'newer-in-target', reason: 'newer-in-target' },
     ]);
-    expect(preview.writes).toEqual({ create: 0, overwrite: 0 });
+    expect(preview.writes).toEqual({ create: 0, overwrite: 0, fieldValues: 0 });
 
     const before = await storeDigest(target);
     await expectRejection(target.backup.apply(bundle, { decryption }), 'IMPORT_CONFLICT');
     expect(await storeDigest(target)).toBe(before);
 
     const skipped = await target.backup.apply(bundle, { decryption, policy: 'skip' });
-    expect(skipped.writes).toEqual({ create: 1, overwrite: 0 });
+    expect(skipped.writes).toEqual({ create: 1, overwrite: 0, fieldValues: 0 });
     expect(await target.secrets.get('s', 'older-in-target')).toBe('old');
     expect(await target.secrets.get('s', 'newer-in-target')).toBe('edited-after-backup');
 
     const overwritten = await target.backup.apply(bundle, { decryption, policy: 'overwrite' });
-    expect(overwritten.writes).toEqual({ create: 0, overwrite: 2 });
+    expect(overwritten.writes).toEqual({ create: 0, overwrite: 2, fieldValues: 0 });
     expect(await target.secrets.get('s', 'older-in-target')).toBe('bundle-value');
     expect(await target.secrets.get('s', 'newer-in-target')).toBe('bundle-value');
     expect((await target.secrets.read('s', 'newer-in-target')).version).toBe(2);
@@ -162,7 +162,7 @@ describe.each(DIALECTS)('bundle export and import on %s', (dialect) => {
     const report = await target.backup.apply(bundle, {
       decryption: { identities: [pair.identity] },
     });
-    expect(report.writes).toEqual({ create: 1, overwrite: 1 });
+    expect(report.writes).toEqual({ create: 1, overwrite: 1, fieldValues: 0 });
     expect(await target.secrets.get('s', 'a')).toBe('new-a2');
   });
 

@@ -122,7 +122,7 @@ describe('bundle lines', () => {
       () => parseBundleHeader({ format: 'lockbox-bundle', version: 7 }, 1),
       'BUNDLE_VERSION_UNSUPPORTED',
     );
-    expect(err.details).toEqual({ version: 7, supported: 1 });
+    expect(err.details).toEqual({ version: 7, supported: 2 });
     expectError(() => parseBundleHeader({ format: 'other', version: 1 }, 1), 'BUNDLE_MALFORMED');
     expectError(
       () => parseBundleHeader({ format: 'lockbox-bundle', version: 1, extra: true }, 1),

@@ -22,7 +22,8 @@
  * Import needs more than backup:import: secrets:read on every scope the bundle
  * holds (apply: secrets:read and secrets:write), checked per scope as records
  * are read (withScopeCheck), because a preview's answers reveal which secrets
- * exist and whether a guessed value is right.
+ * exist and whether a guessed value is right. For field values the scope is the
+ * importing instance's field scope (`field:<table>.<column>` by default).
  *
  * Core audits each completed export, preview and apply (backup.export,
  * backup.import.preview, backup.import) with counts only; a refused import
@@ -107,6 +108,14 @@ const Counts = {
   conflict: Type.Integer(),
 };
 
+const FieldCounts = {
+  values: Type.Integer(),
+  update: Type.Integer(),
+  unchanged: Type.Integer(),
+  missingRow: Type.Integer(),
+  unregistered: Type.Integer(),
+};
+
 const ImportReport = Type.Object({
   mode: Type.Union([Type.Literal('preview'), Type.Literal('apply')]),
   policy: Type.Union([Type.Literal('fail'), Type.Literal('skip'), Type.Literal('overwrite')]),
@@ -116,7 +125,19 @@ const ImportReport = Type.Object({
     sourceFingerprint: Type.Optional(Type.String()),
     storeId: Type.Optional(Type.String()),
     scopes: Type.Optional(Type.Array(Type.String())),
-    records: Type.Integer(),
+    fields: Type.Optional(
+      Type.Array(
+        Type.Object({
+          table: Type.String(),
+          column: Type.String(),
+          primaryKey: Type.Array(Type.String()),
+          values: Type.Integer(),
+        }),
+      ),
+    ),
+    records: Type.Integer({
+      description: 'Secret records read (field values are in fieldTotals).',
+    }),
   }),
   totals: Type.Object(Counts),
   scopes: Type.Array(Type.Object({ scope: Type.String(), ...Counts })),
@@ -131,7 +152,30 @@ const ImportReport = Type.Object({
     }),
   ),
   conflictsTruncated: Type.Boolean(),
-  writes: Type.Object({ create: Type.Integer(), overwrite: Type.Integer() }),
+  writes: Type.Object({
+    create: Type.Integer(),
+    overwrite: Type.Integer(),
+    fieldValues: Type.Integer(),
+  }),
+  fields: Type.Array(
+    Type.Object({
+      table: Type.String(),
+      column: Type.String(),
+      registration: Type.Union([
+        Type.Literal('registered'),
+        Type.Literal('missing'),
+        Type.Literal('key-columns-differ'),
+      ]),
+      targetPrimaryKey: Type.Optional(Type.Array(Type.String())),
+      ...FieldCounts,
+      missingRows: Type.Array(Type.String(), {
+        description: 'The first (at most 20) row keys with no row in this instance.',
+      }),
+      missingRowsTruncated: Type.Boolean(),
+    }),
+    { description: "Per field of the bundle's field values (bundle version 2)." },
+  ),
+  fieldTotals: Type.Object(FieldCounts),
 });
 
 function encryptionOf(body: {
