@@ -84,6 +84,11 @@ describe.each(DIALECTS)('recovery and abandon routes on %s', (dialect) => {
     }
     expect((await recovery(rotator)).json()).toMatchObject({ recipient: first.recipient });
     expect(await lockbox.audit.list({ action: 'recovery.set', limit: 100 })).toEqual(before);
+    // An identity sent by mistake is in no log line and no audit entry.
+    expect(server.logs.text).not.toContain(second.identity);
+    expect(JSON.stringify(await lockbox.audit.list({ limit: 1000 }))).not.toContain(
+      second.identity,
+    );
     const replaced = await setRecovery(rotator, { recipient: second.recipient, replace: true });
     expect(replaced.json()).toMatchObject({
       recipient: second.recipient,

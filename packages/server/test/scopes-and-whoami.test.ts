@@ -108,6 +108,8 @@ describe.each(DIALECTS)('scopes and whoami routes on %s', (dialect) => {
     await lockbox.secrets.set('a_b', 'k', 'v');
     await lockbox.secrets.set('axb', 'k', 'v');
     await lockbox.secrets.set('a%c', 'k', 'v');
+    // Characters outside the BMP: both dialects and the prefix length count code points.
+    await lockbox.secrets.set('🔑:鍵', 'k', 'v');
     const names = async (prefix: string) =>
       (await scopesFor(['admin'], `?prefix=${encodeURIComponent(prefix)}`))
         .json<{ scopes: { scope: string }[] }>()
@@ -117,7 +119,10 @@ describe.each(DIALECTS)('scopes and whoami routes on %s', (dialect) => {
     expect(await names('User:')).toEqual([]);
     expect(await names('a_')).toEqual(['a_b']);
     expect(await names('a%')).toEqual(['a%c']);
-    expect(await names('')).toHaveLength(7);
+    expect(await names('🔑')).toEqual(['🔑:鍵']);
+    expect(await names('🔑:鍵')).toEqual(['🔑:鍵']);
+    expect(await names('🔑:鍵x')).toEqual([]);
+    expect(await names('')).toHaveLength(8);
     // Scopes outside the token's globs stay hidden whatever the prefix.
     const narrow = await scopesFor(['secrets:read:user:1'], '?prefix=user');
     expect(narrow.json()).toEqual({ scopes: [{ scope: 'user:1', secrets: 1 }], next: null });

@@ -52,7 +52,7 @@ export const en = {
   'overview.rotation': 'Rotation',
   'overview.rotationInterrupted': 'A rotation was interrupted.',
   'overview.rotationResume':
-    'Every secret is still readable. Finish it with “lockbox rotate resume” (or POST /v1/rotation/resume).',
+    'Every secret is still readable. Resume or abandon it on the Keys page (or with “lockbox rotate resume”).',
   'overview.backupOk': 'Backed up: losing the master key would not lose secrets.',
   'overview.backupWarning': 'Not backed up: losing the master key would lose every secret.',
   'overview.backupNoRecovery': 'No recovery key is set.',

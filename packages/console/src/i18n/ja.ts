@@ -52,7 +52,7 @@ export const ja: Record<MessageKey, string> = {
   'overview.rotation': 'ローテーション',
   'overview.rotationInterrupted': 'ローテーションが中断されています。',
   'overview.rotationResume':
-    'シークレットはすべて読み取れます。「lockbox rotate resume」（または POST /v1/rotation/resume）で完了させてください。',
+    'シークレットはすべて読み取れます。鍵のページ（または「lockbox rotate resume」）で再開するか破棄してください。',
   'overview.backupOk': 'バックアップ済み：マスター鍵を失ってもシークレットは失われません。',
   'overview.backupWarning':
     'バックアップがありません：マスター鍵を失うとすべてのシークレットが失われます。',
