@@ -122,6 +122,7 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
   },
   'POST /v1/rotation/abandon': {
     operationId: 'abandonRotation',
+    request: 'RotationAbandonRequest',
     response: 'RotationAbandoned',
     errors: ['ROTATION_NOT_FOUND', 'ROTATION_IN_PROGRESS'],
   },

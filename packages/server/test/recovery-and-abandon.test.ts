@@ -112,7 +112,12 @@ describe.each(DIALECTS)('recovery and abandon routes on %s', (dialect) => {
   it('abandons an interrupted data re-key, audited; then nothing is left to abandon', async () => {
     const { app, lockbox, rotator } = await setup();
     const abandon = () =>
-      app.inject({ method: 'POST', url: '/v1/rotation/abandon', headers: bearer(rotator) });
+      app.inject({
+        method: 'POST',
+        url: '/v1/rotation/abandon',
+        headers: bearer(rotator),
+        payload: {},
+      });
     const nothing = await abandon();
     expect([nothing.statusCode, nothing.json().error.code]).toEqual([404, 'ROTATION_NOT_FOUND']);
     await expect(

@@ -98,6 +98,7 @@ const ROUTES: RouteCase[] = [
     url: '/v1/rotation/abandon',
     action: 'key.rotate.abandon',
     lacking: ['admin'],
+    payload: {},
   },
   { method: 'GET', url: '/v1/rotation', action: 'rotation.status', lacking: ['secrets:read:*'] },
   {

@@ -119,7 +119,7 @@ export class LockboxApi {
 
   /** Gives up the interrupted job (always safe; it will not be resumed). */
   async abandonRotation(): Promise<RotationJob> {
-    return (await this.#client.json<{ job: RotationJob }>('POST', '/rotation/abandon')).job;
+    return (await this.#client.json<{ job: RotationJob }>('POST', '/rotation/abandon', {})).job;
   }
 
   recovery(): Promise<RecoveryState> {

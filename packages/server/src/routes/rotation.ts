@@ -314,6 +314,7 @@ export function rotationRoutes(app: FastifyInstance, context: ServerContext): vo
       schema: {
         summary: 'Give up an interrupted rotation (always safe; it will not be resumed)',
         tags: ['rotation'],
+        body: Type.Object({}, { additionalProperties: false, description: 'Empty: {}.' }),
         response: responses({ 200: Type.Object({ job: Job }) }),
       },
     },
