@@ -54,7 +54,8 @@ export function SecretsPage() {
           aria-label={t('secrets.search')}
           onSubmit={(event) => {
             event.preventDefault();
-            setPrefix(search.trim() === '' ? '' : search);
+            // No scope begins with whitespace; a trailing space is part of the search.
+            setPrefix(search.trimStart());
             setCursors([]);
           }}
         >
