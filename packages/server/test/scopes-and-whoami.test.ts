@@ -156,6 +156,35 @@ describe.each(DIALECTS)('scopes and whoami routes on %s', (dialect) => {
     expect(await allPages(narrow, 'limit=1')).toEqual([['prod'], ['user:2'], []]);
   });
 
+  it('pages through 10,000 per-user scopes, and a token that reads few of them still gets its own', async () => {
+    const { lockbox } = await setup();
+    // Copies of one row under 10,000 scope names, written behind the vault's back in
+    // a few statements: the listing reads names and counts, never values.
+    const row = await lockbox.vault.store.db
+      .selectFrom('lockbox_secrets')
+      .selectAll()
+      .where('scope', '=', 'prod')
+      .where('name', '=', 'db')
+      .executeTakeFirstOrThrow();
+    const scopes = Array.from({ length: 10_000 }, (_, i) => `tenant:${String(i).padStart(5, '0')}`);
+    for (let i = 0; i < scopes.length; i += 500) {
+      await lockbox.vault.store.db
+        .insertInto('lockbox_secrets')
+        .values(scopes.slice(i, i + 500).map((scope) => ({ ...row, scope })))
+        .execute();
+    }
+    const admin = await server.token(['admin']);
+    const pages = await allPages(admin, 'prefix=tenant%3A&limit=1000');
+    expect(pages.map((page) => page.length)).toEqual([...Array(10).fill(1000), 0]);
+    expect(pages.flat()).toEqual(scopes);
+    const narrow = await server.token(['secrets:read:tenant:0999*', 'secrets:read:user:1']);
+    expect(await allPages(narrow, 'limit=5')).toEqual([
+      ['tenant:09990', 'tenant:09991', 'tenant:09992', 'tenant:09993', 'tenant:09994'],
+      ['tenant:09995', 'tenant:09996', 'tenant:09997', 'tenant:09998', 'tenant:09999'],
+      ['user:1'],
+    ]);
+  });
+
   it('refuses a malformed search or cursor with a stable code', async () => {
     await setup();
     const admin = await server.token(['admin']);
