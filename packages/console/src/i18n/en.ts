@@ -102,7 +102,7 @@ export const en = {
     'The secret {name} in scope {scope} will be deleted. It cannot be restored except from a backup.',
 
   'keys.intro':
-    'Rotating the master key rewraps every data key under a new master key. Secrets are not re-encrypted and stay readable throughout.',
+    'Rotate the master key, re-key data, finish or abandon an interrupted rotation, and set the recovery key. Rotating the master key rewraps every data key under a new master key; secrets are not re-encrypted and stay readable throughout.',
   'keys.rotateTitle': 'Rotate the master key',
   'keys.currentPrimary': 'Current primary key:',
   'keys.oldKey': 'Current (old) master key',
