@@ -5,11 +5,17 @@ const src = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 
 export default defineConfig({
   resolve: {
-    alias: {
-      '@lockbox/core': src('./packages/core/src/index.ts'),
-      '@lockbox/server': src('./packages/server/src/index.ts'),
-      '@lockbox/test-helpers': src('./packages/test-helpers/src/index.ts'),
-    },
+    // Exact matches: a prefix alias would turn '@lockbox/core/hazmat' into
+    // '…/index.ts/hazmat'.
+    alias: [
+      { find: /^@lockbox\/core$/, replacement: src('./packages/core/src/index.ts') },
+      { find: /^@lockbox\/core\/hazmat$/, replacement: src('./packages/core/src/hazmat.ts') },
+      { find: /^@lockbox\/server$/, replacement: src('./packages/server/src/index.ts') },
+      {
+        find: /^@lockbox\/test-helpers$/,
+        replacement: src('./packages/test-helpers/src/index.ts'),
+      },
+    ],
   },
   test: {
     include: ['packages/*/test/**/*.test.ts'],

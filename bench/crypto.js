@@ -1,28 +1,10 @@
-/**
- * Encryption benchmark (issue 2): encrypt + decrypt round trips per second of a
- * text secret, 64 bytes and 1 KiB, for Lockbox and its peers in the same run.
- *
- * - Lockbox: the path a secret takes in the vault — UTF-8 encode, encryptToText
- *   (AES-256-GCM, pooled nonce, associated data = tag ‖ key id ‖ secret context,
- *   base64url text), parseCiphertext, decryptParsed, UTF-8 decode; the context is
- *   built on every call, as the vault does.
- * - plain node:crypto loop (the peer): createCipheriv/createDecipheriv with
- *   randomBytes(12) per call, binary in and out, no associated data, no encoding.
- * - tuned node:crypto loop: the same with pooled nonces and no Buffer.concat, as a
- *   reference for what the cipher alone costs.
- * - `@47ng/cloak` (sync API, parsed key), the npm `fernet` package, and Python's
- *   `cryptography` Fernet (a child process running bench/peers/python-fernet.py).
- *
- * Usage: node --expose-gc bench/crypto.js [--quick]
- */
-import { spawnSync } from 'node:child_process';
 import { createCipheriv, createDecipheriv, createSecretKey, randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { decryptStringSync, encryptStringSync, generateKey, parseKeySync } from '@47ng/cloak';
 import fernet from 'fernet';
-import { importBuilt, REPO_ROOT } from './lib/built.js';
+import { importBuilt } from './lib/built.js';
 import { compare, median, summarise } from './lib/measure.js';
 import { benchOptions } from './lib/options.js';
+import { runPythonPeer } from './lib/python-peer.js';
 import {
   printGroup,
   printTargets,
@@ -39,7 +21,6 @@ const SIZES = [
   { id: '64B', bytes: 64, title: 'Round trips/s, 64-byte text secret' },
   { id: '1KiB', bytes: 1024, title: 'Round trips/s, 1 KiB text secret' },
 ];
-const PYTHON = '/usr/bin/python3';
 
 /** A printable secret of exactly `bytes` UTF-8 bytes, like an API key. */
 function secretOfSize(bytes) {
@@ -122,22 +103,13 @@ const CONTENDERS = [
 
 /** Python's Fernet in a child process; figures per size, or the reason it did not run. */
 function pythonFernet() {
-  const script = join(REPO_ROOT, 'bench', 'peers', 'python-fernet.py');
-  const args = [
+  return runPythonPeer('python-fernet.py', [
     options.rounds,
     options.windowMs,
     options.warmupMs,
     options.wallFactor,
     ...SIZES.map((s) => s.bytes),
-  ];
-  const child = spawnSync(PYTHON, [script, ...args.map(String)], { encoding: 'utf8' });
-  if (child.error !== undefined)
-    return { available: false, reason: `${PYTHON}: ${child.error.message}` };
-  try {
-    return JSON.parse(child.stdout);
-  } catch {
-    return { available: false, reason: `python peer failed: ${child.stderr.trim().slice(0, 200)}` };
-  }
+  ]);
 }
 
 const run = startRun();

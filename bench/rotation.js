@@ -23,6 +23,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createSecretKey, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
@@ -31,6 +34,7 @@ import { importBuilt } from './lib/built.js';
 import { DIALECTS, drivers, freshDatabase } from './lib/databases.js';
 import { summarise } from './lib/measure.js';
 import { benchOptions } from './lib/options.js';
+import { runPythonPeer } from './lib/python-peer.js';
 import { printGroup, printTargets, row, startRun, withRatios, writeResult } from './lib/results.js';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -193,8 +197,11 @@ async function hand(core, dialect, url, key, crypto) {
     return [core.encryptToText(next.idBytes, next.key, plaintext, context), next.id];
   };
   const columns = 'scope, name, value_type, ciphertext, data_key_id';
-  const keysQuery =
-    "select id, scope, version, wrapped from lockbox_data_keys where state = 'active'";
+  // User scopes only: the internal ones (lockbox:integrity, whose key MACs the
+  // master-key records, and the audit scope) are not the application's to re-key.
+  const userScope = "substr(scope, 1, 8) <> 'lockbox:'";
+  const keysQuery = `select id, scope, version, wrapped from lockbox_data_keys where state = 'active' and ${userScope}`;
+  const retireKeys = `update lockbox_data_keys set state = 'retiring' where state = 'active' and ${userScope}`;
   const insertKey =
     "insert into lockbox_data_keys (id, scope, version, wrapped, master_fingerprint, state, created_at, updated_at) values ($1, $2, $3, $4, $5, 'active', $6, $6)";
   let rows = 0;
@@ -207,7 +214,7 @@ async function hand(core, dialect, url, key, crypto) {
     const insert = db.prepare(insertKey.replace(/\$\d/g, '?'));
     db.transaction(() => {
       if (!crypto) return;
-      db.prepare("update lockbox_data_keys set state = 'retiring' where state = 'active'").run();
+      db.prepare(retireKeys).run();
       for (const k of inserts) insert.run(...k, k[5]);
     })();
     const first = db.prepare(`select ${columns} from lockbox_secrets order by scope, name limit ?`);
@@ -235,7 +242,7 @@ async function hand(core, dialect, url, key, crypto) {
     const inserts = prepare((await client.query(keysQuery)).rows);
     await client.query('begin');
     if (crypto) {
-      await client.query("update lockbox_data_keys set state = 'retiring' where state = 'active'");
+      await client.query(retireKeys);
     }
     for (let i = 0; i < inserts.length; i += BATCH) {
       const chunk = inserts.slice(i, i + BATCH);
@@ -351,9 +358,30 @@ async function measureSize(dialect, secrets, scopes) {
     console.log(
       `  lockbox data re-key (${lockbox.mode}): ${Math.round(lockbox.rate)} rows/s, peak RSS ${lockbox.maxRssMiB} MiB`,
     );
-    return { seeded, seedSeconds, rotated, handLoop, bare, lockbox };
+    const python = dialect === 'sqlite' ? pythonRekey(secrets) : undefined;
+    if (python !== undefined) {
+      console.log(
+        python.available
+          ? `  Python MultiFernet.rotate loop: ${Math.round(python.rate)} rows/s`
+          : `  Python MultiFernet.rotate loop: not run (${python.reason})`,
+      );
+    }
+    return { seeded, seedSeconds, rotated, handLoop, bare, lockbox, python };
   } finally {
     await database.drop();
+  }
+}
+
+/**
+ * What an application with Fernet tokens does to rotate today, on the same
+ * number of rows in its own SQLite file (bench/peers/python-multifernet-rekey.py).
+ */
+function pythonRekey(rows) {
+  const dir = mkdtempSync(join(tmpdir(), 'lockbox-bench-fernet-'));
+  try {
+    return runPythonPeer('python-multifernet-rekey.py', [join(dir, 'app.db'), rows, BATCH]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
@@ -432,6 +460,16 @@ async function parent() {
           row('lockbox', `Lockbox rekeyData (${m?.lockbox.mode ?? '?'})`, one(m?.lockbox)),
           row('hand', 'hand-written select/decrypt/encrypt/update loop', one(m?.handLoop)),
           row('bare', 'bare rewrite, no crypto', one(m?.bare)),
+          ...(dialect === 'sqlite'
+            ? [
+                row(
+                  'python',
+                  `Python cryptography ${m?.python?.version ?? ''} MultiFernet.rotate select/rotate/update loop`,
+                  m?.python?.available ? one(m.python) : undefined,
+                  { reason: m?.python?.reason ?? 'not available' },
+                ),
+              ]
+            : []),
         ],
       });
       groups.push(group);
@@ -443,6 +481,17 @@ async function parent() {
           0.8,
         ),
       );
+      if (dialect === 'sqlite') {
+        const python = m?.python?.available ? m.python.rate : undefined;
+        targets.push({
+          ...manualTarget(
+            `data re-key at ${label(size)} on SQLite ≥ 2× the Python MultiFernet peer`,
+            m === undefined || python === undefined ? null : m.lockbox.rate / python,
+            2,
+          ),
+          issue: 15,
+        });
+      }
     }
   }
   const rss = withRatios({

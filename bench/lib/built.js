@@ -18,12 +18,19 @@ export function isBuilt(name) {
   return existsSync(builtEntry(name));
 }
 
-/** Imports a built package; exits with a clear message when it has not been built. */
+/**
+ * Imports a built package; exits with a clear message when it has not been
+ * built. For core, the root and @lockbox/core/hazmat together: the benchmarks
+ * seed stores in bulk and run hand-written peers with the primitives.
+ */
 export async function importBuilt(name) {
   const entry = builtEntry(name);
   if (!existsSync(entry)) {
     console.error(`${entry} does not exist: run \`npm run build\` first.`);
     process.exit(2);
   }
-  return import(pathToFileURL(entry).href);
+  const root = await import(pathToFileURL(entry).href);
+  if (name !== 'core') return root;
+  const hazmat = await import(pathToFileURL(join(dirname(entry), 'hazmat.js')).href);
+  return { ...root, ...hazmat };
 }

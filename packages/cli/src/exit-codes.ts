@@ -45,6 +45,7 @@ export const EXIT_CODE_GROUPS: Readonly<Record<Exclude<ExitCode, 0 | 1>, readonl
     'KEY_SAME_AS_OLD',
     'PASSPHRASE_PARAMS_INVALID',
     'STORE_URL_UNSUPPORTED',
+    'STORE_DRIVER_MISSING',
     'FIELD_INVALID',
     'FIELD_KEY_UNSUITABLE',
     'FIELD_ROW_KEY_INVALID',

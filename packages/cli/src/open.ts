@@ -12,6 +12,7 @@ import { userInfo } from 'node:os';
 import {
   type Actor,
   connectStore,
+  inspectStore,
   type Keyring,
   type Lockbox,
   LockboxError,
@@ -59,20 +60,7 @@ const WAYS_TO_GIVE_A_KEY =
 async function neededFingerprints(database: string): Promise<string[]> {
   const store = connectStore(database, nodeDrivers);
   try {
-    const wrapping = await store.db
-      .selectFrom('lockbox_data_keys')
-      .select('master_fingerprint')
-      .distinct()
-      .where('state', '!=', 'destroyed')
-      .where('master_fingerprint', 'is not', null)
-      .execute();
-    if (wrapping.length > 0) return wrapping.map((r) => r.master_fingerprint as string).sort();
-    const active = await store.db
-      .selectFrom('lockbox_master_keys')
-      .select('fingerprint')
-      .where('state', '=', 'active')
-      .execute();
-    return active.map((r) => r.fingerprint).sort();
+    return (await inspectStore(store)).neededFingerprints;
   } catch {
     return [];
   } finally {

@@ -6,7 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { encryptFernet, parseFernetKey } from '@lockbox/core';
+import { encryptFernet, parseFernetKey } from '@lockbox/core/hazmat';
 import { DIALECTS, storeFingerprint } from '@lockbox/test-helpers';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';

@@ -14,7 +14,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { encryptFernet, parseFernetKey } from '@lockbox/core';
+import { encryptFernet, parseFernetKey } from '@lockbox/core/hazmat';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CliStore, finished, initialisedStore, SPAWNING, startCli } from './helpers/cli.js';

@@ -2,14 +2,13 @@ import { createHash } from 'node:crypto';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  encryptFernet,
   formatMasterKey,
   generateMasterKey,
   Keyring,
   openLockbox,
-  parseFernetKey,
   writeMasterKeyFile,
 } from '@lockbox/core';
+import { encryptFernet, parseFernetKey } from '@lockbox/core/hazmat';
 import { DIALECTS, drivers } from '@lockbox/test-helpers';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';

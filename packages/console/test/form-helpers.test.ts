@@ -70,6 +70,7 @@ describe('jobProgress', () => {
     updatedAt: '2025-01-01T00:00:00Z',
     finishedAt: null,
     error: null,
+    errorCode: null,
   });
 
   it('counts rewrapped of planned data keys for a running master rotation', () => {

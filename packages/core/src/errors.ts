@@ -29,6 +29,8 @@ export const ERROR_CODES = {
   LEGACY_DECRYPT_FAILED: 'A legacy value failed to authenticate under the legacy key.',
   // Store
   STORE_URL_UNSUPPORTED: 'The database URL names a dialect Lockbox does not support.',
+  STORE_DRIVER_MISSING:
+    'The npm package that drives this database (better-sqlite3 or pg) is not installed.',
   STORE_SCHEMA_TOO_NEW: 'The database was written by a newer Lockbox; upgrade before opening it.',
   STORE_NOT_INITIALIZED: 'The database holds no Lockbox store; run `lockbox init`.',
   STORE_ALREADY_INITIALIZED: 'The database already holds a Lockbox store.',

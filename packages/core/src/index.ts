@@ -9,10 +9,7 @@ export {
   parseAnchor,
 } from './audit/audit-anchor.js';
 // audit
-export { AUDIT_ADVISORY_LOCK } from './audit/audit-chain.js';
-export { type AuditEntry, type AuditOutcome, GENESIS_HASH } from './audit/audit-entry.js';
-export { AUDIT_HEAD_META, type AuditHead } from './audit/audit-head.js';
-export { AUDIT_SCOPE } from './audit/audit-keys.js';
+export type { AuditEntry, AuditOutcome } from './audit/audit-entry.js';
 export {
   type AuditListOptions,
   AuditLog,
@@ -20,7 +17,7 @@ export {
   MAX_AUDIT_PAGE,
 } from './audit/audit-log.js';
 export type { AuditBreak, AuditVerifyResult, VerifyOptions } from './audit/audit-verifier.js';
-export type { RowRollback, RowRollbackKind, RowStateCheck } from './audit/row-state-check.js';
+export type { RowStateCheck } from './audit/row-state-check.js';
 export type {
   SecretVersionCheck,
   VersionMismatch,
@@ -28,23 +25,11 @@ export type {
 } from './audit/secret-version-check.js';
 
 // backup and recovery
-export {
-  AGE_MAGIC,
-  type AgeDecryption,
-  type AgeEncryption,
-  type ByteSource,
-  looksLikeAge,
-} from './backup/age-stream.js';
+export type { AgeDecryption, AgeEncryption } from './backup/age-stream.js';
 export { Backup, type BackupCaller } from './backup/backup.js';
 export { type BackupState, backupState } from './backup/backup-state.js';
-export {
-  BUNDLE_FORMAT,
-  BUNDLE_VERSION,
-  type BundleHeader,
-  type BundleRecord,
-  type BundleTrailer,
-} from './backup/bundle-format.js';
-export { type BundleItem, DEFAULT_MAX_BUNDLE_BYTES, readBundle } from './backup/bundle-reader.js';
+export { BUNDLE_FORMAT, BUNDLE_VERSION } from './backup/bundle-format.js';
+export { DEFAULT_MAX_BUNDLE_BYTES } from './backup/bundle-reader.js';
 export type { ExportOptions, ExportSummary } from './backup/export-bundle.js';
 export {
   CONFLICT_POLICIES,
@@ -62,46 +47,14 @@ export { SNAPSHOT_FORMAT, SNAPSHOT_VERSION } from './backup/snapshot-format.js';
 export type { SnapshotOptions, SnapshotSummary } from './backup/take-snapshot.js';
 
 // crypto
-export {
-  CIPHERTEXT_TAG,
-  type CiphertextTag,
-  decryptParsed,
-  encryptToText,
-  isCiphertext,
-  parseCiphertext,
-  ROW_CIPHERTEXT_TAG,
-} from './crypto/ciphertext.js';
-export { constantTimeEqual } from './crypto/constant-time.js';
-export {
-  dataKeyContext,
-  encodeContext,
-  fieldContext,
-  secretContext,
-  secretRowContext,
-} from './crypto/context.js';
-export { fingerprint, fingerprintBytes, KEY_ID_BYTES } from './crypto/fingerprint.js';
-export { hkdfSha256, hmacSha256 } from './crypto/hkdf.js';
-export { detectLegacyFormat, type LegacyFormat } from './crypto/legacy/detect-legacy-format.js';
-export {
-  decryptFernet,
-  encryptFernet,
-  type FernetKey,
-  parseFernetKey,
-} from './crypto/legacy/fernet.js';
-export { decryptV2, encryptV2, V2_PREFIX } from './crypto/legacy/v2.js';
+export { isCiphertext } from './crypto/ciphertext.js';
+export { fingerprint } from './crypto/fingerprint.js';
 export {
   formatMasterKey,
   generateMasterKey,
   MASTER_KEY_BYTES,
   parseMasterKey,
 } from './crypto/master-key.js';
-export {
-  DATA_KEY_BYTES,
-  parseWrappedKey,
-  unwrapParsed,
-  WRAPPED_KEY_TAG,
-  wrapKey,
-} from './crypto/wrapped-key.js';
 // env
 export { type AuditInjectionOptions, auditInjection } from './env/audit-injection.js';
 export { ENV_NAME_PATTERN, toEnvName } from './env/env-names.js';
@@ -127,8 +80,6 @@ export {
   parseAgeIdentity,
   parseAgeRecipient,
   recipientFromIdentity,
-  unwrapWithIdentity,
-  wrapToRecipient,
   writeAgeIdentityFile,
 } from './keys/age-identity.js';
 // keys
@@ -151,14 +102,12 @@ export {
   splitKeyList,
   writeMasterKeyFile,
 } from './keys/key-providers.js';
-export { Keyring, type MasterKey, masterKeyFrom, wrappingFingerprint } from './keys/keyring.js';
+export { Keyring, type MasterKey, masterKeyFrom } from './keys/keyring.js';
 export {
-  derivePassphraseKey,
-  formatPassphraseParams,
-  newPassphraseParams,
-  type PassphraseParams,
-  parsePassphraseParams,
-} from './keys/passphrase-key.js';
+  type KeyringOptions,
+  keyringFromOptions,
+  type MasterKeyValue,
+} from './keys/keyring-options.js';
 export { Lockbox, type OpenLockboxOptions, openLockbox } from './open-lockbox.js';
 
 // rotation
@@ -171,25 +120,11 @@ export {
   type MasterKeyCensus,
 } from './rotation/census.js';
 export type { UnreadableRow } from './rotation/data-rekey.js';
-export { assertKeyDroppable } from './rotation/key-droppable.js';
 export type { LegacyKeys } from './rotation/legacy-decoder.js';
 export type { MasterKeyInput } from './rotation/master-key-input.js';
 export { Rotation } from './rotation/rotation.js';
 export type { RotationJob, RotationKind } from './rotation/rotation-jobs.js';
-export {
-  type RotationLockHandle,
-  type RotationLockInfo,
-  rotationLockInfo,
-  withRotationLock,
-} from './rotation/rotation-lock.js';
-export {
-  AUTO_ATOMIC_MAX_DATA_KEYS,
-  AUTO_ATOMIC_MAX_UNITS,
-  chooseMode,
-  type ModeDecision,
-  type RotationMode,
-  type RotationModeChoice,
-} from './rotation/rotation-mode.js';
+export type { RotationMode, RotationModeChoice } from './rotation/rotation-mode.js';
 export type {
   AdoptAllOptions,
   AdoptOptions,
@@ -217,9 +152,7 @@ export {
   redactDatabaseUrl,
   type Store,
 } from './store/connect.js';
-export { migrateToLatest, schemaVersion } from './store/migrate.js';
-export { SCHEMA_VERSION } from './store/migrations.js';
-export type { LockboxSchema } from './store/schema.js';
+export { schemaVersion } from './store/migrate.js';
 // tokens
 export {
   can,
@@ -241,7 +174,6 @@ export {
 } from './tokens/tokens.js';
 // vault
 export type { Actor, AuditEvent, AuditSink } from './vault/audit-sink.js';
-export { DataKeys, type OpenDataKey } from './vault/data-keys.js';
 export {
   type FieldDeclaration,
   type FieldRegistration,
@@ -251,9 +183,8 @@ export {
   type RowKey,
   type RowKeyValue,
 } from './vault/fields.js';
-export { INTEGRITY_SCOPE } from './vault/integrity-key.js';
+export { inspectStore, type StoreInspection } from './vault/inspect-store.js';
 export type { IntegrityBreak, IntegrityReport } from './vault/integrity-report.js';
-export { inspectKeys, type KeyCheck } from './vault/key-check.js';
 export { type OpenVaultOptions, Vault } from './vault/lockbox.js';
 export {
   INTERNAL_SCOPE_PREFIX,
@@ -267,7 +198,6 @@ export {
 export { describeRowKey } from './vault/row-key.js';
 export { type ListedSecret, type SecretInfo, Secrets, type SetOptions } from './vault/secrets.js';
 export type { UndecryptableGroup, VaultStatus } from './vault/status.js';
-export { getMeta, META, setMeta } from './vault/store-meta.js';
 export {
   assertWellFormed,
   decodeUtf8Strict,

@@ -6,7 +6,10 @@
 import { AuditLog } from './audit/audit-log.js';
 import { Backup } from './backup/backup.js';
 import { Recovery } from './backup/recovery.js';
+import { type KeyringOptions, keyringFromOptions } from './keys/keyring-options.js';
 import { Rotation } from './rotation/rotation.js';
+import { type DatabaseDrivers, parseDatabaseUrl } from './store/connect.js';
+import { loadDrivers } from './store/load-drivers.js';
 import { Tokens } from './tokens/tokens.js';
 import type { AuditSink } from './vault/audit-sink.js';
 import type { Fields } from './vault/fields.js';
@@ -15,7 +18,15 @@ import { type OpenVaultOptions, Vault } from './vault/lockbox.js';
 import type { Secrets } from './vault/secrets.js';
 import type { VaultStatus } from './vault/status.js';
 
-export interface OpenLockboxOptions extends Omit<OpenVaultOptions, 'audit'> {
+export interface OpenLockboxOptions
+  extends Omit<OpenVaultOptions, 'audit' | 'keyring' | 'drivers'>,
+    KeyringOptions {
+  /**
+   * Driver factories. Optional: with a URL and no drivers, core imports
+   * better-sqlite3 or pg itself (optional peer dependencies; a missing one is
+   * STORE_DRIVER_MISSING naming the package).
+   */
+  drivers?: DatabaseDrivers;
   /**
    * true: record every secret set, read and delete in the hash-chained audit log
    * (the CLI and server do; each entry is a serialised insert, so the embedded
@@ -65,11 +76,42 @@ export class Lockbox {
   }
 }
 
+/**
+ * Opens a store in one call:
+ * `openLockbox({ database: 'sqlite:./lockbox.db', masterKey: process.env.ENCRYPTION_KEY })`.
+ * Connects (loading the driver when none is given), migrates, proves the
+ * keyring against the stored data keys (KEY_WRONG otherwise) and builds the
+ * services. docs/library.md shows it end to end.
+ */
 export async function openLockbox(options: OpenLockboxOptions): Promise<Lockbox> {
-  const { audit, ...vaultOptions } = options;
-  const vault = await Vault.open(
-    typeof audit === 'object' ? { ...vaultOptions, audit } : vaultOptions,
-  );
+  const {
+    audit,
+    keyring: givenKeyring,
+    masterKey,
+    masterKeyFile,
+    previousKeys,
+    previousKeyFiles,
+    drivers: givenDrivers,
+    ...vaultOptions
+  } = options;
+  const keyring = await keyringFromOptions({
+    ...(givenKeyring === undefined ? {} : { keyring: givenKeyring }),
+    masterKey,
+    masterKeyFile,
+    previousKeys,
+    previousKeyFiles,
+  });
+  const drivers =
+    givenDrivers ??
+    (typeof vaultOptions.database === 'object'
+      ? undefined
+      : await loadDrivers(parseDatabaseUrl(vaultOptions.database).dialect));
+  const vault = await Vault.open({
+    ...vaultOptions,
+    keyring,
+    ...(drivers === undefined ? {} : { drivers }),
+    ...(typeof audit === 'object' ? { audit } : {}),
+  });
   const lockbox = new Lockbox(vault);
   if (audit === true) vault.secrets.setAuditSink(lockbox.audit);
   return lockbox;

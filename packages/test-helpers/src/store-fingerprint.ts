@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { copyFileSync, readFileSync } from 'node:fs';
-import type { LockboxSchema } from '@lockbox/core';
+import type { LockboxSchema } from '@lockbox/core/hazmat';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { freshDatabase, POSTGRES_URL, type TestDatabase } from './databases.js';

@@ -20,15 +20,13 @@ import {
   connectStore,
   formatMasterKey,
   generateMasterKey,
-  getMeta,
+  inspectStore,
   Keyring,
   keyringFromConfig,
   type Lockbox,
   LockboxError,
-  META,
   parseDatabaseUrl,
   redactDatabaseUrl,
-  schemaVersion,
   writeMasterKeyFile,
 } from '@lockbox/core';
 import type { Command } from 'commander';
@@ -62,7 +60,7 @@ async function refuseInitialisedStore(config: ResolvedConfig): Promise<void> {
   if (parsed.dialect === 'sqlite' && !existsSync(parsed.target)) return;
   const store = connectStore(config.database, nodeDrivers);
   try {
-    if ((await schemaVersion(store)) > 0 && (await getMeta(store.db, META.storeId)) !== undefined) {
+    if ((await inspectStore(store)).initialised) {
       throw new LockboxError(
         'STORE_ALREADY_INITIALIZED',
         `${store.location} already holds a Lockbox store; nothing was changed`,

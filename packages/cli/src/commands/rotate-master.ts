@@ -206,11 +206,7 @@ export async function followResumedRotation(
 
 /** Removes a generated key file when the store never recorded its key (the rotation was refused). */
 async function forgetUnusedKeyFile(lockbox: Lockbox, path: string, key: Buffer): Promise<void> {
-  const recorded = await lockbox.vault.store.db
-    .selectFrom('lockbox_master_keys')
-    .select('fingerprint')
-    .where('fingerprint', '=', fingerprint(key))
-    .executeTakeFirst()
-    .catch(() => ({ fingerprint: 'unknown' }));
-  if (recorded === undefined) await unlink(path).catch(() => undefined);
+  // On a failed check keep the file: deleting a key the store may need loses data.
+  const known = await lockbox.vault.isMasterKeyKnown(fingerprint(key)).catch(() => true);
+  if (!known) await unlink(path).catch(() => undefined);
 }

@@ -168,6 +168,7 @@ export interface RotationJob {
   updatedAt: string;
   finishedAt: string | null;
   error: string | null;
+  errorCode: string | null;
 }
 
 /** GET /v1/rotation */

@@ -27,6 +27,7 @@ import type { DialectName } from '../store/connect.js';
 import type { LockboxSchema } from '../store/schema.js';
 import type { IntegrityKey } from '../vault/integrity-key.js';
 import {
+  fingerprintsWrappingLiveDataKeys,
   lockMasterKeyRecord,
   readMasterKeyRecords,
   writeMasterKeyRecord,
@@ -65,17 +66,8 @@ const MAX_SWEEPS = 3;
  */
 export async function knownMasterKeys(db: Db, integrity: IntegrityKey): Promise<Set<string>> {
   const recorded = (await readMasterKeyRecords(db, integrity)).valid;
-  const wrapping = await db
-    .selectFrom('lockbox_data_keys')
-    .select('master_fingerprint')
-    .distinct()
-    .where('state', '!=', 'destroyed')
-    .where('master_fingerprint', 'is not', null)
-    .execute();
-  return new Set([
-    ...recorded.map((r) => r.fingerprint),
-    ...wrapping.map((r) => r.master_fingerprint as string),
-  ]);
+  const wrapping = await fingerprintsWrappingLiveDataKeys(db);
+  return new Set([...recorded.map((r) => r.fingerprint), ...wrapping]);
 }
 
 export async function liveDataKeysUnder(db: Db, fingerprint: string): Promise<number> {

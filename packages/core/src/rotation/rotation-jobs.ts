@@ -36,6 +36,14 @@ export interface RotationJob<C = Record<string, unknown>, T = Record<string, unk
   finishedAt: string | null;
   /** Why the job stopped, as "CODE: message" (never secret). */
   error: string | null;
+  /** The stable code of that stop; null when it has none (running, or abandoned). */
+  errorCode: string | null;
+}
+
+/** Why a job stopped: a stable code and a message that never holds a secret. */
+export interface JobStop {
+  code: string;
+  message: string;
 }
 
 type Db = Kysely<LockboxSchema>;
@@ -55,6 +63,7 @@ function toJob<C, T>(row: RotationJobTable): RotationJob<C, T> {
     updatedAt: row.updated_at,
     finishedAt: row.finished_at,
     error: row.error,
+    errorCode: row.error_code,
   };
 }
 
@@ -87,6 +96,7 @@ export async function createJob<C, T>(
     updated_at: now,
     finished_at: null,
     error: null,
+    error_code: null,
   };
   await db.insertInto('lockbox_rotation_jobs').values(row).execute();
   return toJob<C, T>(row);
@@ -101,6 +111,7 @@ export async function saveJob<C, T>(db: Db, id: string, checkpoint: C, totals: T
       totals: JSON.stringify(totals),
       updated_at: nowIso(),
       error: null,
+      error_code: null,
     })
     .where('id', '=', id)
     .execute();
@@ -124,16 +135,17 @@ export async function finishJob<C, T>(
       updated_at: now,
       finished_at: now,
       error,
+      error_code: null,
     })
     .where('id', '=', id)
     .execute();
 }
 
 /** Records why a job stopped; it stays 'running' so that it can be resumed. */
-export async function recordJobError(db: Db, id: string, error: string): Promise<void> {
+export async function recordJobError(db: Db, id: string, stop: JobStop): Promise<void> {
   await db
     .updateTable('lockbox_rotation_jobs')
-    .set({ error, updated_at: nowIso() })
+    .set({ error: `${stop.code}: ${stop.message}`, error_code: stop.code, updated_at: nowIso() })
     .where('id', '=', id)
     .execute();
 }

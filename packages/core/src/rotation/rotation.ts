@@ -1,21 +1,5 @@
-/**
- * Rotation: the service that changes keys without bricking anything, attached to
- * a Lockbox as `lockbox.rotation`.
- *
- * - rotateMaster: rewrap data keys from an old master key to a new one.
- * - rekeyData: new data keys, every secret and field row re-encrypted, old data keys destroyed.
- * - adopt: a field's plaintext, Fernet and `v2:` rows re-encrypted into Lockbox's format.
- * - resume / abandon / status: the rotation job an interruption left behind.
- * - census / assertKeyDroppable: which keys the stored data still needs.
- *
- * Every rotation first proves it may run (read-only: a refusal changes nothing),
- * then takes the cross-process rotation lock, then works in batches recorded in
- * a job so that a rerun of the same rotation — or `resume` — continues an
- * interrupted one. docs/rotation.md states the invariants and how tests check them.
- */
-import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { isLockboxError, LockboxError } from '../errors.js';
+import { LockboxError } from '../errors.js';
 import { Keyring, type MasterKey } from '../keys/keyring.js';
 import type { Actor, AuditSink } from '../vault/audit-sink.js';
 import { authenticatedRecipient } from '../vault/authenticated-meta.js';
@@ -27,12 +11,12 @@ import {
   initialRekeyCheckpoint,
   MAX_PASSES,
   type RekeyCheckpoint,
-  type RekeyJob,
   type RekeyTotals,
   runDataRekey,
 } from './data-rekey.js';
 import { planDataRekey } from './data-rekey-plan.js';
 import { FieldTable } from './field-table.js';
+import { pendingJob, runJob } from './job-runner.js';
 import { assertKeyDroppable } from './key-droppable.js';
 import { LegacyDecoder } from './legacy-decoder.js';
 import { type MasterKeyInput, toMasterKey } from './master-key-input.js';
@@ -44,14 +28,7 @@ import {
   recordActiveMasterKey,
   runMasterRotation,
 } from './master-rotation.js';
-import {
-  createJob,
-  finishJob,
-  type RotationJob,
-  recentJobs,
-  recordJobError,
-  unfinishedJob,
-} from './rotation-jobs.js';
+import { finishJob, type RotationJob, recentJobs, unfinishedJob } from './rotation-jobs.js';
 import { type RotationLockHandle, rotationLockInfo, withRotationLock } from './rotation-lock.js';
 import {
   AUTO_ATOMIC_MAX_DATA_KEYS,
@@ -71,19 +48,6 @@ import type {
   RotationStatus,
 } from './rotation-options.js';
 import { fieldGraceMsOf } from './rotation-options.js';
-
-function describe(err: unknown): string {
-  return isLockboxError(err) ? `${err.code}: ${err.message}` : 'INTERNAL: unexpected error';
-}
-
-function unfinishedError(job: RotationJob): LockboxError {
-  const what = job.kind === 'master' ? `master rotation ${job.from} → ${job.to}` : 'data re-key';
-  return new LockboxError(
-    'ROTATION_IN_PROGRESS',
-    `an unfinished ${what} (job ${job.id}, started ${job.startedAt}${job.error === null ? '' : `, stopped by ${job.error.split(':')[0]}`}) must be finished first: run \`lockbox rotate resume\` (or \`lockbox rotate abandon\`, which is safe)`,
-    { details: { jobId: job.id, kind: job.kind, startedAt: job.startedAt } },
-  );
-}
 
 /** The keyring a master rotation uses: new key primary, old key and the rest previous. */
 function rotationKeyring(current: Keyring, newKey: MasterKey, oldKey: MasterKey): Keyring {
@@ -151,13 +115,9 @@ export class Rotation {
     const batchSize = batchSizeOf(options.batchSize);
     const db = this.#vault.store.db;
     const planned = await proveMasterRotation(db, this.#vault.dataKeys.integrity, oldKey, newKey);
-    const matches = (job: RotationJob | undefined) =>
-      job !== undefined &&
-      job.kind === 'master' &&
-      job.from === oldKey.fingerprint &&
-      job.to === newKey.fingerprint;
-    const pending = await unfinishedJob(db);
-    if (pending !== undefined && !matches(pending)) throw unfinishedError(pending);
+    const owns = (job: RotationJob) =>
+      job.kind === 'master' && job.from === oldKey.fingerprint && job.to === newKey.fingerprint;
+    const pending = await pendingJob(db, owns);
     const decision: ModeDecision =
       pending !== undefined
         ? { mode: pending.mode, reason: `${pending.mode}: resuming job ${pending.id}` }
@@ -181,31 +141,25 @@ export class Rotation {
     });
     if (options.dryRun === true) return result(undefined, planned);
     const keyring = rotationKeyring(this.#vault.keyring, newKey, oldKey);
-    const jobId = pending?.id ?? randomUUID();
-    return this.#locked(jobId, async (lock) => {
-      const current = await unfinishedJob(db);
-      if (current !== undefined && !matches(current)) throw unfinishedError(current);
-      const job =
-        (current as MasterJob | undefined) ??
-        (await createJob<MasterCheckpoint, MasterTotals>(db, {
-          // The job resumed at proof time may have finished meanwhile: then a new id.
-          id: pending === undefined ? jobId : randomUUID(),
-          kind: 'master',
-          mode: decision.mode,
-          from: oldKey.fingerprint,
-          to: newKey.fingerprint,
-          checkpoint: { phase: 'rewrap', lastId: null, sweeps: 0 },
-          totals: { planned, rewrapped: 0 },
-          startedBy: options.actor?.id ?? null,
-        }));
-      await lock.setJob(job.id);
-      const audit = { jobId: job.id, from: job.from, to: job.to, mode: job.mode };
-      let remaining: number;
-      try {
+    return runJob<MasterCheckpoint, MasterTotals, MasterRotationResult>({
+      db,
+      pending,
+      owns,
+      locked: (label, work) => this.#locked(label, work),
+      create: () => ({
+        kind: 'master',
+        mode: decision.mode,
+        from: oldKey.fingerprint,
+        to: newKey.fingerprint,
+        checkpoint: { phase: 'rewrap', lastId: null, sweeps: 0 },
+        totals: { planned, rewrapped: 0 },
+        startedBy: options.actor?.id ?? null,
+      }),
+      work: async (job, lock) => {
         await recordActiveMasterKey(db, this.#vault.dataKeys.integrity, newKey.fingerprint);
         // From here this instance wraps new data keys under the new key.
         this.#vault.dataKeys.setKeyring(keyring);
-        remaining = await runMasterRotation({
+        const remaining = await runMasterRotation({
           db,
           dialect: this.#vault.store.dialect,
           job,
@@ -216,23 +170,23 @@ export class Rotation {
           batchSize,
           onProgress: options.onProgress,
         });
-      } catch (err) {
-        await recordJobError(db, job.id, describe(err)).catch(() => undefined);
-        await this.#record(
+        return result(job, remaining);
+      },
+      audit: (job, outcome) =>
+        this.#record(
           'key.rotate.master',
-          'error',
-          { ...audit, code: isLockboxError(err) ? err.code : 'INTERNAL' },
+          outcome.ok ? 'ok' : 'error',
+          {
+            jobId: job.id,
+            from: job.from,
+            to: job.to,
+            mode: job.mode,
+            ...(outcome.ok
+              ? { rewrapped: job.totals.rewrapped, remaining: outcome.result.dataKeys.remaining }
+              : { code: outcome.stop.code }),
+          },
           options,
-        ).catch(() => undefined);
-        throw err;
-      }
-      await this.#record(
-        'key.rotate.master',
-        'ok',
-        { ...audit, rewrapped: job.totals.rewrapped, remaining },
-        options,
-      );
-      return result(job, remaining);
+        ),
     });
   }
 
@@ -251,8 +205,8 @@ export class Rotation {
     await authenticatedRecipient(db, this.#vault.dataKeys.integrity);
     const fields = await this.#fieldTables();
     const plan = await planDataRekey(this.#vault, fields);
-    const pending = await unfinishedJob(db);
-    if (pending !== undefined && pending.kind !== 'data') throw unfinishedError(pending);
+    const owns = (job: RotationJob) => job.kind === 'data';
+    const pending = await pendingJob(db, owns);
     const decision: ModeDecision =
       pending !== undefined
         ? { mode: pending.mode, reason: `${pending.mode}: resuming job ${pending.id}` }
@@ -291,42 +245,38 @@ export class Rotation {
         durationMs: Math.round(performance.now() - started),
       };
     }
-    const jobId = pending?.id ?? randomUUID();
-    return this.#locked(jobId, async (lock) => {
-      const current = await unfinishedJob(db);
-      if (current !== undefined && current.kind !== 'data') throw unfinishedError(current);
-      const job =
-        (current as RekeyJob | undefined) ??
-        (await createJob<RekeyCheckpoint, RekeyTotals>(db, {
-          // The job resumed at proof time may have finished meanwhile: then a new id.
-          id: pending === undefined ? jobId : randomUUID(),
-          kind: 'data',
-          mode: decision.mode,
-          from: null,
-          to: null,
-          // Finishing an earlier re-key: no switch, straight to a verification pass.
-          checkpoint:
-            options.finish === true
-              ? { ...initialRekeyCheckpoint(), phase: 'secrets', pass: 1 }
-              : initialRekeyCheckpoint(),
-          totals: {
-            plannedRows: plan.rows,
-            scopes: plan.scopes,
-            scopesSwitched: 0,
-            dataKeysRetired: 0,
-            dataKeysCreated: 0,
-            secrets: 0,
-            fields: {},
-            conflicts: 0,
-            unreadable: 0,
-            unreadableRows: [],
-            dataKeysDestroyed: 0,
-            dataKeysRetained: 0,
-          },
-          startedBy: options.actor?.id ?? null,
-        }));
-      await lock.setJob(job.id);
-      try {
+    return runJob<RekeyCheckpoint, RekeyTotals, DataRekeyResult>({
+      db,
+      pending,
+      owns,
+      locked: (label, work) => this.#locked(label, work),
+      create: () => ({
+        kind: 'data',
+        mode: decision.mode,
+        from: null,
+        to: null,
+        // Finishing an earlier re-key: no switch, straight to a verification pass.
+        checkpoint:
+          options.finish === true
+            ? { ...initialRekeyCheckpoint(), phase: 'secrets', pass: 1 }
+            : initialRekeyCheckpoint(),
+        totals: {
+          plannedRows: plan.rows,
+          scopes: plan.scopes,
+          scopesSwitched: 0,
+          dataKeysRetired: 0,
+          dataKeysCreated: 0,
+          secrets: 0,
+          fields: {},
+          conflicts: 0,
+          unreadable: 0,
+          unreadableRows: [],
+          dataKeysDestroyed: 0,
+          dataKeysRetained: 0,
+        },
+        startedBy: options.actor?.id ?? null,
+      }),
+      work: async (job, lock) => {
         await runDataRekey({
           db,
           dialect: this.#vault.store.dialect,
@@ -338,60 +288,55 @@ export class Rotation {
           fieldGraceMs: fieldGraceMsOf(options.fieldGraceMs),
           onProgress: options.onProgress,
         });
-      } catch (err) {
-        await recordJobError(db, job.id, describe(err)).catch(() => undefined);
-        await this.#record(
-          'key.rotate.data',
-          'error',
-          { jobId: job.id, mode: job.mode, code: isLockboxError(err) ? err.code : 'INTERNAL' },
-          options,
-        ).catch(() => undefined);
-        throw err;
-      }
-      const t = job.totals;
-      const fieldResults = fields.map((f) => ({
-        table: f.field.table,
-        column: f.field.column,
-        rows: t.fields[f.label] ?? 0,
-      }));
-      const rows = t.secrets + fieldResults.reduce((sum, f) => sum + f.rows, 0);
-      const result: DataRekeyResult = {
-        ...base,
-        mode: job.mode,
-        jobId: job.id,
-        dryRun: false,
-        scopes: t.scopes,
-        dataKeys: {
-          retired: t.dataKeysRetired,
-          created: t.dataKeysCreated,
-          destroyed: t.dataKeysDestroyed,
-          retained: t.dataKeysRetained,
-          deferred: t.dataKeysDeferred ?? 0,
-        },
-        deferredUntil: t.deferredUntil ?? null,
-        secrets: t.secrets,
-        fields: fieldResults,
-        rows,
-        tables: (t.secrets > 0 ? 1 : 0) + fieldResults.filter((f) => f.rows > 0).length,
-        conflicts: t.conflicts,
-        unreadable: t.unreadable,
-        unreadableRows: t.unreadableRows,
-        durationMs: Math.round(performance.now() - started),
-      };
-      await this.#record(
-        'key.rotate.data',
-        'ok',
-        {
-          jobId: job.id,
+        const t = job.totals;
+        const fieldResults = fields.map((f) => ({
+          table: f.field.table,
+          column: f.field.column,
+          rows: t.fields[f.label] ?? 0,
+        }));
+        const rows = t.secrets + fieldResults.reduce((sum, f) => sum + f.rows, 0);
+        return {
+          ...base,
           mode: job.mode,
+          jobId: job.id,
+          dryRun: false,
+          scopes: t.scopes,
+          dataKeys: {
+            retired: t.dataKeysRetired,
+            created: t.dataKeysCreated,
+            destroyed: t.dataKeysDestroyed,
+            retained: t.dataKeysRetained,
+            deferred: t.dataKeysDeferred ?? 0,
+          },
+          deferredUntil: t.deferredUntil ?? null,
+          secrets: t.secrets,
+          fields: fieldResults,
           rows,
-          destroyed: t.dataKeysDestroyed,
-          retained: t.dataKeysRetained,
-          passes: Math.min(job.checkpoint.pass + 1, MAX_PASSES),
-        },
-        options,
-      );
-      return result;
+          tables: (t.secrets > 0 ? 1 : 0) + fieldResults.filter((f) => f.rows > 0).length,
+          conflicts: t.conflicts,
+          unreadable: t.unreadable,
+          unreadableRows: t.unreadableRows,
+          durationMs: Math.round(performance.now() - started),
+        };
+      },
+      audit: (job, outcome) =>
+        this.#record(
+          'key.rotate.data',
+          outcome.ok ? 'ok' : 'error',
+          {
+            jobId: job.id,
+            mode: job.mode,
+            ...(outcome.ok
+              ? {
+                  rows: outcome.result.rows,
+                  destroyed: job.totals.dataKeysDestroyed,
+                  retained: job.totals.dataKeysRetained,
+                  passes: Math.min(job.checkpoint.pass + 1, MAX_PASSES),
+                }
+              : { code: outcome.stop.code }),
+          },
+          options,
+        ),
     });
   }
 

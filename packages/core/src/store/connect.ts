@@ -1,9 +1,10 @@
 /**
  * Opening a store from a URL, with the database driver injected.
  *
- * Core never imports better-sqlite3 or pg: the caller passes factories that
- * satisfy Kysely's own minimal driver interfaces (the CLI and server pass the real
- * modules; see node-drivers in the cli package). Accepted URLs:
+ * This module never imports better-sqlite3 or pg: it takes factories that
+ * satisfy Kysely's own minimal driver interfaces, from the caller (the CLI's
+ * node-drivers) or from load-drivers.ts, which openLockbox uses when the
+ * application gives none. Accepted URLs:
  *   - a file path, `sqlite:PATH` or `sqlite://PATH` → SQLite (WAL), default ./lockbox.db
  *   - `postgres://…` or `postgresql://…` → PostgreSQL
  */

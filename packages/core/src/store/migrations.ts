@@ -148,10 +148,36 @@ const integrity: Migration = {
   },
 };
 
+/**
+ * A rotation job's error code gets its own column (it was the part of `error`
+ * before the first colon). Rows written before keep their text; their code is
+ * filled from it here, where it has the shape `CODE: message`.
+ */
+const jobErrorCode: Migration = {
+  async up(db: AnyDb) {
+    await db.schema.alterTable('lockbox_rotation_jobs').addColumn('error_code', 'text').execute();
+    const stopped: { id: string; error: string }[] = await db
+      .selectFrom('lockbox_rotation_jobs')
+      .select(['id', 'error'])
+      .where('error', 'is not', null)
+      .execute();
+    for (const job of stopped) {
+      const code = /^([A-Z][A-Z0-9_]*): /.exec(job.error)?.[1];
+      if (code === undefined) continue;
+      await db
+        .updateTable('lockbox_rotation_jobs')
+        .set({ error_code: code })
+        .where('id', '=', job.id)
+        .execute();
+    }
+  },
+};
+
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
   '0002_audit_key_id': auditKeyId,
   '0003_integrity': integrity,
+  '0004_job_error_code': jobErrorCode,
 };
 
 export const SCHEMA_VERSION = Object.keys(MIGRATIONS).length;

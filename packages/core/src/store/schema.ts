@@ -83,7 +83,10 @@ export interface RotationJobTable {
   started_at: string;
   updated_at: string;
   finished_at: string | null;
+  /** Why the job stopped, for people: "CODE: message" (never secret). */
   error: string | null;
+  /** The stable error code of that stop (ERROR_CODES), or null. */
+  error_code: string | null;
 }
 
 export interface LockTable {

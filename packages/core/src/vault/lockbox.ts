@@ -16,7 +16,7 @@ import { createIntegrityKey, openIntegrityKey } from './integrity-key.js';
 import { type IntegrityReport, integrityReport, readinessProblems } from './integrity-report.js';
 import { upgradeIntegrity } from './integrity-upgrade.js';
 import { checkKeyring, type KeyCheck } from './key-check.js';
-import { writeMasterKeyRecord } from './master-key-records.js';
+import { masterKeyKnown, writeMasterKeyRecord } from './master-key-records.js';
 import { Secrets } from './secrets.js';
 import { type VaultStatus, vaultStatus } from './status.js';
 import { getMeta, META, setMeta } from './store-meta.js';
@@ -133,6 +133,14 @@ export class Vault {
   /** Rows failing their integrity check and the primary's record (integrity-report.ts). */
   integrityReport(): Promise<IntegrityReport> {
     return integrityReport(this.store.db, this.dataKeys.integrity, this.keyring);
+  }
+
+  /**
+   * Whether the store has ever recorded `fingerprint` or still holds a data
+   * key wrapped under it (a tool asks this before deleting a key file).
+   */
+  isMasterKeyKnown(fingerprint: string): Promise<boolean> {
+    return masterKeyKnown(this.store.db, fingerprint);
   }
 
   async close(): Promise<void> {

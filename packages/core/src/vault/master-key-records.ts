@@ -116,3 +116,38 @@ export async function lockMasterKeyRecord(trx: Db, fingerprint: string): Promise
     .where('fingerprint', '=', fingerprint)
     .execute();
 }
+
+/**
+ * Whether the store knows `fingerprint` at all: a record of it, or any data
+ * key still wrapped under it. Unauthenticated on purpose (it is asked without
+ * trusting the rows): a caller uses it only to decide that a key file is safe
+ * to delete, and a data key wrapped under the key keeps the file even when
+ * someone removed the record by hand.
+ */
+export async function masterKeyKnown(db: Db, fingerprint: string): Promise<boolean> {
+  const record = await db
+    .selectFrom('lockbox_master_keys')
+    .select('fingerprint')
+    .where('fingerprint', '=', fingerprint)
+    .executeTakeFirst();
+  if (record !== undefined) return true;
+  const wrapped = await db
+    .selectFrom('lockbox_data_keys')
+    .select('id')
+    .where('master_fingerprint', '=', fingerprint)
+    .limit(1)
+    .executeTakeFirst();
+  return wrapped !== undefined;
+}
+
+/** Fingerprints of the master keys wrapping live (not destroyed) data keys, sorted. */
+export async function fingerprintsWrappingLiveDataKeys(db: Db): Promise<string[]> {
+  const rows = await db
+    .selectFrom('lockbox_data_keys')
+    .select('master_fingerprint')
+    .distinct()
+    .where('state', '!=', 'destroyed')
+    .where('master_fingerprint', 'is not', null)
+    .execute();
+  return rows.map((r) => r.master_fingerprint as string).sort();
+}

@@ -1,4 +1,4 @@
-import { AUDIT_SCOPE, GENESIS_HASH } from '@lockbox/core';
+import { AUDIT_SCOPE, GENESIS_HASH } from '@lockbox/core/hazmat';
 import { DIALECTS } from '@lockbox/test-helpers';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';

@@ -3,7 +3,8 @@
  * insertion and reordering is found, and verify names the first broken entry.
  */
 import { createHash } from 'node:crypto';
-import { AUDIT_HEAD_META, type Lockbox } from '@lockbox/core';
+import type { Lockbox } from '@lockbox/core';
+import { AUDIT_HEAD_META } from '@lockbox/core/hazmat';
 import { DIALECTS } from '@lockbox/test-helpers';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';

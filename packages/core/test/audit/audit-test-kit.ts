@@ -1,12 +1,7 @@
 /** Shared set-up for audit tests: lockboxes on a fresh database, raw row access, closing. */
 
-import {
-  type Keyring,
-  type Lockbox,
-  type LockboxSchema,
-  type OpenLockboxOptions,
-  openLockbox,
-} from '@lockbox/core';
+import { type Keyring, type Lockbox, type OpenLockboxOptions, openLockbox } from '@lockbox/core';
+import type { LockboxSchema } from '@lockbox/core/hazmat';
 import { drivers, freshDatabase, newKeyring, type TestDatabase } from '@lockbox/test-helpers';
 import { type Kysely, sql } from 'kysely';
 

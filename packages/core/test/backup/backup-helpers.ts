@@ -5,7 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Lockbox, LockboxSchema } from '@lockbox/core';
+import type { Lockbox } from '@lockbox/core';
+import type { LockboxSchema } from '@lockbox/core/hazmat';
 import type { TestDatabase } from '@lockbox/test-helpers';
 import { Encrypter } from 'age-encryption';
 

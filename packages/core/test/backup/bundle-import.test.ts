@@ -1,4 +1,5 @@
-import { getMeta, type Lockbox, META } from '@lockbox/core';
+import type { Lockbox } from '@lockbox/core';
+import { getMeta, META } from '@lockbox/core/hazmat';
 import {
   DIALECTS,
   expectRejection,

@@ -1,13 +1,6 @@
 import { createSecretKey } from 'node:crypto';
-import {
-  decryptParsed,
-  generateMasterKey,
-  Keyring,
-  type Lockbox,
-  parseCiphertext,
-  Recovery,
-  secretRowContext,
-} from '@lockbox/core';
+import { generateMasterKey, Keyring, type Lockbox, Recovery } from '@lockbox/core';
+import { decryptParsed, parseCiphertext, secretRowContext } from '@lockbox/core/hazmat';
 import {
   DIALECTS,
   drivers,

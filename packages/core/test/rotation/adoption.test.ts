@@ -6,13 +6,8 @@
  * data keys); every value reads back byte-identical throughout.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  encryptFernet,
-  encryptV2,
-  generateMasterKey,
-  type Lockbox,
-  parseFernetKey,
-} from '@lockbox/core';
+import { generateMasterKey, type Lockbox } from '@lockbox/core';
+import { encryptFernet, encryptV2, parseFernetKey } from '@lockbox/core/hazmat';
 import {
   DIALECTS,
   freshDatabase,

@@ -1,4 +1,5 @@
-import { encryptV2, generateMasterKey, type Lockbox } from '@lockbox/core';
+import { generateMasterKey, type Lockbox } from '@lockbox/core';
+import { encryptV2 } from '@lockbox/core/hazmat';
 import { DIALECTS, freshDatabase, open, type TestDatabase } from '@lockbox/test-helpers';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';

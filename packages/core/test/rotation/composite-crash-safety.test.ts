@@ -7,13 +7,8 @@
  * land between rows that share the first key column.
  */
 
-import {
-  encryptFernet,
-  encryptV2,
-  generateMasterKey,
-  type Lockbox,
-  parseFernetKey,
-} from '@lockbox/core';
+import { generateMasterKey, type Lockbox } from '@lockbox/core';
+import { encryptFernet, encryptV2, parseFernetKey } from '@lockbox/core/hazmat';
 import { DIALECTS, freshDatabase, open, type TestDatabase } from '@lockbox/test-helpers';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';

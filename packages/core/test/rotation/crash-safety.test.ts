@@ -8,13 +8,8 @@
  * finishes it with totals that count every row exactly once.
  */
 
-import {
-  encryptFernet,
-  encryptV2,
-  generateMasterKey,
-  type Lockbox,
-  parseFernetKey,
-} from '@lockbox/core';
+import { generateMasterKey, type Lockbox } from '@lockbox/core';
+import { encryptFernet, encryptV2, parseFernetKey } from '@lockbox/core/hazmat';
 import {
   cloneDatabase,
   DIALECTS,

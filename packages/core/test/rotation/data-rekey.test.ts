@@ -1,10 +1,5 @@
-import {
-  encryptToText,
-  fieldContext,
-  generateMasterKey,
-  type Lockbox,
-  secretContext,
-} from '@lockbox/core';
+import { generateMasterKey, type Lockbox } from '@lockbox/core';
+import { encryptToText, fieldContext, secretContext } from '@lockbox/core/hazmat';
 import {
   DIALECTS,
   freshDatabase,

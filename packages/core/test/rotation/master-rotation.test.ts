@@ -150,13 +150,17 @@ describe.each(DIALECTS)('master-key rotation on %s', (dialect) => {
     const status = await lockbox.rotation.status();
     expect(status.unfinished).toMatchObject({ kind: 'master', state: 'running', mode: 'online' });
     expect(status.unfinished?.error).toMatch(/^INTERNAL/);
+    expect(status.unfinished?.errorCode).toBe('INTERNAL');
     expect(status.lock).toBeNull();
     // Mid-rotation, a keyring holding both keys opens everything.
     const both = await openWith(newKey, [data.key]);
     await expectAllReadable(both, data);
-    await expect(
-      lockbox.rotation.rotateMaster({ oldKey: data.key, newKey: generateMasterKey() }),
-    ).rejects.toMatchObject({ code: 'ROTATION_IN_PROGRESS' });
+    const refused = lockbox.rotation.rotateMaster({
+      oldKey: data.key,
+      newKey: generateMasterKey(),
+    });
+    await expect(refused).rejects.toMatchObject({ code: 'ROTATION_IN_PROGRESS' });
+    await expect(refused).rejects.toThrow(/stopped by INTERNAL\)/);
     const resumed = await lockbox.rotation.resume({ requestId: 'req-resume-1' });
     expect(resumed).toMatchObject({ kind: 'master', resumed: true, mode: 'online' });
     // resume passes the request id on to the audit entry of the rotation it finishes.

@@ -3,7 +3,8 @@
  * (the SQLite file) or row-identical (every row of every table on PostgreSQL).
  */
 
-import { encryptFernet, generateMasterKey, type Lockbox, parseFernetKey } from '@lockbox/core';
+import { generateMasterKey, type Lockbox } from '@lockbox/core';
+import { encryptFernet, parseFernetKey } from '@lockbox/core/hazmat';
 import {
   DIALECTS,
   freshDatabase,

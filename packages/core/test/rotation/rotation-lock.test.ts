@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
-import { generateMasterKey, type Lockbox, withRotationLock } from '@lockbox/core';
+import { generateMasterKey, type Lockbox } from '@lockbox/core';
+import { withRotationLock } from '@lockbox/core/hazmat';
 import { DIALECTS, freshDatabase, open, type TestDatabase } from '@lockbox/test-helpers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Seeded, seed } from './store-fixture.js';

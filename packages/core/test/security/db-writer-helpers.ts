@@ -5,14 +5,8 @@
  * identity against a canary secret.
  */
 import { createSecretKey } from 'node:crypto';
-import {
-  decryptParsed,
-  type Keyring,
-  type Lockbox,
-  openLockbox,
-  parseCiphertext,
-  secretContext,
-} from '@lockbox/core';
+import { type Keyring, type Lockbox, openLockbox } from '@lockbox/core';
+import { decryptParsed, parseCiphertext, secretContext } from '@lockbox/core/hazmat';
 import { drivers, type TestDatabase } from '@lockbox/test-helpers';
 import { expect } from 'vitest';
 import { unwrapWithIdentity } from '../../src/keys/age-identity.js';

@@ -7,13 +7,12 @@
 
 import {
   connectStore,
-  dataKeyContext,
   generateMasterKey,
   Keyring,
   type Lockbox,
-  SCHEMA_VERSION,
   schemaVersion,
 } from '@lockbox/core';
+import { dataKeyContext, SCHEMA_VERSION } from '@lockbox/core/hazmat';
 import {
   DIALECTS,
   drivers,

@@ -5,13 +5,12 @@ import {
   connectStore,
   generateMasterKey,
   Keyring,
-  migrateToLatest,
   parseDatabaseUrl,
   redactDatabaseUrl,
-  SCHEMA_VERSION,
   schemaVersion,
   Vault,
 } from '@lockbox/core';
+import { migrateToLatest, SCHEMA_VERSION } from '@lockbox/core/hazmat';
 import { DIALECTS, drivers, freshDatabase, type TestDatabase } from '@lockbox/test-helpers';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';

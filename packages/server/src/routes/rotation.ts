@@ -158,7 +158,10 @@ const Job = Type.Object({
   startedAt: Timestamp,
   updatedAt: Timestamp,
   finishedAt: Nullable(Timestamp),
+  /** Why the job stopped, for people: "CODE: message". */
   error: Nullable(Type.String()),
+  /** The stable error code of that stop (docs/errors.md), or null. */
+  errorCode: Nullable(Type.String()),
 });
 
 const Status = Type.Object({

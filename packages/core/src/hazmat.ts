@@ -1,0 +1,79 @@
+/**
+ * @lockbox/core/hazmat — the primitives under the vault: ciphertext and
+ * wrapped-key formats, contexts, HKDF/HMAC, the legacy Fernet and `v2:`
+ * encryptors, the store's metadata table and migrations, locks and internal
+ * scopes. Tink-style: an application never needs these to keep secrets
+ * (`@lockbox/core` is enough); they exist for tools, migrations, tests and the
+ * benchmarks, and using them wrongly can lose or expose data.
+ */
+
+export { AUDIT_ADVISORY_LOCK } from './audit/audit-chain.js';
+export { GENESIS_HASH } from './audit/audit-entry.js';
+export { AUDIT_HEAD_META, type AuditHead } from './audit/audit-head.js';
+export { AUDIT_SCOPE } from './audit/audit-keys.js';
+export type { RowRollback, RowRollbackKind } from './audit/row-state-check.js';
+export { AGE_MAGIC, type ByteSource, looksLikeAge } from './backup/age-stream.js';
+export type { BundleHeader, BundleRecord, BundleTrailer } from './backup/bundle-format.js';
+export { type BundleItem, readBundle } from './backup/bundle-reader.js';
+export {
+  CIPHERTEXT_TAG,
+  type CiphertextTag,
+  decryptParsed,
+  encryptToText,
+  parseCiphertext,
+  ROW_CIPHERTEXT_TAG,
+} from './crypto/ciphertext.js';
+export { constantTimeEqual } from './crypto/constant-time.js';
+export {
+  dataKeyContext,
+  encodeContext,
+  fieldContext,
+  secretContext,
+  secretRowContext,
+} from './crypto/context.js';
+export { fingerprintBytes, KEY_ID_BYTES } from './crypto/fingerprint.js';
+export { hkdfSha256, hmacSha256 } from './crypto/hkdf.js';
+export { detectLegacyFormat, type LegacyFormat } from './crypto/legacy/detect-legacy-format.js';
+export {
+  decryptFernet,
+  encryptFernet,
+  type FernetKey,
+  parseFernetKey,
+} from './crypto/legacy/fernet.js';
+export { decryptV2, encryptV2, V2_PREFIX } from './crypto/legacy/v2.js';
+export {
+  DATA_KEY_BYTES,
+  parseWrappedKey,
+  unwrapParsed,
+  WRAPPED_KEY_TAG,
+  wrapKey,
+} from './crypto/wrapped-key.js';
+export { unwrapWithIdentity, wrapToRecipient } from './keys/age-identity.js';
+export { wrappingFingerprint } from './keys/keyring.js';
+export {
+  derivePassphraseKey,
+  formatPassphraseParams,
+  newPassphraseParams,
+  type PassphraseParams,
+  parsePassphraseParams,
+} from './keys/passphrase-key.js';
+export { assertKeyDroppable } from './rotation/key-droppable.js';
+export {
+  type RotationLockHandle,
+  type RotationLockInfo,
+  rotationLockInfo,
+  withRotationLock,
+} from './rotation/rotation-lock.js';
+export {
+  AUTO_ATOMIC_MAX_DATA_KEYS,
+  AUTO_ATOMIC_MAX_UNITS,
+  chooseMode,
+  type ModeDecision,
+} from './rotation/rotation-mode.js';
+export { migrateToLatest } from './store/migrate.js';
+export { SCHEMA_VERSION } from './store/migrations.js';
+export type { LockboxSchema } from './store/schema.js';
+export { DataKeys, type OpenDataKey } from './vault/data-keys.js';
+export { INTEGRITY_SCOPE } from './vault/integrity-key.js';
+export { inspectKeys, type KeyCheck } from './vault/key-check.js';
+export { getMeta, META, setMeta } from './vault/store-meta.js';

@@ -1,0 +1,92 @@
+/**
+ * The ways an application gives `openLockbox` its master keys, so that opening
+ * a store is one line: `masterKey` (the key's text — hex, base64 or base64url,
+ * as an `ENCRYPTION_KEY` variable holds it — or its 32 bytes), `masterKeyFile`
+ * (a 0600 key file), `previousKeys` / `previousKeyFiles` (unwrap-only keys kept
+ * through a rotation), or a ready `keyring`. Exactly one primary source.
+ */
+import { MASTER_KEY_BYTES, parseMasterKey } from '../crypto/master-key.js';
+import { LockboxError } from '../errors.js';
+import { masterKeyFromFile } from './key-providers.js';
+import { Keyring } from './keyring.js';
+
+/** A master key: its text (hex, base64, base64url) or its 32 bytes. */
+export type MasterKeyValue = string | Uint8Array;
+
+export interface KeyringOptions {
+  /** A keyring built by the caller. Exclusive with the key options below. */
+  keyring?: Keyring;
+  /** The primary master key. A blank string counts as absent (an unset variable). */
+  masterKey?: MasterKeyValue | undefined;
+  /** A key file holding the primary master key. Exclusive with `masterKey`. */
+  masterKeyFile?: string | undefined;
+  /** Previous master keys: they only unwrap, until a rotation moved everything off them. */
+  previousKeys?: readonly MasterKeyValue[] | undefined;
+  /** Key files holding previous master keys. */
+  previousKeyFiles?: readonly string[] | undefined;
+}
+
+function bytesOf(value: MasterKeyValue, what: string): Buffer {
+  if (typeof value === 'string') return parseMasterKey(value, what);
+  if (value.length !== MASTER_KEY_BYTES) {
+    throw new LockboxError(
+      'KEY_INVALID_LENGTH',
+      `${what} is ${value.length} bytes; it must be exactly ${MASTER_KEY_BYTES}`,
+    );
+  }
+  return Buffer.from(value);
+}
+
+const blank = (value: MasterKeyValue | undefined): boolean =>
+  value === undefined || (typeof value === 'string' && value.trim() === '');
+
+/**
+ * The keyring the options describe. Throws KEY_MISSING without a primary key,
+ * INVALID_ARGUMENT when two primary sources are given, KEY_DUPLICATE when a key
+ * appears twice, and the parsers' codes for a malformed key or key file — each
+ * naming the option, never the value. Raw key bytes are zeroed once the
+ * keyring holds them (the caller's own buffers are left alone).
+ */
+export async function keyringFromOptions(options: KeyringOptions): Promise<Keyring> {
+  const hasKey = !blank(options.masterKey);
+  const hasFile = options.masterKeyFile !== undefined && options.masterKeyFile.trim() !== '';
+  const hasPrevious =
+    (options.previousKeys?.length ?? 0) > 0 || (options.previousKeyFiles?.length ?? 0) > 0;
+  if (options.keyring !== undefined) {
+    if (hasKey || hasFile || hasPrevious) {
+      throw new LockboxError(
+        'INVALID_ARGUMENT',
+        'give either `keyring` or master key options (masterKey, masterKeyFile, previousKeys, previousKeyFiles), not both',
+      );
+    }
+    return options.keyring;
+  }
+  if (hasKey && hasFile) {
+    throw new LockboxError(
+      'INVALID_ARGUMENT',
+      'give the primary master key either as `masterKey` or as `masterKeyFile`, not both',
+    );
+  }
+  if (!hasKey && !hasFile) {
+    throw new LockboxError(
+      'KEY_MISSING',
+      'no master key: give `masterKey` (for example process.env.ENCRYPTION_KEY), `masterKeyFile` or `keyring`',
+    );
+  }
+  const raw: Buffer[] = [];
+  try {
+    raw.push(
+      hasKey
+        ? bytesOf(options.masterKey as MasterKeyValue, 'masterKey')
+        : await masterKeyFromFile(options.masterKeyFile as string),
+    );
+    (options.previousKeys ?? []).forEach((key, i) => {
+      raw.push(bytesOf(key, `previousKeys[${i}]`));
+    });
+    for (const path of options.previousKeyFiles ?? []) raw.push(await masterKeyFromFile(path));
+    const [primary, ...previous] = raw as [Buffer, ...Buffer[]];
+    return Keyring.fromBytes(primary, previous);
+  } finally {
+    for (const key of raw) key.fill(0);
+  }
+}
