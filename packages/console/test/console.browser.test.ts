@@ -37,12 +37,14 @@ import {
 } from '@lockbox/core';
 import { buildServer, type LockboxServer } from '@lockbox/server';
 import { drivers, freshDatabase, type TestDatabase } from '@lockbox/test-helpers';
+import { Decrypter, Encrypter } from 'age-encryption';
 import {
   type BrowserContext,
   chromium,
   type Locator,
   type Page,
   type Request,
+  type Response,
 } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -137,16 +139,59 @@ function consoleDist(scratch: string): string {
   return out;
 }
 
+interface ConsoleServer {
+  database: TestDatabase;
+  lockbox: Lockbox;
+  app: LockboxServer;
+  origin: string;
+  /** An operator's token: admin, keys:rotate, backup:export and backup:import. */
+  token: string;
+  close(): Promise<void>;
+}
+
+/** A Lockbox server over a fresh SQLite store, serving the console on 127.0.0.1. */
+async function startConsoleServer(consoleDir: string, masterKey: Buffer): Promise<ConsoleServer> {
+  const database = await freshDatabase('sqlite');
+  const lockbox = await openLockbox({
+    database: database.url,
+    drivers,
+    keyring: Keyring.fromBytes(masterKey),
+    audit: true,
+  });
+  const app = buildServer({ lockbox, logger: false, consoleDir, authRateLimit: false });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') throw new Error('no TCP address');
+  const { token } = await lockbox.tokens.create({
+    name: 'console-operator',
+    permissions: ['admin', 'keys:rotate', 'backup:export', 'backup:import'],
+  });
+  return {
+    database,
+    lockbox,
+    app,
+    origin: `http://127.0.0.1:${address.port}`,
+    token,
+    async close() {
+      await app.close();
+      await lockbox.close().catch(() => undefined);
+      await database.drop();
+    },
+  };
+}
+
 suite('web console in chromium', () => {
   let scratch: string;
-  let database: TestDatabase;
   let lockbox: Lockbox;
-  let app: LockboxServer;
   let context: BrowserContext;
   let page: Page;
   let origin: string;
   let token: string;
   let masterKey: Buffer;
+  /** The store most steps use, and one with 10,000 scopes for the scope search. */
+  let main: ConsoleServer | undefined;
+  let crowded: ConsoleServer | undefined;
+  let consoleDir: string;
   const requests: Request[] = [];
   /** Script errors and console errors (a CSP refusal among them), except failed-request notices. */
   const pageErrors: string[] = [];
@@ -158,26 +203,10 @@ suite('web console in chromium', () => {
       );
     }
     scratch = mkdtempSync(join(tmpdir(), 'lockbox-console-'));
-    const consoleDir = consoleDist(scratch);
-    database = await freshDatabase('sqlite');
+    consoleDir = consoleDist(scratch);
     masterKey = generateMasterKey();
-    lockbox = await openLockbox({
-      database: database.url,
-      drivers,
-      keyring: Keyring.fromBytes(masterKey),
-      audit: true,
-    });
-    app = buildServer({ lockbox, logger: false, consoleDir, authRateLimit: false });
-    await app.listen({ host: '127.0.0.1', port: 0 });
-    const address = app.server.address();
-    if (address === null || typeof address === 'string') throw new Error('no TCP address');
-    origin = `http://127.0.0.1:${address.port}`;
-    token = (
-      await lockbox.tokens.create({
-        name: 'console-operator',
-        permissions: ['admin', 'keys:rotate', 'backup:export', 'backup:import'],
-      })
-    ).token;
+    main = await startConsoleServer(consoleDir, masterKey);
+    ({ lockbox, origin, token } = main);
 
     context = await chromium.launchPersistentContext(join(scratch, 'profile'), {
       executablePath: CHROMIUM,
@@ -200,9 +229,7 @@ suite('web console in chromium', () => {
 
   afterAll(async () => {
     await context?.close();
-    await app?.close();
-    await lockbox?.close().catch(() => undefined);
-    await database?.drop();
+    for (const server of [main, crowded]) await server?.close();
     if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true });
   });
 
@@ -530,6 +557,321 @@ suite('web console in chromium', () => {
     await hasText(page.getByTestId('scope-list'), 'user:7 (1)');
     await page.getByRole('button', { name: 'Sign out' }).click();
     await hasText(page.locator('h1'), 'Lockbox console');
+  });
+
+  /** Requests since `since` with this method whose URL path ends with `route`. */
+  const sent = (since: number, method: string, route: string) =>
+    requests
+      .slice(since)
+      .filter((r) => r.method() === method && new URL(r.url()).pathname.endsWith(route));
+
+  /** Shows something with `show` in English and then Japanese, photographing each; ends in English. */
+  const photographInBothLanguages = async (
+    name: string,
+    show: () => Promise<void>,
+    hide: () => Promise<void> = async () => undefined,
+  ) => {
+    for (const language of ['en', 'ja'] as const) {
+      await page.getByTestId('language').selectOption(language);
+      await expect.poll(() => page.locator('html').getAttribute('lang'), POLL).toBe(language);
+      await show();
+      await shoot(name, language, false);
+      await hide();
+    }
+    await page.getByTestId('language').selectOption('en');
+    await expect.poll(() => page.locator('html').getAttribute('lang'), POLL).toBe('en');
+  };
+
+  /** Opens a dialog with `opener`, photographs it in both languages, and closes it with Escape. */
+  const photographDialogInBothLanguages = (name: string, opener: Locator) => {
+    const dialog = page.getByRole('dialog');
+    return photographInBothLanguages(
+      name,
+      async () => {
+        await opener.click();
+        await visible(dialog);
+      },
+      async () => {
+        await page.keyboard.press('Escape');
+        await hidden(dialog);
+      },
+    );
+  };
+
+  /** A data re-key stopped after its first batch, as a crash would leave it: resumable, no lock. */
+  const interruptDataRekey = async () => {
+    await expect(
+      lockbox.rotation.rekeyData({
+        mode: 'online',
+        batchSize: 1,
+        onProgress: (event) => {
+          if (event.done > 0) throw new Error('interrupted by the test');
+        },
+      }),
+    ).rejects.toThrow('interrupted by the test');
+    const { unfinished } = await lockbox.rotation.status();
+    expect(unfinished).toMatchObject({ kind: 'data', state: 'running' });
+    return unfinished?.id as string;
+  };
+
+  /** Opens the Keys page afresh, so that it reads the rotation status again. */
+  const reopenKeys = async () => {
+    await nav('overview');
+    await nav('keys');
+    await expect.poll(() => page.getByText('Loading…').count(), POLL).toBe(0);
+  };
+
+  it('signs the operator in again for the key flows', async () => {
+    await page.getByTestId('token-input').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await visible(page.locator('main h1'));
+    await nav('keys');
+    await hasText(page.locator('main h1'), 'Keys');
+  });
+
+  it('re-keys data through a dialog naming what happens; a double click starts one re-key', async () => {
+    for (let i = 0; i < 3; i++) await lockbox.secrets.set(`team:${i}`, 'token', `team-token-${i}`);
+    await reopenKeys();
+    const scopes = (await lockbox.status()).totals.scopes;
+    const dataKeys = (await lockbox.rotation.census()).dataKeys.active;
+    const dialog = page.getByRole('dialog');
+    await photographDialogInBothLanguages('keys-rekey-dialog', page.getByTestId('rekey'));
+    await page.getByTestId('rekey').click();
+    const steps = dialog.getByTestId('rekey-steps');
+    await showsText(
+      steps,
+      `Each of the ${scopes} scopes gets a new data key; their ${dataKeys} current data keys are retired.`,
+    );
+    await showsText(steps, 'Then the old data keys are destroyed');
+    await showsText(steps, 'Backups and snapshots made before stay encrypted under the old keys');
+    const before = requests.length;
+    await page.getByTestId('confirm-rekey').dblclick();
+    await visible(page.getByTestId('rekey-done'));
+    await hidden(dialog);
+    await showsText(page.getByTestId('rekey-done'), `${scopes} scopes got ${scopes} new data keys`);
+    expect(sent(before, 'POST', '/v1/rotation/data')).toHaveLength(1);
+    expect((await lockbox.rotation.status()).recent.filter((j) => j.kind === 'data')).toHaveLength(
+      1,
+    );
+    expect(await auditActions('key.rotate.data')).toEqual(['ok']);
+    expect(await lockbox.secrets.get(SCOPE, NAME)).toBe(VALUE);
+    expect((await lockbox.rotation.census()).dataKeys.destroyed).toBeGreaterThanOrEqual(scopes);
+  });
+
+  it('shows an interrupted job with its state and resumes it once', async () => {
+    const jobId = await interruptDataRekey();
+    await reopenKeys();
+    const card = page.getByTestId('interrupted-job');
+    await visible(card);
+    await expect
+      .poll(() => card.getByTestId('rotation-job').getAttribute('data-state'), POLL)
+      .toBe('running');
+    await showsText(card, 'Data re-key.');
+    // The job's error as recorded: a non-Lockbox failure is never described further.
+    await showsText(card, 'INTERNAL: unexpected error');
+    await photographInBothLanguages('keys-interrupted', async () => {
+      await visible(page.getByTestId('resume-job'));
+      await page.getByTestId('interrupted-job').scrollIntoViewIfNeeded();
+    });
+    const before = requests.length;
+    await page.getByTestId('resume-job').dblclick();
+    await visible(page.getByTestId('resume-done'));
+    await hidden(card);
+    expect(sent(before, 'POST', '/v1/rotation/resume')).toHaveLength(1);
+    const status = await lockbox.rotation.status();
+    expect(status.unfinished).toBeNull();
+    expect(status.recent.find((job) => job.id === jobId)?.state).toBe('done');
+    expect(await lockbox.secrets.get('team:2', 'token')).toBe('team-token-2');
+  });
+
+  it('abandons an interrupted job only after a confirmation, once', async () => {
+    const jobId = await interruptDataRekey();
+    await reopenKeys();
+    const dialog = page.getByRole('dialog');
+    await photographDialogInBothLanguages('keys-abandon-dialog', page.getByTestId('abandon-job'));
+    // Cancelling changes nothing, and focus returns to the button that opened the dialog.
+    const before = requests.length;
+    await page.getByTestId('abandon-job').click();
+    await showsText(dialog, `Job ${jobId} stops for good`);
+    await showsText(dialog, 'The old data keys stay intact (retiring)');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await hidden(dialog);
+    await expect
+      .poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-testid')), POLL)
+      .toBe('abandon-job');
+    expect(sent(before, 'POST', '/v1/rotation/abandon')).toHaveLength(0);
+    expect((await lockbox.rotation.status()).unfinished?.id).toBe(jobId);
+    await page.getByTestId('abandon-job').click();
+    await page.getByTestId('confirm').dblclick();
+    await visible(page.getByTestId('abandon-done'));
+    await showsText(page.getByTestId('abandon-done'), jobId);
+    await hidden(page.getByTestId('interrupted-job'));
+    expect(sent(before, 'POST', '/v1/rotation/abandon')).toHaveLength(1);
+    const status = await lockbox.rotation.status();
+    expect(status.unfinished).toBeNull();
+    expect(status.recent.find((job) => job.id === jobId)?.state).toBe('failed');
+    expect(await auditActions('key.rotate.abandon')).toEqual(['ok']);
+    expect(await lockbox.secrets.get('team:1', 'token')).toBe('team-token-1');
+  });
+
+  it('refuses a pasted identity or a malformed recipient before sending anything', async () => {
+    const before = requests.length;
+    const field = page.getByTestId('recovery-recipient');
+    const error = page.getByTestId('recovery-input-error');
+    await hasText(page.getByTestId('recovery-state'), 'No recovery key is set.');
+    const pasted = await generateAgeIdentity();
+    await field.fill(pasted.identity);
+    await page.getByTestId('recovery-review').click();
+    await showsText(error, 'That is an identity (a secret key), not a recipient. It was not sent.');
+    await field.fill(pasted.recipient.slice(0, -2));
+    await page.getByTestId('recovery-review').click();
+    await showsText(error, 'That is not an age X25519 recipient');
+    expect(sent(before, 'PUT', '/v1/recovery')).toHaveLength(0);
+    for (const request of requests.slice(before)) {
+      expect(request.postData() ?? '').not.toContain(pasted.identity);
+    }
+    await field.fill('');
+  });
+
+  it('generates a recovery identity offered once as a download, never stored, and sets its recipient', async () => {
+    const before = requests.length;
+    const bodies: Promise<string>[] = [];
+    const collect = (response: Response) => {
+      if (response.url().includes('/v1/')) {
+        bodies.push(response.text().catch(() => ''));
+      }
+    };
+    page.on('response', collect);
+    await page.getByTestId('recovery-generate').click();
+    const offer = page.getByTestId('recovery-download');
+    await visible(offer);
+    // Until the identity is saved, its recipient cannot be set.
+    expect(await page.getByTestId('recovery-review').isDisabled()).toBe(true);
+    await photographInBothLanguages('keys-recovery', async () => {
+      await offer.scrollIntoViewIfNeeded();
+    });
+    const download = page.waitForEvent('download');
+    await page.getByTestId('recovery-download-identity').click();
+    const file = join(scratch, 'recovery-identity.txt');
+    await (await download).saveAs(file);
+    await hidden(offer);
+    const text = readFileSync(file, 'utf8');
+    const identity = text.split('\n').find((line) => line.startsWith('AGE-SECRET-KEY-1')) ?? '';
+    const recipient = /^# public key: (age1\S+)$/m.exec(text)?.[1] ?? '';
+    expect(identity).toMatch(/^AGE-SECRET-KEY-1/);
+    expect(await page.getByTestId('recovery-recipient').inputValue()).toBe(recipient);
+    // Offered once: the page no longer holds it anywhere.
+    expect(await page.evaluate(() => document.documentElement.outerHTML)).not.toContain(identity);
+
+    await page.getByTestId('recovery-review').click();
+    const dialog = page.getByRole('dialog');
+    await showsText(dialog, recipient);
+    await showsText(dialog, 'Whoever holds the identity and a copy of the database');
+    await page.getByTestId('confirm').dblclick();
+    await visible(page.getByTestId('recovery-done'));
+    await hidden(dialog);
+    expect(sent(before, 'PUT', '/v1/recovery')).toHaveLength(1);
+    expect(await lockbox.recovery.recipient()).toBe(recipient);
+    expect((await lockbox.recovery.coverage()).missing).toBe(0);
+    expect(await auditActions('recovery.set')).toEqual(['ok']);
+    await showsText(page.getByTestId('recovery-state'), `Recovery key ${recipient} covers`);
+
+    // The identity opens what is encrypted to the recipient the server now holds.
+    const encrypter = new Encrypter();
+    encrypter.addRecipient(recipient);
+    const decrypter = new Decrypter();
+    decrypter.addIdentity(identity);
+    const sealed = await encrypter.encrypt('proof');
+    expect(await decrypter.decrypt(sealed, 'text')).toBe('proof');
+
+    // And it went nowhere else: no request, response, storage or audit entry holds it.
+    await nav('audit');
+    await visible(page.getByTestId('audit-verified'));
+    await nav('overview');
+    await visible(page.getByTestId('backup-ok'));
+    page.off('response', collect);
+    for (const body of await Promise.all(bodies)) expect(body).not.toContain(identity);
+    for (const request of requests.slice(before)) {
+      expect(request.postData() ?? '').not.toContain(identity);
+      expect(request.url()).not.toContain(identity);
+    }
+    const stored = await page.evaluate(() =>
+      [localStorage, sessionStorage].flatMap((storage) =>
+        Object.keys(storage).map((key) => `${key}=${storage.getItem(key)}`),
+      ),
+    );
+    expect(stored.join('\n')).not.toContain(identity);
+    const audit = JSON.stringify(await lockbox.audit.list({ limit: 1000 }));
+    expect(audit).toContain(recipient);
+    expect(audit).not.toContain(identity);
+    expect(audit).not.toContain(identity.slice('AGE-SECRET-KEY-1'.length, -6));
+  });
+
+  it('finds scopes by prefix and pages through 10,000 per-user scopes', async () => {
+    // A store of its own: one with a recovery key would wrap each of the 10,000 data keys with age.
+    crowded = await startConsoleServer(consoleDir, generateMasterKey());
+    // 10,000 scopes in one import through core (one transaction; a loop of sets takes 3×).
+    const pair = await generateAgeIdentity();
+    const lines = ['{"format":"lockbox-bundle","version":1}'];
+    for (let i = 0; i < 10_000; i++) {
+      const scope = `user:${String(i).padStart(5, '0')}`;
+      lines.push(JSON.stringify({ scope, name: 'api', value: `sk-${i}` }));
+    }
+    lines.push('{"end":true,"records":10000}');
+    const encrypter = new Encrypter();
+    encrypter.addRecipient(pair.recipient);
+    const bundle = await encrypter.encrypt(`${lines.join('\n')}\n`);
+    const applied = await crowded.lockbox.backup.apply(bundle, {
+      decryption: { identities: [pair.identity] },
+    });
+    expect(applied.writes.create).toBe(10_000);
+
+    await page.goto(`${crowded.origin}/#/secrets`);
+    await page.getByTestId('token-input').fill(crowded.token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await hasText(page.locator('main h1'), 'Secrets');
+    const list = page.getByTestId('scope-list');
+    const range = page.getByTestId('scopes-page');
+    await hasText(range, 'Scopes 1–50');
+    expect(await list.locator('li').count()).toBe(50);
+    const before = requests.length;
+    await page.getByTestId('scope-search').fill('user:');
+    await page.getByTestId('scope-search-submit').click();
+    await hasText(list.locator('li').first(), 'user:00000 (1)');
+    for (let i = 0; i < 3; i++) await page.getByTestId('scopes-next').click();
+    await hasText(range, 'Scopes 151–200');
+    await hasText(list.locator('li').first(), 'user:00150 (1)');
+    await hasText(list.locator('li').last(), 'user:00199 (1)');
+    await page.getByTestId('scopes-previous').click();
+    await hasText(range, 'Scopes 101–150');
+    await hasText(list.locator('li').first(), 'user:00100 (1)');
+    // One request per page, each for 50 scopes, with the search and the cursor.
+    const pages = sent(before, 'GET', '/v1/scopes').map((r) => new URL(r.url()).searchParams);
+    expect(pages.map((q) => [q.get('prefix'), q.get('after'), q.get('limit')])).toEqual([
+      ['user:', null, '50'],
+      ['user:', 'user:00049', '50'],
+      ['user:', 'user:00099', '50'],
+      ['user:', 'user:00149', '50'],
+      ['user:', 'user:00099', '50'],
+    ]);
+    await photographInBothLanguages('secrets-search', async () => {
+      await visible(list);
+    });
+
+    // Leading spaces are dropped (no scope begins with one).
+    await page.getByTestId('scope-search').fill('  user:09999');
+    await page.getByTestId('scope-search-submit').click();
+    await hasText(list, 'user:09999 (1)');
+    await hasText(range, 'Scopes 1–1');
+    expect(await page.getByTestId('scopes-next').isDisabled()).toBe(true);
+    await page.getByTestId('scope-user:09999').click();
+    await visible(page.getByTestId('secret-api'));
+    await page.getByTestId('scope-search').fill('User:');
+    await page.getByTestId('scope-search-submit').click();
+    await hasText(
+      page.getByTestId('scope-none'),
+      'No scope this token can read begins with “User:”.',
+    );
   });
 
   it('ran without a script error or a Content-Security-Policy refusal', () => {

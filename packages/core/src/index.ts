@@ -197,6 +197,7 @@ export {
   MAX_SCOPE_LENGTH,
   validateName,
   validateScope,
+  validateScopePrefix,
   validateUserScope,
 } from './vault/names.js';
 export { describeRowKey } from './vault/row-key.js';

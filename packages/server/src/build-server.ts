@@ -40,6 +40,7 @@ import { envRoutes } from './routes/env.js';
 import { fieldsRoutes } from './routes/fields.js';
 import { healthRoutes } from './routes/health.js';
 import { keysRoutes } from './routes/keys.js';
+import { recoveryRoutes } from './routes/recovery.js';
 import { rotationRoutes } from './routes/rotation.js';
 import { scopesRoutes } from './routes/scopes.js';
 import { secretsRoutes } from './routes/secrets.js';
@@ -200,6 +201,7 @@ export function buildServer(options: BuildServerOptions): LockboxServer {
       envRoutes(v1, context);
       keysRoutes(v1, context);
       rotationRoutes(v1, context);
+      recoveryRoutes(v1, context);
       // Encapsulated: only these routes accept binary (application/octet-stream) bodies.
       v1.register(async (backup) => backupRoutes(backup, context));
       auditRoutes(v1, context);

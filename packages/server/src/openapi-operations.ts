@@ -72,7 +72,11 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
     operationId: 'deleteSecret',
     errors: ['SECRET_NOT_FOUND', ...SECRET_NAME],
   },
-  'GET /v1/scopes': { operationId: 'listScopes', errors: [], response: 'ScopeList' },
+  'GET /v1/scopes': {
+    operationId: 'listScopes',
+    errors: ['SCOPE_INVALID', 'TEXT_INVALID'],
+    response: 'ScopeList',
+  },
   'POST /v1/env': {
     operationId: 'readEnvironment',
     errors: [
@@ -114,6 +118,30 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
       'ROTATION_OLD_KEY_MISMATCH',
       'KEY_SAME_AS_OLD',
       ...KEYS,
+      ...ROTATION,
+    ],
+  },
+  'POST /v1/rotation/abandon': {
+    operationId: 'abandonRotation',
+    request: 'RotationAbandonRequest',
+    response: 'RotationAbandoned',
+    errors: ['ROTATION_NOT_FOUND', 'ROTATION_IN_PROGRESS'],
+  },
+  'GET /v1/recovery': {
+    operationId: 'getRecovery',
+    response: 'RecoveryState',
+    errors: [],
+  },
+  'PUT /v1/recovery': {
+    operationId: 'setRecoveryRecipient',
+    request: 'RecoveryRequest',
+    response: 'RecoveryChange',
+    errors: [
+      'RECIPIENT_INVALID',
+      'INVALID_ARGUMENT',
+      'RECOVERY_NOT_CONFIGURED',
+      'RECOVERY_RECIPIENT_UNAUTHENTICATED',
+      ...UNREADABLE,
       ...ROTATION,
     ],
   },

@@ -19,6 +19,7 @@ export type ServerLockbox = Pick<
   | 'tokens'
   | 'rotation'
   | 'backup'
+  | 'recovery'
   | 'status'
   | 'readinessProblems'
   | 'close'

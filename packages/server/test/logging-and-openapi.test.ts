@@ -90,7 +90,7 @@ describe('OpenAPI document', () => {
     const operations = Object.entries(doc.paths).flatMap(([path, methods]) =>
       Object.entries(methods).map(([method, op]) => ({ path, method, op })),
     );
-    expect(operations.length).toBe(25);
+    expect(operations.length).toBe(28);
     for (const { path, method, op } of operations) {
       const label = `${method.toUpperCase()} ${path}`;
       const responses = op.responses as Record<string, unknown>;

@@ -93,7 +93,27 @@ const ROUTES: RouteCase[] = [
     lacking: ['admin'],
     payload: {},
   },
+  {
+    method: 'POST',
+    url: '/v1/rotation/abandon',
+    action: 'key.rotate.abandon',
+    lacking: ['admin'],
+    payload: {},
+  },
   { method: 'GET', url: '/v1/rotation', action: 'rotation.status', lacking: ['secrets:read:*'] },
+  {
+    method: 'GET',
+    url: '/v1/recovery',
+    action: 'recovery.status',
+    lacking: ['secrets:read:*', 'backup:export'],
+  },
+  {
+    method: 'PUT',
+    url: '/v1/recovery',
+    action: 'recovery.set',
+    lacking: ['admin', 'backup:export'],
+    payload: { recipient: 'age1x' },
+  },
   {
     method: 'POST',
     url: '/v1/backup/export',

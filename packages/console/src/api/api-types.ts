@@ -53,6 +53,8 @@ export interface KeyStatus {
       unreadable: number;
       unreadableByReason: Record<string, number>;
     };
+    /** Registered fields, one entry per table column, with their rows. */
+    fields: { table: string; column: string; scope: string; rows: number }[];
     droppable: string[];
     missing: string[];
   };
@@ -79,6 +81,12 @@ export interface ListedSecret {
 export interface ScopeSummary {
   scope: string;
   secrets: number;
+}
+
+/** GET /v1/scopes: one page, and the cursor (`after`) of the next one (null on the last page). */
+export interface ScopePage {
+  scopes: ScopeSummary[];
+  next: string | null;
 }
 
 /** GET /v1/secrets/:scope/:name — the one answer that carries a value. */
@@ -184,6 +192,45 @@ export interface MasterRotationResult {
   to: string;
   dataKeys: { planned: number; rewrapped: number; remaining: number };
   oldKeyRetired: boolean;
+}
+
+/** POST /v1/rotation/data, and /resume of a data job (200): what the re-key did. */
+export interface DataRekeyResult {
+  kind: 'data';
+  jobId: string | null;
+  dryRun: boolean;
+  mode: 'online' | 'atomic';
+  resumed: boolean;
+  durationMs: number;
+  scopes: number;
+  dataKeys: {
+    retired: number;
+    created: number;
+    destroyed: number;
+    retained: number;
+    deferred: number;
+  };
+  /** When the old data keys of field scopes, kept for their grace, may be destroyed. */
+  deferredUntil: string | null;
+  secrets: number;
+  rows: number;
+  unreadable: number;
+}
+
+/** GET /v1/recovery */
+export interface RecoveryState {
+  state: 'absent' | 'set' | 'broken';
+  recipient: string | null;
+  dataKeys: number;
+  missing: number;
+}
+
+/** PUT /v1/recovery (200) */
+export interface RecoveryChange {
+  recipient: string;
+  previous: string | null;
+  rewrapped: number;
+  dataKeys: number;
 }
 
 export type ConflictPolicy = 'skip' | 'overwrite' | 'fail';

@@ -8,13 +8,17 @@ import type {
   AuditVerifyResult,
   ConflictPolicy,
   CreatedToken,
+  DataRekeyResult,
   ImportReport,
   KeyStatus,
   ListedSecret,
   MasterRotationResult,
   Metadata,
+  RecoveryChange,
+  RecoveryState,
+  RotationJob,
   RotationStatus,
-  ScopeSummary,
+  ScopePage,
   SecretValue,
   TokenInfo,
 } from './api-types.js';
@@ -40,9 +44,17 @@ export class LockboxApi {
     return (await this.#client.json<{ token: TokenInfo }>('GET', '/whoami')).token;
   }
 
-  /** The scopes this token may read that hold secrets, sorted by name. */
-  async scopes(): Promise<ScopeSummary[]> {
-    return (await this.#client.json<{ scopes: ScopeSummary[] }>('GET', '/scopes')).scopes;
+  /**
+   * One page of the scopes this token may read that hold secrets, sorted by
+   * name: those beginning with `prefix`, after the cursor `after` (the previous
+   * page's `next`).
+   */
+  scopes(options: { prefix?: string; after?: string; limit?: number } = {}): Promise<ScopePage> {
+    const prefix = options.prefix === '' ? undefined : options.prefix;
+    return this.#client.json(
+      'GET',
+      `/scopes${query({ prefix, after: options.after, limit: options.limit })}`,
+    );
   }
 
   keys(): Promise<KeyStatus> {
@@ -90,6 +102,33 @@ export class LockboxApi {
    */
   rotateMaster(oldKey: string, newKey: string): Promise<MasterRotationResult> {
     return this.#client.json('POST', '/rotation/master', { oldKey, newKey });
+  }
+
+  /**
+   * Re-keys data: new data keys for every scope, every secret and registered
+   * field re-encrypted, the old data keys destroyed — within the request.
+   */
+  rekeyData(): Promise<DataRekeyResult> {
+    return this.#client.json('POST', '/rotation/data', {});
+  }
+
+  /** Finishes the interrupted job (a master job with the keys of the server's keyring). */
+  resumeRotation(): Promise<MasterRotationResult | DataRekeyResult> {
+    return this.#client.json('POST', '/rotation/resume', {});
+  }
+
+  /** Gives up the interrupted job (always safe; it will not be resumed). */
+  async abandonRotation(): Promise<RotationJob> {
+    return (await this.#client.json<{ job: RotationJob }>('POST', '/rotation/abandon', {})).job;
+  }
+
+  recovery(): Promise<RecoveryState> {
+    return this.#client.json('GET', '/recovery');
+  }
+
+  /** Sets the recovery recipient (`replace`: the one already set) and wraps every data key to it. */
+  setRecovery(recipient: string, replace: boolean): Promise<RecoveryChange> {
+    return this.#client.json('PUT', '/recovery', { recipient, ...(replace ? { replace } : {}) });
   }
 
   /** An age-encrypted bundle of every user scope, encrypted to `recipient`. */

@@ -52,7 +52,7 @@ export const en = {
   'overview.rotation': 'Rotation',
   'overview.rotationInterrupted': 'A rotation was interrupted.',
   'overview.rotationResume':
-    'Every secret is still readable. Finish it with “lockbox rotate resume” (or POST /v1/rotation/resume).',
+    'Every secret is still readable. Resume or abandon it on the Keys page (or with “lockbox rotate resume”).',
   'overview.backupOk': 'Backed up: losing the master key would not lose secrets.',
   'overview.backupWarning': 'Not backed up: losing the master key would lose every secret.',
   'overview.backupNoRecovery': 'No recovery key is set.',
@@ -102,7 +102,7 @@ export const en = {
     'The secret {name} in scope {scope} will be deleted. It cannot be restored except from a backup.',
 
   'keys.intro':
-    'Rotating the master key rewraps every data key under a new master key. Secrets are not re-encrypted and stay readable throughout.',
+    'Rotate the master key, re-key data, finish or abandon an interrupted rotation, and set the recovery key. Rotating the master key rewraps every data key under a new master key; secrets are not re-encrypted and stay readable throughout.',
   'keys.rotateTitle': 'Rotate the master key',
   'keys.currentPrimary': 'Current primary key:',
   'keys.oldKey': 'Current (old) master key',
@@ -248,6 +248,90 @@ export const en = {
   'tokens.revokeTitle': 'Revoke this token?',
   'tokens.revokeBody':
     'Requests with {name} ({id}) will be refused from now on. This cannot be undone.',
+  'secrets.search': 'Find scopes beginning with',
+  'secrets.searchHint': 'Exact and case-sensitive, such as user: or user:42. Leave empty for all.',
+  'secrets.find': 'Find',
+  'secrets.noMatch': 'No scope this token can read begins with “{prefix}”.',
+  'secrets.pages': 'Scope pages',
+  'secrets.previousPage': 'Previous page',
+  'secrets.nextPage': 'Next page',
+  'secrets.pageRange': 'Scopes {from}–{to}',
+  'jobs.interruptedTitle': 'An interrupted rotation is waiting',
+  'jobs.interruptedLead':
+    'No process is working on this job. Every secret is still readable. Resume it to finish, or abandon it; other rotations are refused until then.',
+  'jobs.resume': 'Resume',
+  'jobs.resuming': 'Resuming… Keep this page open.',
+  'jobs.abandon': 'Abandon…',
+  'jobs.resumedTitle': 'The interrupted rotation was finished.',
+  'jobs.resumedMaster': '{rewrapped} data keys rewrapped; the primary key is now {to}.',
+  'jobs.resumedData': '{scopes} scopes re-keyed; {destroyed} old data keys destroyed.',
+  'jobs.abandonedTitle': 'The rotation was abandoned.',
+  'jobs.abandonedBody':
+    'Job {id} will not be resumed. Every secret stays readable with the configured keys.',
+  'jobs.abandonTitle': 'Abandon this rotation?',
+  'jobs.abandonLead': 'Job {id} stops for good:',
+  'jobs.abandonSafeMaster':
+    'Each data key stays under the old or the new master key: keep both in every keyring until “lockbox doctor” says one can go.',
+  'jobs.abandonSafeData':
+    'The old data keys stay intact (retiring) and every secret stays readable; the next data re-key destroys them.',
+  'jobs.abandonFinal': 'It cannot be resumed afterwards; to finish the work, start a new rotation.',
+  'jobs.abandonConfirm': 'Abandon the job',
+  'rekey.title': 'Re-key data',
+  'rekey.intro':
+    'After a suspected compromise of data keys (a database copy together with a master key, a memory dump): new data keys for every scope, every secret and field re-encrypted, the old data keys destroyed. Rotating the master key alone does not change data keys.',
+  'rekey.review': 'Review re-key…',
+  'rekey.confirmTitle': 'Re-key all data?',
+  'rekey.confirmNewKeys':
+    'Each of the {scopes} scopes gets a new data key; their {dataKeys} current data keys are retired.',
+  'rekey.confirmReencrypt':
+    'All {secrets} secrets and {rows} rows of registered fields are re-encrypted under the new keys, in batches; the store keeps serving and every value stays readable throughout.',
+  'rekey.confirmDestroy':
+    'Then the old data keys are destroyed: neither a master key nor the recovery identity can open them again.',
+  'rekey.confirmFieldGrace':
+    'The old key of a scope with registered fields is kept 15 minutes for values encrypted before the switch, and destroyed by the next re-key (or “lockbox rotate data --finish”).',
+  'rekey.confirmBackups':
+    'Backups and snapshots made before stay encrypted under the old keys: treat them as compromised too.',
+  'rekey.confirm': 'Re-key now',
+  'rekey.running': 'Re-keying… Keep this page open.',
+  'rekey.doneTitle': 'The data was re-keyed.',
+  'rekey.doneSummary':
+    '{scopes} scopes got {created} new data keys; {secrets} secrets and {rows} field rows re-encrypted; {destroyed} old data keys destroyed.',
+  'rekey.deferred':
+    '{count} old data keys of field scopes are kept until {until}; re-key again after that to destroy them.',
+  'recovery.title': 'Recovery key',
+  'recovery.intro':
+    'An age public key (recipient) every data key is also wrapped to, so that losing the master key does not lose the secrets. Only the recipient is stored here; its identity (the secret half) stays offline.',
+  'recovery.stateAbsent': 'No recovery key is set.',
+  'recovery.stateBroken':
+    'The stored recovery key fails its integrity check and is not used: replace it.',
+  'recovery.stateSet': 'Recovery key {recipient} covers {covered} of {dataKeys} data keys.',
+  'recovery.recipient': 'Recovery recipient',
+  'recovery.recipientHint':
+    'A public key starting with age1, for example from “age-keygen -y”. Never paste the identity (AGE-SECRET-KEY-1…).',
+  'recovery.recipientEmpty': 'Paste a recipient, or generate a key pair.',
+  'recovery.recipientIsIdentity':
+    'That is an identity (a secret key), not a recipient. It was not sent. Paste its public key (age1…) instead.',
+  'recovery.recipientMalformed':
+    'That is not an age X25519 recipient (age1 followed by 58 characters).',
+  'recovery.alreadySet': 'That recipient is already the recovery key.',
+  'recovery.generate': 'Generate a key pair in this browser',
+  'recovery.downloadTitle': 'Download the identity now',
+  'recovery.downloadBody':
+    'It is offered once: it is not sent to the server or stored anywhere, and it cannot be shown again. Keep the file offline (a safe, a password manager); the recipient can be set only after the download.',
+  'recovery.download': 'Download identity file',
+  'recovery.review': 'Review recovery key…',
+  'recovery.reviewReplace': 'Review replacement…',
+  'recovery.confirmTitle': 'Set the recovery key?',
+  'recovery.confirmReplaceTitle': 'Replace the recovery key?',
+  'recovery.confirmWrap':
+    'Each of the {dataKeys} data keys is also wrapped to {recipient}, in one transaction.',
+  'recovery.confirmReplace':
+    'This replaces {previous}: its identity no longer recovers this store (database copies taken earlier still can).',
+  'recovery.confirmHolder':
+    'Whoever holds the identity and a copy of the database can read every secret: keep it offline, never on this server.',
+  'recovery.confirm': 'Set recovery key',
+  'recovery.doneTitle': 'The recovery key is set.',
+  'recovery.doneSummary': '{rewrapped} data keys wrapped to {recipient}.',
 } as const satisfies Record<string, string>;
 
 export type MessageKey = keyof typeof en;

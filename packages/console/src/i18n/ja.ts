@@ -52,7 +52,7 @@ export const ja: Record<MessageKey, string> = {
   'overview.rotation': 'ローテーション',
   'overview.rotationInterrupted': 'ローテーションが中断されています。',
   'overview.rotationResume':
-    'シークレットはすべて読み取れます。「lockbox rotate resume」（または POST /v1/rotation/resume）で完了させてください。',
+    'シークレットはすべて読み取れます。鍵のページ（または「lockbox rotate resume」）で再開するか破棄してください。',
   'overview.backupOk': 'バックアップ済み：マスター鍵を失ってもシークレットは失われません。',
   'overview.backupWarning':
     'バックアップがありません：マスター鍵を失うとすべてのシークレットが失われます。',
@@ -104,7 +104,7 @@ export const ja: Record<MessageKey, string> = {
     'スコープ {scope} のシークレット {name} を削除します。バックアップからしか復元できません。',
 
   'keys.intro':
-    'マスター鍵をローテーションすると、すべてのデータ鍵が新しいマスター鍵でラップし直されます。シークレットは再暗号化されず、処理中も読み取れます。',
+    'マスター鍵のローテーション、データ鍵の更新、中断されたローテーションの再開・破棄、リカバリー鍵の設定を行います。マスター鍵をローテーションすると、すべてのデータ鍵が新しいマスター鍵でラップし直されます。シークレットは再暗号化されず、処理中も読み取れます。',
   'keys.rotateTitle': 'マスター鍵のローテーション',
   'keys.currentPrimary': '現在のプライマリ鍵：',
   'keys.oldKey': '現在の（旧）マスター鍵',
@@ -249,4 +249,92 @@ export const ja: Record<MessageKey, string> = {
   'tokens.revoke': '失効',
   'tokens.revokeTitle': 'このトークンを失効させますか？',
   'tokens.revokeBody': '今後 {name}（{id}）によるリクエストはすべて拒否されます。元に戻せません。',
+  'secrets.search': '次で始まるスコープを検索',
+  'secrets.searchHint':
+    '完全一致で大文字と小文字を区別します（例: user: や user:42）。空欄ですべて表示します。',
+  'secrets.find': '検索',
+  'secrets.noMatch': 'このトークンで読めるスコープに「{prefix}」で始まるものはありません。',
+  'secrets.pages': 'スコープのページ',
+  'secrets.previousPage': '前のページ',
+  'secrets.nextPage': '次のページ',
+  'secrets.pageRange': 'スコープ {from}–{to}',
+  'jobs.interruptedTitle': '中断されたローテーションがあります',
+  'jobs.interruptedLead':
+    'このジョブを処理しているプロセスはありません。すべてのシークレットは引き続き読めます。再開して完了させるか、破棄してください。それまで他のローテーションは拒否されます。',
+  'jobs.resume': '再開',
+  'jobs.resuming': '再開中… このページを開いたままにしてください。',
+  'jobs.abandon': '破棄…',
+  'jobs.resumedTitle': '中断されたローテーションが完了しました。',
+  'jobs.resumedMaster':
+    '{rewrapped} 個のデータ鍵をラップし直しました。プライマリ鍵は {to} になりました。',
+  'jobs.resumedData':
+    '{scopes} 個のスコープの鍵を更新し、古いデータ鍵 {destroyed} 個を破棄しました。',
+  'jobs.abandonedTitle': 'ローテーションを破棄しました。',
+  'jobs.abandonedBody':
+    'ジョブ {id} は再開されません。設定済みの鍵ですべてのシークレットを引き続き読めます。',
+  'jobs.abandonTitle': 'このローテーションを破棄しますか？',
+  'jobs.abandonLead': 'ジョブ {id} は完全に停止します:',
+  'jobs.abandonSafeMaster':
+    '各データ鍵は旧マスター鍵か新マスター鍵のどちらかでラップされたままです。「lockbox doctor」が不要と示すまで、すべてのキーリングに両方を残してください。',
+  'jobs.abandonSafeData':
+    '古いデータ鍵はそのまま（退役中）残り、すべてのシークレットは読めます。次のデータ鍵更新で破棄されます。',
+  'jobs.abandonFinal':
+    '破棄後は再開できません。作業を完了するには新しいローテーションを開始してください。',
+  'jobs.abandonConfirm': 'ジョブを破棄',
+  'rekey.title': 'データ鍵の更新',
+  'rekey.intro':
+    'データ鍵の漏えいが疑われるとき（データベースのコピーとマスター鍵、メモリダンプなど）に使います。すべてのスコープに新しいデータ鍵を作り、すべてのシークレットとフィールドを再暗号化し、古いデータ鍵を破棄します。マスター鍵のローテーションだけではデータ鍵は変わりません。',
+  'rekey.review': 'データ鍵の更新を確認…',
+  'rekey.confirmTitle': 'すべてのデータの鍵を更新しますか？',
+  'rekey.confirmNewKeys':
+    '{scopes} 個のスコープそれぞれに新しいデータ鍵を作り、現在の {dataKeys} 個のデータ鍵を退役させます。',
+  'rekey.confirmReencrypt':
+    '{secrets} 件のシークレットと登録フィールドの {rows} 行を新しい鍵でバッチごとに再暗号化します。その間もストアは稼働し、すべての値を読めます。',
+  'rekey.confirmDestroy':
+    'その後、古いデータ鍵を破棄します。マスター鍵でもリカバリー用アイデンティティでも二度と開けません。',
+  'rekey.confirmFieldGrace':
+    '登録フィールドのあるスコープの古い鍵は、切り替え前に暗号化された値のために 15 分間残り、次のデータ鍵更新（または「lockbox rotate data --finish」）で破棄されます。',
+  'rekey.confirmBackups':
+    '以前に作ったバックアップとスナップショットは古い鍵で暗号化されたままです。それらも漏えいしたものとして扱ってください。',
+  'rekey.confirm': '今すぐ更新',
+  'rekey.running': 'データ鍵を更新中… このページを開いたままにしてください。',
+  'rekey.doneTitle': 'データ鍵を更新しました。',
+  'rekey.doneSummary':
+    '{scopes} 個のスコープに新しいデータ鍵 {created} 個を作り、シークレット {secrets} 件とフィールド {rows} 行を再暗号化し、古いデータ鍵 {destroyed} 個を破棄しました。',
+  'rekey.deferred':
+    'フィールドのスコープの古いデータ鍵 {count} 個は {until} まで残ります。その後にもう一度更新すると破棄されます。',
+  'recovery.title': 'リカバリー鍵',
+  'recovery.intro':
+    'すべてのデータ鍵をこの age 公開鍵（受信者）にもラップしておくことで、マスター鍵を失ってもシークレットを失わずに済みます。ここに保存されるのは受信者だけで、対になるアイデンティティ（秘密の側）はオフラインで保管します。',
+  'recovery.stateAbsent': 'リカバリー鍵は設定されていません。',
+  'recovery.stateBroken':
+    '保存されたリカバリー鍵は完全性チェックに失敗したため使われていません。置き換えてください。',
+  'recovery.stateSet':
+    'リカバリー鍵 {recipient} は {dataKeys} 個中 {covered} 個のデータ鍵をカバーしています。',
+  'recovery.recipient': 'リカバリー用の受信者',
+  'recovery.recipientHint':
+    'age1 で始まる公開鍵（例:「age-keygen -y」の出力）。アイデンティティ（AGE-SECRET-KEY-1…）は貼り付けないでください。',
+  'recovery.recipientEmpty': '受信者を貼り付けるか、鍵ペアを生成してください。',
+  'recovery.recipientIsIdentity':
+    'これは受信者ではなくアイデンティティ（秘密鍵）です。送信していません。代わりにその公開鍵（age1…）を貼り付けてください。',
+  'recovery.recipientMalformed': 'age の X25519 受信者（age1 に続く 58 文字）ではありません。',
+  'recovery.alreadySet': 'その受信者はすでにリカバリー鍵です。',
+  'recovery.generate': 'このブラウザーで鍵ペアを生成',
+  'recovery.downloadTitle': '今すぐアイデンティティをダウンロードしてください',
+  'recovery.downloadBody':
+    '提供されるのは一度だけです。サーバーには送られず、どこにも保存されず、再表示もできません。ファイルはオフライン（金庫、パスワードマネージャー）で保管してください。受信者はダウンロード後にのみ設定できます。',
+  'recovery.download': 'アイデンティティのファイルをダウンロード',
+  'recovery.review': 'リカバリー鍵を確認…',
+  'recovery.reviewReplace': '置き換えを確認…',
+  'recovery.confirmTitle': 'リカバリー鍵を設定しますか？',
+  'recovery.confirmReplaceTitle': 'リカバリー鍵を置き換えますか？',
+  'recovery.confirmWrap':
+    '{dataKeys} 個のデータ鍵それぞれを、1 つのトランザクションで {recipient} にもラップします。',
+  'recovery.confirmReplace':
+    '{previous} を置き換えます。そのアイデンティティではこのストアを復旧できなくなります（以前に取ったデータベースのコピーは別です）。',
+  'recovery.confirmHolder':
+    'アイデンティティとデータベースのコピーを持つ人はすべてのシークレットを読めます。オフラインで保管し、このサーバーには決して置かないでください。',
+  'recovery.confirm': 'リカバリー鍵を設定',
+  'recovery.doneTitle': 'リカバリー鍵を設定しました。',
+  'recovery.doneSummary': '{rewrapped} 個のデータ鍵を {recipient} にラップしました。',
 };

@@ -1,5 +1,9 @@
 /**
- * Keys: rotate the master key. The operator enters the old and the new key; a
+ * Keys: an interrupted rotation job to resume or abandon (interrupted-job.tsx),
+ * the master key rotation below, a data re-key (rekey-data.tsx) and the
+ * recovery key (recovery-key.tsx).
+ *
+ * Rotating the master key: The operator enters the old and the new key; a
  * confirmation dialog says what will happen; the confirm button is guarded, so
  * a double click starts one rotation. While it runs the dialog shows progress
  * (polled from GET /v1/rotation) and cannot be dismissed; then the result — or
@@ -8,20 +12,22 @@
  * The keys live only in this form's state: they are sent once, in the body of
  * the rotation request, and the fields are cleared when the rotation succeeds.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { useApi } from '../api/api-context.js';
-import type { MasterRotationResult, RotationJob } from '../api/api-types.js';
+import type { MasterRotationResult } from '../api/api-types.js';
 import { Dialog } from '../components/dialog.js';
 import { ErrorNotice } from '../components/error-notice.js';
+import { InterruptedJob } from '../components/interrupted-job.js';
 import { Notice } from '../components/notice.js';
+import { RecoveryKey } from '../components/recovery-key.js';
+import { RekeyData } from '../components/rekey-data.js';
 import { RotationProgress } from '../components/rotation-progress.js';
 import { TextField } from '../components/text-field.js';
 import { useI18n } from '../i18n/i18n-context.js';
 import type { MessageKey } from '../i18n/messages.js';
 import { useGuardedAction } from '../lib/use-guarded-action.js';
+import { useLiveJob } from '../lib/use-live-job.js';
 import { useResource } from '../lib/use-resource.js';
-
-const POLL_MS = 500;
 
 export function KeysPage() {
   const { t, formatNumber } = useI18n();
@@ -33,7 +39,6 @@ export function KeysPage() {
   const [confirming, setConfirming] = useState(false);
   const [formError, setFormError] = useState<MessageKey | null>(null);
   const [result, setResult] = useState<MasterRotationResult | null>(null);
-  const [live, setLive] = useState<RotationJob | null>(null);
 
   const rotate = useGuardedAction(async () => {
     setResult(null);
@@ -43,32 +48,12 @@ export function KeysPage() {
       setNewKey('');
     } finally {
       setConfirming(false);
-      setLive(null);
       keys.reload();
       rotation.reload();
     }
   });
 
-  // While the rotation request runs (it answers when done), poll its job for the progress bar.
-  useEffect(() => {
-    if (!rotate.busy) return;
-    let stopped = false;
-    const poll = async () => {
-      while (!stopped) {
-        try {
-          const { unfinished } = await api.rotation();
-          if (!stopped && unfinished !== null) setLive(unfinished);
-        } catch {
-          // Progress is best effort; the rotation request itself reports failure.
-        }
-        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-      }
-    };
-    void poll();
-    return () => {
-      stopped = true;
-    };
-  }, [rotate.busy, api]);
+  const live = useLiveJob(api, rotate.busy);
 
   const review = (event: Event) => {
     event.preventDefault();
@@ -84,11 +69,21 @@ export function KeysPage() {
   const primary = keys.data?.primary ?? '—';
   const dataKeys = keys.data?.needed.find((n) => n.fingerprint === keys.data?.primary)?.dataKeys;
   const latest = rotation.data?.unfinished ?? rotation.data?.recent[0];
+  // Unfinished with no live lock holder: nothing is working on it.
+  const interrupted =
+    rotation.data?.unfinished != null && rotation.data.lock?.live !== true
+      ? rotation.data.unfinished
+      : null;
+  const reload = () => {
+    keys.reload();
+    rotation.reload();
+  };
 
   return (
     <>
       <p class="lead">{t('keys.intro')}</p>
       <ErrorNotice error={keys.error} />
+      <InterruptedJob job={interrupted} onChanged={reload} />
       <form class="card" aria-labelledby="rotate-title" onSubmit={review}>
         <h2 id="rotate-title">{t('keys.rotateTitle')}</h2>
         <p>
@@ -152,6 +147,9 @@ export function KeysPage() {
           <RotationProgress job={latest} />
         )}
       </section>
+
+      <RekeyData keys={keys.data} onDone={reload} />
+      <RecoveryKey onChanged={reload} />
 
       <Dialog
         open={confirming}

@@ -67,7 +67,7 @@ export class Rotation {
     this.#audit = audit;
   }
 
-  /** Where rotation events go (key.rotate.master, key.rotate.data, field.adopt). */
+  /** Where rotation events go (key.rotate.master, key.rotate.data, key.rotate.abandon, field.adopt). */
   setAuditSink(sink: AuditSink | undefined): void {
     this.#audit = sink;
   }
@@ -489,11 +489,12 @@ export class Rotation {
    * rotation leaves data keys under the old or the new key (keep both in the
    * keyring until `lockbox doctor` says otherwise); a data re-key leaves retiring
    * keys intact, and the next re-key destroys them. Throws ROTATION_NOT_FOUND or
-   * ROTATION_IN_PROGRESS (its process is still running).
+   * ROTATION_IN_PROGRESS (its process is still running). Audited as
+   * key.rotate.abandon (the job's id and kind).
    */
-  async abandon(actor?: Actor): Promise<RotationJob> {
+  async abandon(actor?: Actor, options: { requestId?: string } = {}): Promise<RotationJob> {
     const db = this.#vault.store.db;
-    return this.#locked('abandon', async (lock) => {
+    const abandoned = await this.#locked('abandon', async (lock) => {
       const job = await unfinishedJob(db);
       if (job === undefined) {
         throw new LockboxError('ROTATION_NOT_FOUND', 'there is no unfinished rotation to abandon');
@@ -511,6 +512,13 @@ export class Rotation {
       });
       return { ...job, state: 'failed' as const };
     });
+    await this.#record(
+      'key.rotate.abandon',
+      'ok',
+      { jobId: abandoned.id, kind: abandoned.kind },
+      { ...(actor === undefined ? {} : { actor }), ...options },
+    );
+    return abandoned;
   }
 
   async status(): Promise<RotationStatus> {

@@ -34,6 +34,21 @@ export function validateScope(scope: unknown): string {
   return check('scope', scope, MAX_SCOPE_LENGTH);
 }
 
+/**
+ * The beginning of a scope name, as a search: what a scope may contain, but it
+ * may be empty and may end in whitespace (a scope may continue after it).
+ * Throws SCOPE_INVALID.
+ */
+export function validateScopePrefix(prefix: unknown): string {
+  if (prefix === '') return prefix;
+  if (typeof prefix !== 'string' || prefix.length > MAX_SCOPE_LENGTH) {
+    return check('scope', prefix, MAX_SCOPE_LENGTH);
+  }
+  // Checked as the beginning of a scope: followed by one more character, it must be one.
+  check('scope', `${prefix}x`, MAX_SCOPE_LENGTH + 1);
+  return prefix;
+}
+
 export function validateName(name: unknown): string {
   return check('name', name, MAX_NAME_LENGTH);
 }

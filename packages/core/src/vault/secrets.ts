@@ -447,14 +447,32 @@ export class Secrets {
     return listed;
   }
 
-  /** Scope names with their secret counts. */
-  async scopes(): Promise<{ scope: string; secrets: number }[]> {
-    const rows = await this.#db
+  /**
+   * Scope names with their secret counts, in the database's order of scope
+   * names. With `prefix`, only scopes whose names begin with it (exactly, case
+   * and all: compared as a substring, never with LIKE, whose case rules differ
+   * between SQLite and PostgreSQL); with `after`, only those ordered after that
+   * name — a cursor that stays stable while scopes come and go; with `limit`, at
+   * most that many.
+   */
+  async scopes(
+    options: { prefix?: string; after?: string; limit?: number } = {},
+  ): Promise<{ scope: string; secrets: number }[]> {
+    const { prefix, after, limit } = options;
+    let query = this.#db
       .selectFrom('lockbox_secrets')
-      .select((eb) => ['scope', eb.fn.countAll<string | number>().as('count')])
-      .groupBy('scope')
-      .orderBy('scope')
-      .execute();
+      .select((eb) => ['scope', eb.fn.countAll<string | number>().as('count')]);
+    if (prefix !== undefined && prefix !== '') {
+      // Both dialects count substr's length in characters (code points), as Array.from does.
+      const length = Array.from(prefix).length;
+      query = query.where((eb) =>
+        eb(eb.fn('substr', ['scope', eb.lit(1), eb.val(length)]), '=', prefix),
+      );
+    }
+    if (after !== undefined) query = query.where('scope', '>', after);
+    query = query.groupBy('scope').orderBy('scope');
+    if (limit !== undefined) query = query.limit(limit);
+    const rows = await query.execute();
     return rows.map((r) => ({ scope: r.scope, secrets: Number(r.count) }));
   }
 }

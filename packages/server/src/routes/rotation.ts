@@ -1,8 +1,10 @@
 /**
- * /v1/rotation: rotate the master key, re-key data, resume an interrupted
- * rotation, and see rotation status.
+ * /v1/rotation: rotate the master key, re-key data, resume or abandon an
+ * interrupted rotation, and see rotation status.
  *
- * Starting or resuming needs `keys:rotate` explicitly (admin is not enough).
+ * Starting, resuming or abandoning needs `keys:rotate` explicitly (admin is not
+ * enough). Abandoning is always safe (every row stays readable with the keys
+ * configured) and is audited by core as key.rotate.abandon.
  * Master rotation is proof of possession over HTTP: the body carries the old
  * key, which core checks against the stored fingerprint, and the new key, which
  * core validates — both before anything is written; a wrong key is refused with
@@ -305,6 +307,24 @@ export function rotationRoutes(app: FastifyInstance, context: ServerContext): vo
         return { ...result, keyFileUpdated: change.followed };
       }
       return result;
+    },
+  );
+
+  api.post(
+    '/rotation/abandon',
+    {
+      config: { auth: { action: 'key.rotate.abandon', permission: 'keys:rotate' } },
+      schema: {
+        summary: 'Give up an interrupted rotation (always safe; it will not be resumed)',
+        tags: ['rotation'],
+        body: Type.Object({}, { additionalProperties: false, description: 'Empty: {}.' }),
+        response: responses({ 200: Type.Object({ job: Job }) }),
+      },
+    },
+    async (request) => {
+      const { actor, requestId } = callerOf(request);
+      const job = await lockbox().rotation.abandon(actor, { requestId });
+      return { job: jobView(job) };
     },
   );
 
