@@ -18,6 +18,7 @@ import {
 } from 'kysely';
 import { LockboxError } from '../errors.js';
 import type { LockboxSchema } from './schema.js';
+import { cachePreparedStatements } from './statement-cache.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -108,7 +109,7 @@ export function connectStore(url: string | undefined, drivers: DatabaseDrivers):
     dialect: new SqliteDialect({
       database: () => {
         createPrivately(parsed.target);
-        return Promise.resolve(open(parsed.target));
+        return Promise.resolve(cachePreparedStatements(open(parsed.target)));
       },
       async onCreateConnection(connection) {
         // WAL lets readers proceed while a writer (a rotation batch) commits; the
