@@ -80,14 +80,14 @@ type KnownHead = AuditHead & { keyId: string; text: string };
 class RetiredAuditKey extends Error {}
 
 export class AuditLog implements AuditSink {
-  readonly #store: Pick<Store, 'db' | 'dialect'>;
+  readonly #store: Pick<Store, 'db' | 'dialect' | 'sqliteConnection'>;
   readonly #keys: AuditKeys;
   readonly #verifier: AuditVerifier;
   readonly #queue: GroupCommit<PreparedEvent>;
   /** The head as this handle last wrote it; undefined until then and after any failed append. */
   #head: KnownHead | undefined;
 
-  constructor(store: Pick<Store, 'db' | 'dialect'>, dataKeys: AuditKeySource) {
+  constructor(store: Pick<Store, 'db' | 'dialect' | 'sqliteConnection'>, dataKeys: AuditKeySource) {
     this.#store = store;
     this.#keys = new AuditKeys(store.db, dataKeys);
     this.#verifier = new AuditVerifier(store, this.#keys);
@@ -147,7 +147,7 @@ export class AuditLog implements AuditSink {
     if (known !== undefined && known.keyId === key.id) {
       const { rows, head } = chainRows(events, key, known.seq + 1, known.hash);
       const newHead = encodeHead(key, head);
-      const appended = await casAppend(this.#store.db, this.#store.dialect, {
+      const appended = await casAppend(this.#store, {
         expectedHead: known.text,
         newHead,
         keyId: key.id,

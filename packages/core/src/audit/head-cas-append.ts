@@ -35,9 +35,9 @@
  * The entries are committed before it resolves: durability is the locked
  * append's.
  */
-import { CompiledQuery, type Kysely } from 'kysely';
-import type { DialectName } from '../store/connect.js';
-import type { AuditTable, LockboxSchema } from '../store/schema.js';
+import { CompiledQuery, type SqliteDatabase } from 'kysely';
+import type { Store } from '../store/connect.js';
+import type { AuditTable } from '../store/schema.js';
 import { AUDIT_HEAD_META } from './audit-head.js';
 import { AUDIT_SCOPE } from './audit-keys.js';
 
@@ -115,11 +115,11 @@ export interface CasAppend {
 }
 
 export async function casAppend(
-  db: Kysely<LockboxSchema>,
-  dialect: DialectName,
+  store: Pick<Store, 'db' | 'dialect' | 'sqliteConnection'>,
   append: CasAppend,
 ): Promise<boolean> {
-  if (dialect === 'postgres') {
+  const db = store.db;
+  if (store.dialect === 'postgres') {
     const result = await db.executeQuery(
       CompiledQuery.raw(postgresSql(append.rows.length), [
         append.newHead,
@@ -131,6 +131,11 @@ export async function casAppend(
       ]),
     );
     return Number(result.numAffectedRows ?? 0n) === append.rows.length;
+  }
+  const connection = store.sqliteConnection?.();
+  if (connection !== undefined) {
+    const done = appendInOneTick(connection, append);
+    if (done !== undefined) return done;
   }
   return db.transaction().execute(async (trx) => {
     const moved = await trx.executeQuery(
@@ -149,4 +154,43 @@ export async function casAppend(
     );
     return true;
   });
+}
+
+/** better-sqlite3's connection state, which Kysely's minimal interface does not name. */
+type SqliteConnectionState = SqliteDatabase & { readonly inTransaction?: unknown };
+
+/**
+ * SQLite: the whole append — begin, head update, insert, commit — run
+ * synchronously on the connection, in one tick of the event loop. Kysely's
+ * transaction costs more than the statements themselves here, and nothing else
+ * can run on the connection in between (better-sqlite3 is synchronous; no await
+ * happens). Returns undefined, having done nothing, when the connection is in a
+ * transaction that Kysely opened and is awaiting inside, or busy with a stream:
+ * the caller then appends through Kysely, which waits for the connection.
+ */
+function appendInOneTick(connection: SqliteDatabase, append: CasAppend): boolean | undefined {
+  const state = connection as SqliteConnectionState;
+  if (typeof state.inTransaction !== 'boolean' || state.inTransaction) return undefined;
+  let begun = false;
+  try {
+    connection.prepare('begin').run([]);
+    begun = true;
+  } catch (err) {
+    // "This database connection is busy executing a query": a stream is open.
+    if (err instanceof TypeError) return undefined;
+    throw err;
+  }
+  try {
+    const moved = connection
+      .prepare(SQLITE_MOVE_HEAD)
+      .run([append.newHead, AUDIT_HEAD_META, append.expectedHead, AUDIT_SCOPE, append.keyId]);
+    if (Number(moved.changes) === 1) {
+      connection.prepare(sqliteInsertSql(append.rows.length)).run(rowParameters(append.rows));
+    }
+    connection.prepare('commit').run([]);
+    begun = false;
+    return Number(moved.changes) === 1;
+  } finally {
+    if (begun && (state.inTransaction as unknown) === true) connection.prepare('rollback').run([]);
+  }
 }

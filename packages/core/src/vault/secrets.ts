@@ -152,6 +152,8 @@ export class Secrets {
   readonly #hints = new WriteHints();
   /** The SQL of #valueOnly's select (parameters: scope, name), compiled on first use. */
   #valueSql: string | undefined;
+  /** The SQL of #row's select (parameters: scope, name), compiled on first use. */
+  #rowSql: string | undefined;
 
   constructor(db: Kysely<LockboxSchema>, keys: DataKeys, options: SecretsOptions = {}) {
     this.#db = db;
@@ -303,12 +305,16 @@ export class Secrets {
   }
 
   async #row(scope: string, name: string): Promise<SecretRow | undefined> {
-    return this.#db
+    // Compiled once, like #valueOnly's select: this is the audited read's select.
+    this.#rowSql ??= this.#db
       .selectFrom('lockbox_secrets')
       .select(SECRET_COLUMNS)
-      .where('scope', '=', scope)
-      .where('name', '=', name)
-      .executeTakeFirst();
+      .where('scope', '=', '')
+      .where('name', '=', '')
+      .compile().sql;
+    const query: CompiledQuery<SecretRow> = CompiledQuery.raw(this.#rowSql, [scope, name]);
+    const { rows } = await this.#db.executeQuery(query);
+    return rows[0];
   }
 
   /**
