@@ -308,6 +308,37 @@ const targets = DIALECTS.map((dialect) =>
     threshold: 0.7,
   }),
 );
+// Issue 15: audited reads and writes beside the same peers.
+for (const [dialect, getAt, setAt] of /** @type {const} */ ([
+  ['sqlite', 0.3, 0.6],
+  ['postgres', 0.5, 0.8],
+])) {
+  const name = dialect === 'sqlite' ? 'SQLite' : 'PostgreSQL';
+  targets.push(
+    target({
+      issue: 15,
+      description: `secrets.get with the audit log on, one caller, ≥ ${getAt}× a raw Kysely select, ${name}`,
+      group: groups.find((g) => g.id === `${dialect}-get-audited`) ?? {
+        id: `${dialect}-get-audited`,
+        title: `${name}: reads with the audit log on`,
+        unit: 'ops/s',
+        peer: 'raw-select',
+        rows: [],
+      },
+      row: 'lockbox-get-audited',
+      against: 'raw-select',
+      threshold: getAt,
+    }),
+    target({
+      issue: 15,
+      description: `secrets.set ≥ ${setAt}× a raw Kysely upsert, ${name}`,
+      group: groups.find((g) => g.id === `${dialect}-set`),
+      row: 'lockbox-set',
+      against: 'raw-upsert',
+      threshold: setAt,
+    }),
+  );
+}
 /** get against the stricter peer, for the notes (not a target of the issue). */
 const strict = DIALECTS.map((dialect) => {
   const group = groups.find((g) => g.id === `${dialect}-get`);

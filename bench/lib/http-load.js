@@ -4,8 +4,9 @@
  *
  * Protocol (IPC): the parent sends { url, headers, connections, durationMs };
  * the child opens `connections` keep-alive sockets (one node:http Agent), keeps
- * one request in flight on each, and replies { completed, failed, seconds } for
- * the requests that finished inside the window. A response counts as completed
+ * one request in flight on each, and replies { completed, failed, seconds, p99Ms }
+ * for the requests that finished inside the window (p99Ms: the 99th percentile
+ * of their latencies, in milliseconds). A response counts as completed
  * only with status 200 and its whole body read. The parent sends { exit: true }
  * to end it.
  */
@@ -29,19 +30,26 @@ async function load({ url, headers, connections, durationMs }) {
   await Promise.all(Array.from({ length: connections }, () => once(agent, url, headers)));
   let completed = 0;
   let failed = 0;
+  /** @type {number[]} */
+  const latencies = [];
   const start = performance.now();
   const end = start + durationMs;
   await Promise.all(
     Array.from({ length: connections }, async () => {
       while (performance.now() < end) {
-        if (await once(agent, url, headers)) completed++;
-        else failed++;
+        const sent = performance.now();
+        if (await once(agent, url, headers)) {
+          completed++;
+          latencies.push(performance.now() - sent);
+        } else failed++;
       }
     }),
   );
   const seconds = (performance.now() - start) / 1000;
   agent.destroy();
-  return { completed, failed, seconds };
+  latencies.sort((a, b) => a - b);
+  const p99Ms = latencies.length === 0 ? null : latencies[Math.floor(latencies.length * 0.99)];
+  return { completed, failed, seconds, p99Ms };
 }
 
 process.on('message', (/** @type {any} */ message) => {

@@ -6,7 +6,9 @@
  * without it (health, readiness, the OpenAPI document, the console) are public.
  *
  * - onRequest: refuse a rate-limited client (RATE_LIMITED, Retry-After), then
- *   verify `Authorization: Bearer <token>` with lockbox.tokens. A missing or
+ *   verify `Authorization: Bearer <token>` with lockbox.tokens — from memory for
+ *   `tokenCacheMs` after a database verification (tokens/verified-token-cache.ts:
+ *   the revocation bound), so keep-alive clients cost no token read per request. A missing or
  *   invalid token is AUTH_MISSING / AUTH_INVALID (401), counts against the
  *   client's and the global failure limits (over the global one it is answered
  *   RATE_LIMITED instead) and is audited as denied — one by one up to a bound
@@ -150,7 +152,7 @@ export function installAuth(app: FastifyInstance, context: ServerContext): void 
       if (text === undefined) {
         throw new LockboxError('AUTH_MISSING', 'send Authorization: Bearer <token>');
       }
-      const token = await lockbox.tokens.verify(text);
+      const token = await lockbox.tokens.verify(text, { cacheMs: context.tokenCacheMs });
       request.principal = { token, actor: { id: token.id, name: token.name } };
     } catch (err) {
       if (

@@ -84,7 +84,16 @@ export interface BuildServerOptions {
   trustProxy?: boolean | string | string[];
   /** Keeps the key configuration in step with master rotations (see master-rotation-hook.ts). */
   masterRotationHook?: MasterRotationHook;
+  /**
+   * How long a verified bearer token is accepted from memory, in ms (default
+   * 1000; 0: every request reads the token row). A token revoked through another
+   * instance, or in the database, stops working here at most this long after the
+   * revocation commits; revoked through this server, at once.
+   */
+  tokenCacheMs?: number;
 }
+
+export const DEFAULT_TOKEN_CACHE_MS = 1000;
 
 /** A server built by buildServer, with the readiness it reports. */
 export type LockboxServer = FastifyInstance & {
@@ -122,6 +131,7 @@ export function buildServer(options: BuildServerOptions): LockboxServer {
       ...options.authFailureAudit,
     }),
     importGate: new ImportGate(options.importConcurrency),
+    tokenCacheMs: options.tokenCacheMs ?? DEFAULT_TOKEN_CACHE_MS,
   };
 
   const loggerInstance: FastifyBaseLogger | undefined =

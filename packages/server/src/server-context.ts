@@ -36,4 +36,6 @@ export interface ServerContext {
   readonly masterRotationHook: MasterRotationHook | undefined;
   /** How many bundles may be read at once (import preview and apply). */
   readonly importGate: ImportGate;
+  /** How long a verified token is accepted from memory (ms; 0: never). */
+  readonly tokenCacheMs: number;
 }

@@ -24,7 +24,10 @@ export function entryHash(key: AuditMacKey, fields: ChainedFields): string {
 /**
  * Takes the append lock inside transaction `trx`; it is released at commit or
  * rollback. PostgreSQL: a transaction-scoped advisory lock (per schema), so
- * appenders in other instances queue here instead of colliding. SQLite: a write
+ * locked appenders in other instances queue here instead of colliding, and the
+ * head row's lock (`select … for update`), which every compare-and-swap append
+ * takes to move the head (an absent head has no row; then only locked appends,
+ * which all take the advisory lock, can run: the fast path needs a head). SQLite: a write
  * as the first statement, which takes the database's single write lock at once
  * (waiting up to the busy timeout); reading first and writing later would instead
  * fail with SQLITE_BUSY when another writer commits in between.
@@ -37,6 +40,15 @@ export async function lockAuditChain(
     await sql`select pg_advisory_xact_lock(${sql.lit(AUDIT_ADVISORY_LOCK)}::int4, hashtext(current_schema()))`.execute(
       trx,
     );
+    // The head row too: the compare-and-swap append (head-cas-append.ts) takes no
+    // advisory lock, only this row's lock when it moves the head, so holding it
+    // here keeps it out until commit (and then its compare fails: the head moved).
+    await trx
+      .selectFrom('lockbox_meta')
+      .select('key')
+      .where('key', '=', AUDIT_HEAD_META)
+      .forUpdate()
+      .execute();
     return;
   }
   await trx

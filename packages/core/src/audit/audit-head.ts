@@ -77,12 +77,8 @@ export async function readHead(db: Kysely<LockboxSchema>, keys: AuditKeys): Prom
   return { state: 'valid', seq: head.seq, hash: head.hash, keyId: head.keyId };
 }
 
-export async function writeHead(
-  db: Kysely<LockboxSchema>,
-  key: AuditMacKey,
-  head: AuditHead,
-): Promise<void> {
-  const value = encodeHead(key, head);
+/** Stores the head text made by `encodeHead`. */
+export async function writeHead(db: Kysely<LockboxSchema>, value: string): Promise<void> {
   await db
     .insertInto('lockbox_meta')
     .values({ key: AUDIT_HEAD_META, value })

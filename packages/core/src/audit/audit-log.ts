@@ -5,9 +5,12 @@
  * - `record` appends one entry with seq = previous + 1 and
  *   hash = HMAC(K, enc(prev_hash, seq, …)), and moves the MACed head (lockbox_meta)
  *   in the same transaction. Appends from any number of handles, processes and
- *   instances are serialised (advisory lock on PostgreSQL, the write lock on
- *   SQLite), so the chain never forks and seqs stay contiguous. Events recorded
- *   concurrently on one handle share a transaction (group commit).
+ *   instances are serialised, so the chain never forks and seqs stay contiguous:
+ *   by a compare-and-swap on the head this handle last wrote (head-cas-append.ts),
+ *   or, when another appender moved it, under the chain lock (advisory lock and
+ *   head row lock on PostgreSQL, the write lock on SQLite). Either way an entry
+ *   is committed before `record` resolves. Events recorded concurrently on one
+ *   handle share a transaction (group commit).
  * - An entry holds who, what, which scope/name, the outcome and the request id —
  *   never a value or a key (the event type has no field for either).
  * - If the head is missing or fails its MAC while entries exist, appends go on
@@ -34,7 +37,7 @@ import {
   GENESIS_HASH,
   toAuditEntry,
 } from './audit-entry.js';
-import { type AuditHead, readHead, writeHead } from './audit-head.js';
+import { type AuditHead, encodeHead, readHead, writeHead } from './audit-head.js';
 import {
   type AuditKeySource,
   AuditKeys,
@@ -43,6 +46,7 @@ import {
 } from './audit-keys.js';
 import { AuditVerifier, type AuditVerifyResult, type VerifyOptions } from './audit-verifier.js';
 import { GroupCommit } from './group-commit.js';
+import { casAppend } from './head-cas-append.js';
 import { checkRowStates, type RowStateCheck } from './row-state-check.js';
 import { checkSecretVersions, type SecretVersionCheck } from './secret-version-check.js';
 
@@ -69,16 +73,21 @@ const MAX_APPEND_BATCH = 200;
 
 type PreparedEvent = Omit<AuditTable, 'seq' | 'prev_hash' | 'hash' | 'key_id' | 'at'>;
 
+/** A head this handle wrote (committed) or authenticated, with its exact stored text. */
+type KnownHead = AuditHead & { keyId: string; text: string };
+
 /** Thrown inside an append whose key is no longer the audit scope's active key. */
 class RetiredAuditKey extends Error {}
 
 export class AuditLog implements AuditSink {
-  readonly #store: Pick<Store, 'db' | 'dialect'>;
+  readonly #store: Pick<Store, 'db' | 'dialect' | 'sqliteConnection'>;
   readonly #keys: AuditKeys;
   readonly #verifier: AuditVerifier;
   readonly #queue: GroupCommit<PreparedEvent>;
+  /** The head as this handle last wrote it; undefined until then and after any failed append. */
+  #head: KnownHead | undefined;
 
-  constructor(store: Pick<Store, 'db' | 'dialect'>, dataKeys: AuditKeySource) {
+  constructor(store: Pick<Store, 'db' | 'dialect' | 'sqliteConnection'>, dataKeys: AuditKeySource) {
     this.#store = store;
     this.#keys = new AuditKeys(store.db, dataKeys);
     this.#verifier = new AuditVerifier(store, this.#keys);
@@ -124,8 +133,37 @@ export class AuditLog implements AuditSink {
     }
   }
 
-  /** Appends `events` as consecutive entries in one transaction under the chain lock. */
+  /**
+   * Appends `events` as consecutive entries: by a compare-and-swap on the head
+   * this handle last wrote or authenticated, when it has one under this key
+   * (head-cas-append.ts); otherwise, or when another appender moved the head, in
+   * one transaction under the chain lock.
+   */
   async #append(events: PreparedEvent[], key: AuditMacKey): Promise<void> {
+    // Taken, not peeked: after any failure the next attempt goes the locked way,
+    // which re-reads the head and the table.
+    const known = this.#head;
+    this.#head = undefined;
+    if (known !== undefined && known.keyId === key.id) {
+      const { rows, head } = chainRows(events, key, known.seq + 1, known.hash);
+      const newHead = encodeHead(key, head);
+      const appended = await casAppend(this.#store, {
+        expectedHead: known.text,
+        newHead,
+        keyId: key.id,
+        rows,
+      });
+      if (appended) {
+        this.#head = { ...head, keyId: key.id, text: newHead };
+        return;
+      }
+    }
+    await this.#lockedAppend(events, key);
+  }
+
+  /** Appends `events` as consecutive entries in one transaction under the chain lock. */
+  async #lockedAppend(events: PreparedEvent[], key: AuditMacKey): Promise<void> {
+    let written: KnownHead | undefined;
     await this.#store.db.transaction().execute(async (trx) => {
       await lockAuditChain(trx, this.#store.dialect);
       // Under the lock, so no entry is MACed under a key a re-key has retired
@@ -151,17 +189,16 @@ export class AuditLog implements AuditSink {
         // and starting afresh would hide that.
         moveHead = head.state === 'absent' && last === undefined && this.#keys.mayStartChain(key);
       }
-      const rows: AuditTable[] = [];
-      for (const event of events) {
-        const fields = { ...event, seq, at: nowIso(), key_id: key.id, prev_hash: prevHash };
-        const hash = entryHash(key, fields);
-        rows.push({ ...fields, hash });
-        prevHash = hash;
-        seq += 1;
-      }
+      const { rows, head: next } = chainRows(events, key, seq, prevHash);
       await trx.insertInto('lockbox_audit').values(rows).execute();
-      if (moveHead) await writeHead(trx, key, { seq: seq - 1, hash: prevHash });
+      if (moveHead) {
+        const text = encodeHead(key, next);
+        await writeHead(trx, text);
+        written = { ...next, keyId: key.id, text };
+      }
     });
+    // Remembered only once committed: the next append chains from it by compare-and-swap.
+    this.#head = written;
   }
 
   /** Entries in seq order, filtered; page with `after` (ascending) or `before` (descending). */
@@ -247,6 +284,29 @@ export class AuditLog implements AuditSink {
   async #storeId(): Promise<string> {
     return (await getMeta(this.#store.db, META.storeId)) ?? '';
   }
+}
+
+/**
+ * `events` as consecutive entries from `seq`, chained from `prevHash` and MACed
+ * under `key`, and the head after the last of them.
+ */
+function chainRows(
+  events: readonly PreparedEvent[],
+  key: AuditMacKey,
+  firstSeq: number,
+  firstPrevHash: string,
+): { rows: AuditTable[]; head: AuditHead } {
+  let seq = firstSeq;
+  let prevHash = firstPrevHash;
+  const rows: AuditTable[] = [];
+  for (const event of events) {
+    const fields = { ...event, seq, at: nowIso(), key_id: key.id, prev_hash: prevHash };
+    const hash = entryHash(key, fields);
+    rows.push({ ...fields, hash });
+    prevHash = hash;
+    seq += 1;
+  }
+  return { rows, head: { seq: seq - 1, hash: prevHash } };
 }
 
 function prepare(event: AuditEvent): PreparedEvent {

@@ -19,6 +19,7 @@ import {
 } from 'kysely';
 import { LockboxError } from '../errors.js';
 import type { LockboxSchema } from './schema.js';
+import { cachePreparedStatements } from './statement-cache.js';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -34,6 +35,12 @@ export interface Store {
   readonly dialect: DialectName;
   /** The URL with any password removed, safe to log and show. */
   readonly location: string;
+  /**
+   * SQLite only: the connection Kysely runs on (behind the statement cache), once
+   * opened, for code that runs a few statements synchronously in one tick
+   * (audit/head-cas-append.ts). Undefined before the first query and on PostgreSQL.
+   */
+  readonly sqliteConnection?: () => SqliteDatabase | undefined;
   close(): Promise<void>;
 }
 
@@ -105,11 +112,13 @@ export function connectStore(url: string | undefined, drivers: DatabaseDrivers):
   if (drivers.sqlite === undefined)
     throw new LockboxError('STORE_URL_UNSUPPORTED', 'no SQLite driver was given');
   const open = drivers.sqlite;
+  let connection: SqliteDatabase | undefined;
   const db = new Kysely<LockboxSchema>({
     dialect: new SqliteDialect({
       database: () => {
         createPrivately(parsed.target);
-        return Promise.resolve(open(parsed.target));
+        connection = cachePreparedStatements(open(parsed.target));
+        return Promise.resolve(connection);
       },
       async onCreateConnection(connection) {
         // WAL lets readers proceed while a writer (a rotation batch) commits; the
@@ -120,5 +129,11 @@ export function connectStore(url: string | undefined, drivers: DatabaseDrivers):
       },
     }),
   });
-  return { db, dialect: 'sqlite', location, close: () => db.destroy() };
+  return {
+    db,
+    dialect: 'sqlite',
+    location,
+    sqliteConnection: () => connection,
+    close: () => db.destroy(),
+  };
 }

@@ -40,6 +40,7 @@ import {
   newTokenSecret,
   parseToken,
 } from './token-format.js';
+import { VerifiedTokenCache } from './verified-token-cache.js';
 
 /** A token as listed and as `verify` returns it: never the token or its hash. */
 export interface TokenInfo {
@@ -92,6 +93,9 @@ export class Tokens {
   readonly #keys: IntegritySource;
   readonly #audit: AuditSink | undefined;
   readonly #touched = new Map<string, number>();
+  readonly #verified = new VerifiedTokenCache();
+  /** Bumped by every revoke, so a verify that raced one does not cache its result. */
+  #revocations = 0;
 
   constructor(db: Kysely<LockboxSchema>, keys: IntegritySource, audit?: AuditSink) {
     this.#db = db;
@@ -157,8 +161,30 @@ export class Tokens {
   /**
    * The token's record when `tokenText` is a valid, unrevoked token; otherwise
    * AUTH_INVALID (always the same message). Updates last_used_at at most once a minute.
+   *
+   * With `cacheMs` (the server passes 1000), a token that verified from the
+   * database in the last `cacheMs` is accepted from memory (verified-token-cache.ts):
+   * a revocation by another instance is then seen within `cacheMs` of its commit;
+   * one through this handle (`revoke`) at once. Without it, every call reads the row.
    */
-  async verify(tokenText: string): Promise<TokenInfo> {
+  async verify(tokenText: string, options: { cacheMs?: number } = {}): Promise<TokenInfo> {
+    const cacheMs = options.cacheMs ?? 0;
+    if (cacheMs <= 0) return this.#verify(tokenText);
+    const key = VerifiedTokenCache.keyOf(tokenText);
+    const now = Date.now();
+    const known = this.#verified.get(key, now);
+    if (known !== undefined) {
+      await this.#touch(known);
+      return { ...known, permissions: [...known.permissions] };
+    }
+    const generation = this.#revocations;
+    const info = await this.#verify(tokenText);
+    // A revoke on this handle while the row was being read must not be undone by caching.
+    if (generation === this.#revocations) this.#verified.set(key, info, now, cacheMs);
+    return { ...info, permissions: [...info.permissions] };
+  }
+
+  async #verify(tokenText: string): Promise<TokenInfo> {
     const parsed = parseToken(tokenText);
     if (parsed === undefined) throw invalid();
     const row = await this.#row(parsed.id);
@@ -200,6 +226,8 @@ export class Tokens {
    */
   async revoke(id: string, options: TokenActionOptions = {}): Promise<TokenInfo> {
     if (!isTokenId(id)) throw notFound(id);
+    this.#revocations += 1;
+    this.#verified.forget(id);
     const integrity = this.#keys.integrity;
     const before = await this.#row(id);
     if (before === undefined) throw notFound(id);
@@ -217,6 +245,9 @@ export class Tokens {
         .where('revoked_at', 'is', null)
         .execute();
     }
+    // Again after the write: a verify that read the row before it may have cached it meanwhile.
+    this.#revocations += 1;
+    this.#verified.forget(id);
     const row = await this.#row(id);
     if (row === undefined) throw notFound(id);
     await this.#audit?.record({

@@ -8,10 +8,12 @@
  * decrypted raises a typed error naming the scope/name and the key it needs —
  * never a silent fallback.
  *
- * A write reads the row's version first, seals for the next version and writes
- * only if the row is still at the version read (and its data key still active):
- * the version bound into the ciphertext is always the version stored. A lost
- * race (another writer, or a re-key retiring the key) seals again.
+ * A write reads the row's version first (or starts from the version and data
+ * key this handle last wrote, see write-hints.ts), seals for the next version and
+ * writes only if the row is still at that version (and its data key still
+ * active): the version bound into the ciphertext is always the version stored. A
+ * lost race (another writer, or a re-key retiring the key) reads the database and
+ * seals again.
  */
 import { CompiledQuery, type Kysely } from 'kysely';
 import { nowIso } from '../clock.js';
@@ -31,6 +33,7 @@ import {
   updateIfUnchanged,
 } from './secret-row-writes.js';
 import { assertWellFormed, validateMetadata } from './text-input.js';
+import { WriteHints } from './write-hints.js';
 
 export const DEFAULT_MAX_VALUE_BYTES = 64 * 1024;
 /** How often a write re-encrypts when re-keys keep retiring the scope's key under it. */
@@ -145,8 +148,12 @@ export class Secrets {
   readonly #maxValueBytes: number;
   #audit: AuditSink | undefined;
   readonly #actor: Actor | undefined;
+  /** The key and versions this handle last wrote, tried first by `set`. */
+  readonly #hints = new WriteHints();
   /** The SQL of #valueOnly's select (parameters: scope, name), compiled on first use. */
   #valueSql: string | undefined;
+  /** The SQL of #row's select (parameters: scope, name), compiled on first use. */
+  #rowSql: string | undefined;
 
   constructor(db: Kysely<LockboxSchema>, keys: DataKeys, options: SecretsOptions = {}) {
     this.#db = db;
@@ -228,8 +235,17 @@ export class Secrets {
         // either way the write lands nowhere and we seal again for the row as it is.
         let keyChanges = 0;
         for (let attempt = 1; ; attempt++) {
-          const key = await this.#keys.activeFor(scope);
-          const current = await storedVersion(this.#db, scope, name);
+          // The first attempt starts from what this handle last wrote (write-hints.ts),
+          // when it wrote this secret and the hint fits ifVersion; the guarded
+          // statement checks it, and a miss seals again from the database.
+          const hinted = attempt === 1 ? this.#hints.version(scope, name) : undefined;
+          const useHint =
+            hinted !== undefined &&
+            (options.ifVersion === undefined || options.ifVersion === hinted.version);
+          const key = useHint
+            ? await this.#hints.key(this.#keys, scope)
+            : await this.#keys.activeFor(scope);
+          const current = useHint ? hinted : await storedVersion(this.#db, scope, name);
           if (options.ifVersion !== undefined && (current?.version ?? 0) !== options.ifVersion) {
             throw versionConflict(scope, name, options.ifVersion);
           }
@@ -254,8 +270,10 @@ export class Secrets {
               : await updateIfUnchanged(this.#db, row, current);
           if (written) {
             version = row.version;
+            this.#hints.wrote(scope, name, key, { version: row.version, createdAt: row.createdAt });
             return;
           }
+          this.#hints.forget(scope, name);
           if (!(await isDataKeyActive(this.#db, key.id))) {
             keyChanges += 1;
             if (keyChanges === MAX_WRITE_ATTEMPTS) {
@@ -287,12 +305,16 @@ export class Secrets {
   }
 
   async #row(scope: string, name: string): Promise<SecretRow | undefined> {
-    return this.#db
+    // Compiled once, like #valueOnly's select: this is the audited read's select.
+    this.#rowSql ??= this.#db
       .selectFrom('lockbox_secrets')
       .select(SECRET_COLUMNS)
-      .where('scope', '=', scope)
-      .where('name', '=', name)
-      .executeTakeFirst();
+      .where('scope', '=', '')
+      .where('name', '=', '')
+      .compile().sql;
+    const query: CompiledQuery<SecretRow> = CompiledQuery.raw(this.#rowSql, [scope, name]);
+    const { rows } = await this.#db.executeQuery(query);
+    return rows[0];
   }
 
   /**
@@ -409,6 +431,7 @@ export class Secrets {
           .where('name', '=', name)
           .executeTakeFirst();
         deleted = Number(result.numDeletedRows) > 0;
+        this.#hints.forget(scope, name);
       },
     );
     return deleted;

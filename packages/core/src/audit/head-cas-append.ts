@@ -1,0 +1,196 @@
+/**
+ * The audit log's fast append: a compare-and-swap on the head.
+ *
+ * Why: the locked append (audit-log.ts) takes the chain lock, checks the active
+ * audit key, reads and authenticates the head, reads the last entry, inserts and
+ * rewrites the head — seven statements per batch, and with one caller every read
+ * is its own batch. An appender that wrote the head itself already knows it: the
+ * head it last wrote (or read and authenticated under the lock) is remembered,
+ * and the next batch is chained from it. The append then only has to check that
+ * no one moved the head since, which the head update itself does:
+ *
+ *   update lockbox_meta set value = <new head>
+ *    where key = 'audit_head' and value = <remembered head text>
+ *      and <the audit scope's active key> = <the key this batch is MACed with>
+ *
+ * and the entries are inserted only if that update changed the row.
+ *
+ * - PostgreSQL: one statement, one round trip (a data-modifying CTE moves the
+ *   head; the insert selects its rows only when the CTE returned one). The head
+ *   row's lock serialises it with every other appender: a concurrent fast append
+ *   waits for the row and then re-checks `value`, which has changed, so it
+ *   inserts nothing; the locked append takes the same row lock
+ *   (audit-chain.ts `lockAuditChain`) before it reads the head.
+ * - SQLite: one transaction of two statements (the head update, which takes the
+ *   database's write lock, then the insert), compiled once and cached by the
+ *   store's statement cache.
+ *
+ * Contract: `casAppend` returns true when the entries were inserted and the head
+ * moved, committed; false when nothing was written because the head is not the
+ * remembered one (another handle, process or instance appended, or someone
+ * edited it) or the key is no longer the active audit key — the caller then
+ * falls back to the locked append, which re-reads everything and reports what
+ * it finds. It throws the database's error otherwise (a seq already taken, by a
+ * row forged beyond the head, is a unique violation: the caller retries locked).
+ * The entries are committed before it resolves: durability is the locked
+ * append's.
+ */
+import { CompiledQuery, type SqliteDatabase } from 'kysely';
+import type { Store } from '../store/connect.js';
+import type { AuditTable } from '../store/schema.js';
+import { AUDIT_HEAD_META } from './audit-head.js';
+import { AUDIT_SCOPE } from './audit-keys.js';
+
+/** The columns of an inserted entry, in the order of the statements' parameters. */
+const COLUMNS = [
+  'seq',
+  'at',
+  'actor_id',
+  'actor_name',
+  'action',
+  'scope',
+  'name',
+  'outcome',
+  'request_id',
+  'details',
+  'key_id',
+  'prev_hash',
+  'hash',
+] as const satisfies readonly (keyof AuditTable)[];
+
+/** The audit scope's active key, as activeAuditKeyId reads it (audit-keys.ts). */
+const ACTIVE_KEY = (p: string) =>
+  `(select id from lockbox_data_keys where scope = ${p} and state = 'active' order by version desc limit 1)`;
+
+/** Statement text per dialect and batch size (batches are at most 200 entries). */
+const cache = new Map<string, string>();
+
+function postgresSql(rows: number): string {
+  const key = `postgres:${rows}`;
+  const known = cache.get(key);
+  if (known !== undefined) return known;
+  // $1 new head, $2 remembered head, $3 head key, $4 audit scope, $5 batch key; then the rows.
+  let n = 5;
+  const tuples: string[] = [];
+  for (let r = 0; r < rows; r++) {
+    const cells = COLUMNS.map((column) => `$${++n}::${column === 'seq' ? 'integer' : 'text'}`);
+    tuples.push(`(${cells.join(', ')})`);
+  }
+  const text =
+    `with moved as (update lockbox_meta set value = $1 where key = $3 and value = $2 ` +
+    `and ${ACTIVE_KEY('$4')} = $5 returning 1) ` +
+    `insert into lockbox_audit (${COLUMNS.join(', ')}) ` +
+    `select * from (values ${tuples.join(', ')}) as v (${COLUMNS.join(', ')}) ` +
+    `where exists (select 1 from moved)`;
+  cache.set(key, text);
+  return text;
+}
+
+const SQLITE_MOVE_HEAD = `update lockbox_meta set value = ? where key = ? and value = ? and ${ACTIVE_KEY('?')} = ?`;
+
+function sqliteInsertSql(rows: number): string {
+  const key = `sqlite:${rows}`;
+  const known = cache.get(key);
+  if (known !== undefined) return known;
+  const tuple = `(${COLUMNS.map(() => '?').join(', ')})`;
+  const text = `insert into lockbox_audit (${COLUMNS.join(', ')}) values ${Array.from({ length: rows }, () => tuple).join(', ')}`;
+  cache.set(key, text);
+  return text;
+}
+
+function rowParameters(rows: readonly AuditTable[]): unknown[] {
+  const parameters: unknown[] = [];
+  for (const row of rows) for (const column of COLUMNS) parameters.push(row[column]);
+  return parameters;
+}
+
+export interface CasAppend {
+  /** The head text this appender last wrote or authenticated. */
+  expectedHead: string;
+  /** The head text after this batch. */
+  newHead: string;
+  /** The audit key id the batch is MACed with: it must still be the active one. */
+  keyId: string;
+  rows: readonly AuditTable[];
+}
+
+export async function casAppend(
+  store: Pick<Store, 'db' | 'dialect' | 'sqliteConnection'>,
+  append: CasAppend,
+): Promise<boolean> {
+  const db = store.db;
+  if (store.dialect === 'postgres') {
+    const result = await db.executeQuery(
+      CompiledQuery.raw(postgresSql(append.rows.length), [
+        append.newHead,
+        append.expectedHead,
+        AUDIT_HEAD_META,
+        AUDIT_SCOPE,
+        append.keyId,
+        ...rowParameters(append.rows),
+      ]),
+    );
+    return Number(result.numAffectedRows ?? 0n) === append.rows.length;
+  }
+  const connection = store.sqliteConnection?.();
+  if (connection !== undefined) {
+    const done = appendInOneTick(connection, append);
+    if (done !== undefined) return done;
+  }
+  return db.transaction().execute(async (trx) => {
+    const moved = await trx.executeQuery(
+      CompiledQuery.raw(SQLITE_MOVE_HEAD, [
+        append.newHead,
+        AUDIT_HEAD_META,
+        append.expectedHead,
+        AUDIT_SCOPE,
+        append.keyId,
+      ]),
+    );
+    // Nothing written: the transaction ends without a change (committing it is a no-op).
+    if (Number(moved.numAffectedRows ?? 0n) !== 1) return false;
+    await trx.executeQuery(
+      CompiledQuery.raw(sqliteInsertSql(append.rows.length), rowParameters(append.rows)),
+    );
+    return true;
+  });
+}
+
+/** better-sqlite3's connection state, which Kysely's minimal interface does not name. */
+type SqliteConnectionState = SqliteDatabase & { readonly inTransaction?: unknown };
+
+/**
+ * SQLite: the whole append — begin, head update, insert, commit — run
+ * synchronously on the connection, in one tick of the event loop. Kysely's
+ * transaction costs more than the statements themselves here, and nothing else
+ * can run on the connection in between (better-sqlite3 is synchronous; no await
+ * happens). Returns undefined, having done nothing, when the connection is in a
+ * transaction that Kysely opened and is awaiting inside, or busy with a stream:
+ * the caller then appends through Kysely, which waits for the connection.
+ */
+function appendInOneTick(connection: SqliteDatabase, append: CasAppend): boolean | undefined {
+  const state = connection as SqliteConnectionState;
+  if (typeof state.inTransaction !== 'boolean' || state.inTransaction) return undefined;
+  let begun = false;
+  try {
+    connection.prepare('begin').run([]);
+    begun = true;
+  } catch (err) {
+    // "This database connection is busy executing a query": a stream is open.
+    if (err instanceof TypeError) return undefined;
+    throw err;
+  }
+  try {
+    const moved = connection
+      .prepare(SQLITE_MOVE_HEAD)
+      .run([append.newHead, AUDIT_HEAD_META, append.expectedHead, AUDIT_SCOPE, append.keyId]);
+    if (Number(moved.changes) === 1) {
+      connection.prepare(sqliteInsertSql(append.rows.length)).run(rowParameters(append.rows));
+    }
+    connection.prepare('commit').run([]);
+    begun = false;
+    return Number(moved.changes) === 1;
+  } finally {
+    if (begun && (state.inTransaction as unknown) === true) connection.prepare('rollback').run([]);
+  }
+}
