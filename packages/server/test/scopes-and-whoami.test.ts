@@ -131,10 +131,10 @@ describe.each(DIALECTS)('scopes and whoami routes on %s', (dialect) => {
   it('pages with a cursor that neither repeats nor skips when scopes change between pages', async () => {
     const { lockbox } = await setup();
     const admin = await server.token(['admin']);
+    // The last full page says no more follow (no cursor to an empty page).
     expect(await allPages(admin, 'limit=2')).toEqual([
       ['prod', 'staging'],
       ['user:1', 'user:2'],
-      [],
     ]);
     const first = await server.app.inject({
       method: 'GET',
@@ -153,7 +153,7 @@ describe.each(DIALECTS)('scopes and whoami routes on %s', (dialect) => {
     expect(second.json()).toEqual({ scopes: [{ scope: 'user:2', secrets: 1 }], next: null });
     // A narrow token's pages skip what it cannot read and still fill up.
     const narrow = await server.token(['secrets:read:user:*', 'secrets:read:prod']);
-    expect(await allPages(narrow, 'limit=1')).toEqual([['prod'], ['user:2'], []]);
+    expect(await allPages(narrow, 'limit=1')).toEqual([['prod'], ['user:2']]);
   });
 
   it('pages through 10,000 per-user scopes, and a token that reads few of them still gets its own', async () => {
@@ -175,6 +175,7 @@ describe.each(DIALECTS)('scopes and whoami routes on %s', (dialect) => {
     }
     const admin = await server.token(['admin']);
     const pages = await allPages(admin, 'prefix=tenant%3A&limit=1000');
+    // The tenth page ends a read-ahead round exactly, so one empty page follows it.
     expect(pages.map((page) => page.length)).toEqual([...Array(10).fill(1000), 0]);
     expect(pages.flat()).toEqual(scopes);
     const narrow = await server.token(['secrets:read:tenant:0999*', 'secrets:read:user:1']);

@@ -110,12 +110,15 @@ export function SecretsPage() {
               >
                 {t('secrets.previousPage')}
               </button>
-              <span class="muted" data-testid="scopes-page">
-                {t('secrets.pageRange', {
-                  from: formatNumber(cursors.length * SCOPE_PAGE + 1),
-                  to: formatNumber(cursors.length * SCOPE_PAGE + page.scopes.length),
-                })}
-              </span>
+              {/* A later page can be empty: the last full page's scopes were the last ones. */}
+              {page.scopes.length === 0 ? null : (
+                <span class="muted" data-testid="scopes-page">
+                  {t('secrets.pageRange', {
+                    from: formatNumber(cursors.length * SCOPE_PAGE + 1),
+                    to: formatNumber(cursors.length * SCOPE_PAGE + page.scopes.length),
+                  })}
+                </span>
+              )}
               <button
                 type="button"
                 disabled={page.next === null}

@@ -7,8 +7,10 @@
  * Paged and searchable, so that a store with tens of thousands of per-user
  * scopes stays usable: `prefix` keeps the scopes whose names begin with it
  * (exactly, case-sensitive), `limit` (default 100, at most 1000) bounds a page,
- * and `next` is the cursor for the following page — the last scope examined,
- * passed back as `after`. A cursor is a scope name, not a position, so scopes
+ * and `next` is the cursor for the following page — the page's last scope,
+ * passed back as `after` — or null when no readable scope follows (a following
+ * page can still be empty when the scopes after a full page that ends a read-ahead
+ * round are all unreadable or gone). A cursor is a scope name, not a position, so scopes
  * created or deleted between pages never make a page repeat or skip another.
  *
  * Any valid token may ask; a token without any secrets:read gets an empty list.
@@ -89,11 +91,15 @@ export function scopesRoutes(app: FastifyInstance, context: ServerContext): void
           ...(after === undefined ? {} : { after }),
           limit: READ_AHEAD,
         });
-        for (const entry of round) {
+        const readable = (entry: { scope: string }) => can(token, 'secrets:read', entry.scope);
+        for (const [index, entry] of round.entries()) {
           after = entry.scope;
-          if (!can(token, 'secrets:read', entry.scope)) continue;
+          if (!readable(entry)) continue;
           page.push(entry);
-          if (page.length === limit) return { scopes: page, next: entry.scope };
+          if (page.length < limit) continue;
+          // A full page: no cursor when this round shows that nothing readable follows.
+          const more = round.slice(index + 1).some(readable) || round.length === READ_AHEAD;
+          return { scopes: page, next: more ? entry.scope : null };
         }
         if (round.length < READ_AHEAD) return { scopes: page, next: null };
       }
