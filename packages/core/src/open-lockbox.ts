@@ -46,11 +46,12 @@ export class Lockbox {
   readonly backup: Backup;
   readonly rotation: Rotation;
 
-  constructor(vault: Vault) {
+  /** `audit`: the vault's own audit log when it records secret events (openLockbox builds it first). */
+  constructor(vault: Vault, audit: AuditLog = new AuditLog(vault.store, vault.dataKeys)) {
     this.vault = vault;
     this.secrets = vault.secrets;
     this.fields = vault.fields;
-    this.audit = new AuditLog(vault.store, vault.dataKeys);
+    this.audit = audit;
     this.tokens = new Tokens(vault.store.db, vault.dataKeys, this.audit);
     this.recovery = new Recovery(vault, this.audit);
     this.backup = new Backup(vault, this.audit);
@@ -106,13 +107,24 @@ export async function openLockbox(options: OpenLockboxOptions): Promise<Lockbox>
     (typeof vaultOptions.database === 'object'
       ? undefined
       : await loadDrivers(parseDatabaseUrl(vaultOptions.database).dialect));
+  // With audit: true the log is built inside open, before the services that
+  // record into it, and the Lockbox shares that one log (no setter, no window
+  // in which a secret read goes unrecorded).
+  let log: AuditLog | undefined;
   const vault = await Vault.open({
     ...vaultOptions,
     keyring,
     ...(drivers === undefined ? {} : { drivers }),
-    ...(typeof audit === 'object' ? { audit } : {}),
+    ...(audit === true
+      ? {
+          audit: ({ store, dataKeys }) => {
+            log = new AuditLog(store, dataKeys);
+            return log;
+          },
+        }
+      : typeof audit === 'object'
+        ? { audit }
+        : {}),
   });
-  const lockbox = new Lockbox(vault);
-  if (audit === true) vault.secrets.setAuditSink(lockbox.audit);
-  return lockbox;
+  return new Lockbox(vault, log);
 }

@@ -116,7 +116,13 @@ function httpsFactory(tls: TlsFiles): FastifyServerFactory {
 export function buildServer(options: BuildServerOptions): LockboxServer {
   const readiness = new Readiness<ServerLockbox>(
     Promise.resolve(options.lockbox).then((lockbox) => {
-      lockbox.secrets.setAuditSink(lockbox.audit);
+      // Every read the API answers is audited: refuse a Lockbox that would not record it.
+      if (!lockbox.secrets.audited) {
+        throw new LockboxError(
+          'INVALID_ARGUMENT',
+          'the server needs a Lockbox opened with audit: true (every secret read over HTTP is recorded)',
+        );
+      }
       return lockbox;
     }),
   );

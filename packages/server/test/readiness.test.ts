@@ -41,6 +41,7 @@ describe('health and readiness', () => {
       database: database.url,
       drivers,
       keyring: Keyring.fromBytes(generateMasterKey()),
+      audit: true,
     });
     opened.push(lockbox);
     release(lockbox);
@@ -77,5 +78,22 @@ describe('health and readiness', () => {
     const api = await app.inject({ method: 'GET', url: '/v1/keys' });
     expect(api.statusCode).toBe(503);
     expect(api.json().error.code).toBe('NOT_READY');
+  });
+  it('stays not ready for a Lockbox opened without the audit log (reads would go unrecorded)', async () => {
+    database = await freshDatabase('sqlite');
+    const unaudited = await openLockbox({
+      database: database.url,
+      drivers,
+      keyring: Keyring.fromBytes(generateMasterKey()),
+    });
+    opened.push(unaudited);
+    app = buildServer({ lockbox: unaudited, logger: false });
+    await app.lockboxReadiness.settled;
+    expect(app.lockboxReadiness.state).toBe('failed');
+    const ready = await app.inject({ method: 'GET', url: '/readyz' });
+    expect(ready.statusCode).toBe(503);
+    expect(ready.json()).toEqual({
+      error: { code: 'NOT_READY', message: 'the lockbox failed to open (INVALID_ARGUMENT)' },
+    });
   });
 });

@@ -59,17 +59,15 @@ function rotationKeyring(current: Keyring, newKey: MasterKey, oldKey: MasterKey)
 
 export class Rotation {
   readonly #vault: Vault;
-  #audit: AuditSink | undefined;
+  readonly #audit: AuditSink | undefined;
 
-  /** `audit`: where rotation events go (openLockbox passes the audit log). */
+  /**
+   * `audit`: where rotation events go (key.rotate.master, key.rotate.data,
+   * key.rotate.abandon, field.adopt); openLockbox passes the audit log.
+   */
   constructor(vault: Vault, audit?: AuditSink) {
     this.#vault = vault;
     this.#audit = audit;
-  }
-
-  /** Where rotation events go (key.rotate.master, key.rotate.data, key.rotate.abandon, field.adopt). */
-  setAuditSink(sink: AuditSink | undefined): void {
-    this.#audit = sink;
   }
 
   async #record(

@@ -35,10 +35,17 @@ export interface OpenVaultOptions {
   mode?: 'open-or-create' | 'open' | 'create';
   /** Who writes, for `updated_by` and audit entries (default: app). */
   actor?: Actor;
-  audit?: AuditSink;
+  /**
+   * Where secret set/read/delete events go: a sink, or a factory called once
+   * with the store and data keys before the services are built (the audit log
+   * needs both, and they exist only inside open).
+   */
+  audit?: AuditSink | AuditSinkFactory;
   dataKeyCacheSize?: number;
   maxValueBytes?: number;
 }
+
+export type AuditSinkFactory = (parts: { store: Store; dataKeys: DataKeys }) => AuditSink;
 
 export class Vault {
   readonly store: Store;
@@ -64,9 +71,11 @@ export class Vault {
     this.schemaVersion = version;
     this.storeId = storeId;
     const actor = options.actor ?? { id: 'app' };
+    const audit =
+      typeof options.audit === 'function' ? options.audit({ store, dataKeys }) : options.audit;
     this.secrets = new Secrets(store.db, dataKeys, {
       defaultActor: actor,
-      ...(options.audit === undefined ? {} : { audit: options.audit }),
+      ...(audit === undefined ? {} : { audit }),
       ...(options.maxValueBytes === undefined ? {} : { maxValueBytes: options.maxValueBytes }),
     });
     this.fields = new Fields(store.db, store.dialect, dataKeys);

@@ -146,7 +146,7 @@ export class Secrets {
   readonly #db: Kysely<LockboxSchema>;
   readonly #keys: DataKeys;
   readonly #maxValueBytes: number;
-  #audit: AuditSink | undefined;
+  readonly #audit: AuditSink | undefined;
   readonly #actor: Actor | undefined;
   /** The key and versions this handle last wrote, tried first by `set`. */
   readonly #hints = new WriteHints();
@@ -163,9 +163,9 @@ export class Secrets {
     this.#actor = options.defaultActor;
   }
 
-  /** Sets where set/read/delete events go (the audit log is built after the vault opens). */
-  setAuditSink(sink: AuditSink | undefined): void {
-    this.#audit = sink;
+  /** Whether set/read/delete are recorded (the sink is given at construction, never later). */
+  get audited(): boolean {
+    return this.#audit !== undefined;
   }
 
   async #audited(
