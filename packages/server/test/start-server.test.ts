@@ -54,7 +54,12 @@ describe('startServer', () => {
   });
 
   async function open(key: Buffer): Promise<Lockbox> {
-    return openLockbox({ database: database.url, drivers, keyring: Keyring.fromBytes(key) });
+    return openLockbox({
+      database: database.url,
+      drivers,
+      keyring: Keyring.fromBytes(key),
+      audit: true,
+    });
   }
 
   it('finishes a request in flight on shutdown, refuses new connections, then closes the lockbox', async () => {

@@ -227,11 +227,15 @@ function bundleOf(request: FastifyRequest): Buffer {
 
 /**
  * A Node stream over a web stream whose first chunk was already read; cancelling
- * the reader when the client goes away ends the export's database read.
+ * the reader when the client goes away ends the export's database read. The
+ * stream ends only once `done` has settled — the export finished and its audit
+ * entry committed — so a client never holds a complete bundle whose export went
+ * unrecorded; if it fails, the response is cut off instead.
  */
 function resumeStream(
   reader: ReadableStreamDefaultReader<Uint8Array>,
   first: Uint8Array | undefined,
+  done: Promise<unknown>,
 ): Readable {
   return Readable.from(
     (async function* () {
@@ -239,7 +243,10 @@ function resumeStream(
         if (first !== undefined) yield first;
         for (;;) {
           const next = await reader.read();
-          if (next.done) return;
+          if (next.done) {
+            await done;
+            return;
+          }
           yield next.value;
         }
       } finally {
@@ -361,7 +368,7 @@ export function backupRoutes(app: FastifyInstance, context: ServerContext): void
         .status(200)
         .header('content-type', 'application/octet-stream')
         .header('content-disposition', `attachment; filename="lockbox-${date}.age"`)
-        .send(resumeStream(reader, first.done ? undefined : first.value));
+        .send(resumeStream(reader, first.done ? undefined : first.value, done));
     },
   );
 
