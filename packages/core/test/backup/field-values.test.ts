@@ -240,7 +240,13 @@ describe.each(DIALECTS)('field values in bundles on %s', (dialect) => {
       // No value in any report or audit entry.
       const audit = await lockbox.vault.store.db.selectFrom('lockbox_audit').selectAll().execute();
       const applyEntry = audit.find((e) => e.action === 'backup.import');
-      expect(applyEntry).toBeDefined();
+      expect(JSON.parse(String(applyEntry?.details))).toMatchObject({
+        fieldValues: 8,
+        fieldCount: 3,
+        fieldValuesRead: 13,
+        fieldRowsMissing: 4,
+        fieldValuesUnregistered: 1,
+      });
       for (const text of [
         JSON.stringify(preview),
         JSON.stringify(applied),
