@@ -7,6 +7,7 @@ import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateAgeIdentity } from '@lockbox/core';
 import { AGE, DIALECTS, freshDatabase, runAge } from '@lockbox/test-helpers';
+import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type CliStore, initialisedStore, runCli, tempDir } from './helpers/cli.js';
 
@@ -51,6 +52,47 @@ describe.each(DIALECTS)('backup commands on %s', (dialect) => {
     writeFileSync(path, `${pair.identity}\n`, { mode: 0o600 });
     return { ...pair, path };
   }
+
+  it(
+    'carries a composite-key field value through export and import into another master key',
+    SLOW,
+    async () => {
+      const createTable = sql`create table user_keys (user_id integer not null, provider text not null, api_key text, primary key (user_id, provider))`;
+      const field = { table: 'user_keys', column: 'api_key', primaryKey: ['user_id', 'provider'] };
+      const row = { user_id: 1, provider: 'aws' };
+      const source = await store();
+      await source.withLibrary(async (lockbox) => {
+        await createTable.execute(lockbox.vault.store.db);
+        await lockbox.fields.register(field);
+        const sealed = await lockbox.fields.encrypt('user_keys', 'api_key', row, CANARY);
+        await sql`insert into user_keys values (1, 'aws', ${sealed})`.execute(
+          lockbox.vault.store.db,
+        );
+      });
+      const id = await identityFile(source);
+      const exported = await source.run(['export', '-r', id.recipient, '-o', 'bundle.age']);
+      expect(exported.code, exported.stderr).toBe(0);
+      expect(exported.stdout).toContain('user_keys.api_key: 1');
+
+      const target = await store();
+      await target.withLibrary(async (lockbox) => {
+        await createTable.execute(lockbox.vault.store.db);
+        await lockbox.fields.register(field);
+        await sql`insert into user_keys values (1, 'aws', null)`.execute(lockbox.vault.store.db);
+      });
+      writeFileSync(join(target.dir, 'identity.txt'), readFileSync(id.path), { mode: 0o600 });
+      writeFileSync(join(target.dir, 'bundle.age'), readFileSync(join(source.dir, 'bundle.age')));
+      const applied = await target.run(['import', '--apply', '-i', 'identity.txt', 'bundle.age']);
+      expect(applied.code, applied.stderr).toBe(0);
+      expect(applied.stdout).toMatch(/user_keys\.api_key\s+1\s+1\s+0\s+0\s+ok/);
+      expect(applied.stdout + applied.stderr).not.toContain(CANARY);
+      const value = await target.withLibrary(async (lockbox) => {
+        const stored = await lockbox.fields.readRow('user_keys', 'api_key', row);
+        return lockbox.fields.decrypt('user_keys', 'api_key', row, stored?.value as string);
+      });
+      expect(value).toBe(CANARY);
+    },
+  );
 
   it(
     'exports to a 0600 file of ciphertext only, previews, then applies into another store',

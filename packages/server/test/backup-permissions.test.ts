@@ -5,6 +5,8 @@
  * nothing, write nothing and are audited; successful previews are audited.
  */
 import { generateAgeIdentity } from '@lockbox/core';
+import { Encrypter } from 'age-encryption';
+import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { auditFor, bearer, startTestServer, type TestServer } from './helpers/test-server.js';
 
@@ -29,16 +31,20 @@ describe('backup import permissions', () => {
     });
     const bundle = Buffer.from(await new Response(stream).arrayBuffer());
     await done;
-    const send = (url: string, token: string) =>
+    const send = (
+      url: string,
+      token: string,
+      other: { bundle: Buffer; pair: { identity: string } } = { bundle, pair },
+    ) =>
       target.app.inject({
         method: 'POST',
         url,
         headers: {
           ...bearer(token),
           'content-type': 'application/octet-stream',
-          'x-lockbox-identity': pair.identity,
+          'x-lockbox-identity': other.pair.identity,
         },
-        payload: bundle,
+        payload: other.bundle,
       });
     return { target, send };
   }
@@ -62,6 +68,56 @@ describe('backup import permissions', () => {
         details: { code: 'PERMISSION_DENIED', permission: 'secrets:read' },
       },
     ]);
+  });
+
+  it("refuses a field value's oracle preview without secrets:read on the target's field scope", async () => {
+    const { target, send } = await setting();
+    // The target's row holds GUESS: a preview answering "unchanged" would confirm the guess.
+    const lockbox = target.lockbox;
+    await sql`create table user_keys (user_id integer not null, provider text not null, api_key text, primary key (user_id, provider))`.execute(
+      lockbox.vault.store.db,
+    );
+    await lockbox.fields.register({
+      table: 'user_keys',
+      column: 'api_key',
+      primaryKey: ['user_id', 'provider'],
+    });
+    const sealed = await lockbox.fields.encrypt(
+      'user_keys',
+      'api_key',
+      { user_id: 1, provider: 'aws' },
+      GUESS,
+    );
+    await sql`insert into user_keys values (1, 'aws', ${sealed})`.execute(lockbox.vault.store.db);
+    const pair = await generateAgeIdentity();
+    const header = { format: 'lockbox-bundle', version: 2 };
+    const guess = {
+      kind: 'field.v1',
+      table: 'user_keys',
+      column: 'api_key',
+      key: { user_id: '1', provider: 'aws' },
+      value: GUESS,
+    };
+    const encrypter = new Encrypter();
+    encrypter.addRecipient(pair.recipient);
+    const bundle = Buffer.from(
+      await encrypter.encrypt(`${JSON.stringify(header)}\n${JSON.stringify(guess)}\n`),
+    );
+    const importer = await target.token(['backup:import', 'secrets:read:prod'], 'importer');
+    const response = await send('/v1/backup/import/preview', importer, { bundle, pair });
+    expect(response.statusCode).toBe(403);
+    expect(response.json().error.message).toMatch(
+      /lacks secrets:read on scope "field:user_keys\.api_key"/,
+    );
+    expect(response.body).not.toMatch(/unchanged|"update/);
+    expect(response.body).not.toContain(GUESS);
+    const allowed = await target.token(
+      ['backup:import', 'secrets:read:field:user_keys.api_key'],
+      'field-reader',
+    );
+    const answered = await send('/v1/backup/import/preview', allowed, { bundle, pair });
+    expect(answered.statusCode).toBe(200);
+    expect(answered.json().fieldTotals).toMatchObject({ unchanged: 1, update: 0 });
   });
 
   it('answers and audits a preview with secrets:read on the scope', async () => {

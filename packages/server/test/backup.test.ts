@@ -26,6 +26,16 @@ describe('backup routes', () => {
     return { ...started, operator, operatorId };
   }
 
+  /** POST /v1/backup/export from `source` with this body. */
+  function exportFrom(source: Awaited<ReturnType<typeof server>>, payload: object) {
+    return source.app.inject({
+      method: 'POST',
+      url: '/v1/backup/export',
+      headers: bearer(source.operator),
+      payload,
+    });
+  }
+
   function importHeaders(token: string, extra: Record<string, string>) {
     return { ...bearer(token), 'content-type': 'application/octet-stream', ...extra };
   }
@@ -35,12 +45,7 @@ describe('backup routes', () => {
     await source.lockbox.secrets.set('prod', 'db', 'pw-1');
     await source.lockbox.secrets.set('user:1', 'api', Buffer.from([0, 1, 2]));
     const pair = await generateAgeIdentity();
-    const exported = await source.app.inject({
-      method: 'POST',
-      url: '/v1/backup/export',
-      headers: bearer(source.operator),
-      payload: { recipients: [pair.recipient] },
-    });
+    const exported = await exportFrom(source, { recipients: [pair.recipient] });
     expect(exported.statusCode).toBe(200);
     expect(exported.headers['content-type']).toBe('application/octet-stream');
     expect(exported.headers['content-disposition']).toMatch(
@@ -114,12 +119,7 @@ describe('backup routes', () => {
       source.lockbox.vault.store.db,
     );
     const pair = await generateAgeIdentity();
-    const exported = await source.app.inject({
-      method: 'POST',
-      url: '/v1/backup/export',
-      headers: bearer(source.operator),
-      payload: { recipients: [pair.recipient] },
-    });
+    const exported = await exportFrom(source, { recipients: [pair.recipient] });
     expect(exported.statusCode).toBe(200);
 
     const target = await server();
@@ -159,12 +159,7 @@ describe('backup routes', () => {
     await source.lockbox.secrets.set('prod', 'db', 'pw-1');
     await source.lockbox.secrets.set('staging', 'db', 'pw-2');
     const passphrase = 'pässwörd 100% 秘密';
-    const exported = await source.app.inject({
-      method: 'POST',
-      url: '/v1/backup/export',
-      headers: bearer(source.operator),
-      payload: { passphrase, scopes: ['staging'] },
-    });
+    const exported = await exportFrom(source, { passphrase, scopes: ['staging'] });
     expect(exported.statusCode).toBe(200);
     const target = await server();
     const apply = await target.app.inject({
@@ -193,12 +188,7 @@ describe('backup routes', () => {
     'refuses an export with %s (400) with a JSON error, not a download',
     async (_what, payload, code) => {
       const source = await server();
-      const response = await source.app.inject({
-        method: 'POST',
-        url: '/v1/backup/export',
-        headers: bearer(source.operator),
-        payload,
-      });
+      const response = await exportFrom(source, payload);
       expect(response.statusCode).toBe(400);
       expect(response.headers['content-type']).toContain('application/json');
       expect(response.json().error.code).toBe(code);
@@ -211,14 +201,7 @@ describe('backup routes', () => {
     await source.lockbox.secrets.set('prod', 'db', 'pw-1');
     const pair = await generateAgeIdentity();
     const other = await generateAgeIdentity();
-    const bundle = (
-      await source.app.inject({
-        method: 'POST',
-        url: '/v1/backup/export',
-        headers: bearer(source.operator),
-        payload: { recipients: [pair.recipient] },
-      })
-    ).rawPayload;
+    const bundle = (await exportFrom(source, { recipients: [pair.recipient] })).rawPayload;
     const target = await server();
     const attempt = (headers: Record<string, string>, payload: Buffer | string = bundle) =>
       target.app.inject({
@@ -270,14 +253,7 @@ describe('backup routes', () => {
     const source = await server();
     await source.lockbox.secrets.set('prod', 'db', 'old');
     const pair = await generateAgeIdentity();
-    const bundle = (
-      await source.app.inject({
-        method: 'POST',
-        url: '/v1/backup/export',
-        headers: bearer(source.operator),
-        payload: { recipients: [pair.recipient] },
-      })
-    ).rawPayload;
+    const bundle = (await exportFrom(source, { recipients: [pair.recipient] })).rawPayload;
     await source.lockbox.secrets.set('prod', 'db', 'newer');
     const response = await source.app.inject({
       method: 'POST',

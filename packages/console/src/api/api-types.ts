@@ -263,5 +263,6 @@ export interface ImportReport {
     reason: 'newer-in-target' | 'undecryptable-in-target';
   }[];
   conflictsTruncated: boolean;
-  writes: { create: number; overwrite: number };
+  /** fieldValues: field values written (bundle version 2; the console does not show them yet). */
+  writes: { create: number; overwrite: number; fieldValues?: number };
 }

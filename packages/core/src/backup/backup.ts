@@ -34,6 +34,16 @@ export interface BackupCaller {
   requestId?: string;
 }
 
+/** An import's field value counts for its audit entry (counts only: no row key, no value). */
+function fieldCounts(r: ImportReport): Record<string, number> {
+  return {
+    fieldCount: r.fields.length,
+    fieldValuesRead: r.fieldTotals.values,
+    fieldRowsMissing: r.fieldTotals.missingRow,
+    fieldValuesUnregistered: r.fieldTotals.unregistered,
+  };
+}
+
 export class Backup {
   readonly #vault: BackupVault;
   readonly #audit: AuditSink | undefined;
@@ -145,6 +155,7 @@ export class Backup {
         records: r.bundle.records,
         scopeCount: r.scopes.length,
         ...r.totals,
+        ...(r.fields.length === 0 ? {} : fieldCounts(r)),
       }),
     );
   }
@@ -167,6 +178,7 @@ export class Backup {
         ...r.writes,
         unchanged: r.totals.unchanged,
         conflicts: r.totals.conflict,
+        ...(r.fields.length === 0 ? {} : fieldCounts(r)),
       }),
     );
   }
