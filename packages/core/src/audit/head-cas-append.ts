@@ -37,6 +37,7 @@
  */
 import { CompiledQuery, type SqliteDatabase } from 'kysely';
 import type { Store } from '../store/connect.js';
+import { markPrepared } from '../store/prepared-statements.js';
 import type { AuditTable } from '../store/schema.js';
 import { AUDIT_HEAD_META } from './audit-head.js';
 import { AUDIT_SCOPE } from './audit-keys.js';
@@ -76,12 +77,13 @@ function postgresSql(rows: number): string {
     const cells = COLUMNS.map((column) => `$${++n}::${column === 'seq' ? 'integer' : 'text'}`);
     tuples.push(`(${cells.join(', ')})`);
   }
-  const text =
+  const text = markPrepared(
     `with moved as (update lockbox_meta set value = $1 where key = $3 and value = $2 ` +
-    `and ${ACTIVE_KEY('$4')} = $5 returning 1) ` +
-    `insert into lockbox_audit (${COLUMNS.join(', ')}) ` +
-    `select * from (values ${tuples.join(', ')}) as v (${COLUMNS.join(', ')}) ` +
-    `where exists (select 1 from moved)`;
+      `and ${ACTIVE_KEY('$4')} = $5 returning 1) ` +
+      `insert into lockbox_audit (${COLUMNS.join(', ')}) ` +
+      `select * from (values ${tuples.join(', ')}) as v (${COLUMNS.join(', ')}) ` +
+      `where exists (select 1 from moved)`,
+  );
   cache.set(key, text);
   return text;
 }

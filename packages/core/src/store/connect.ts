@@ -18,6 +18,7 @@ import {
   sql,
 } from 'kysely';
 import { LockboxError } from '../errors.js';
+import { preparingPool } from './prepared-statements.js';
 import type { LockboxSchema } from './schema.js';
 import { cachePreparedStatements } from './statement-cache.js';
 
@@ -105,7 +106,7 @@ export function connectStore(url: string | undefined, drivers: DatabaseDrivers):
       throw new LockboxError('STORE_URL_UNSUPPORTED', 'no PostgreSQL driver was given');
     }
     const db = new Kysely<LockboxSchema>({
-      dialect: new PostgresDialect({ pool: drivers.postgres(parsed.target) }),
+      dialect: new PostgresDialect({ pool: preparingPool(drivers.postgres(parsed.target)) }),
     });
     return { db, dialect: 'postgres', location, close: () => db.destroy() };
   }

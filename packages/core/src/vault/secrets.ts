@@ -19,6 +19,7 @@ import { CompiledQuery, type Kysely } from 'kysely';
 import { nowIso } from '../clock.js';
 import { parseCiphertext } from '../crypto/ciphertext.js';
 import { LockboxError } from '../errors.js';
+import { markPrepared } from '../store/prepared-statements.js';
 import type { LockboxSchema, ValueType } from '../store/schema.js';
 import type { Actor, AuditSink } from './audit-sink.js';
 import type { DataKeys } from './data-keys.js';
@@ -306,12 +307,14 @@ export class Secrets {
 
   async #row(scope: string, name: string): Promise<SecretRow | undefined> {
     // Compiled once, like #valueOnly's select: this is the audited read's select.
-    this.#rowSql ??= this.#db
-      .selectFrom('lockbox_secrets')
-      .select(SECRET_COLUMNS)
-      .where('scope', '=', '')
-      .where('name', '=', '')
-      .compile().sql;
+    this.#rowSql ??= markPrepared(
+      this.#db
+        .selectFrom('lockbox_secrets')
+        .select(SECRET_COLUMNS)
+        .where('scope', '=', '')
+        .where('name', '=', '')
+        .compile().sql,
+    );
     const query: CompiledQuery<SecretRow> = CompiledQuery.raw(this.#rowSql, [scope, name]);
     const { rows } = await this.#db.executeQuery(query);
     return rows[0];
@@ -377,12 +380,14 @@ export class Secrets {
     validateName(name);
     // The statement never changes, so it is compiled once; building and compiling
     // it through Kysely on every read cost about a third of a warm read on SQLite.
-    this.#valueSql ??= this.#db
-      .selectFrom('lockbox_secrets')
-      .select(['value_type', 'ciphertext', 'version', 'created_at'])
-      .where('scope', '=', '')
-      .where('name', '=', '')
-      .compile().sql;
+    this.#valueSql ??= markPrepared(
+      this.#db
+        .selectFrom('lockbox_secrets')
+        .select(['value_type', 'ciphertext', 'version', 'created_at'])
+        .where('scope', '=', '')
+        .where('name', '=', '')
+        .compile().sql,
+    );
     const query: CompiledQuery<
       Pick<SecretRow, 'value_type' | 'ciphertext' | 'version' | 'created_at'>
     > = CompiledQuery.raw(this.#valueSql, [scope, name]);
