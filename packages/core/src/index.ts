@@ -151,7 +151,14 @@ export {
   splitKeyList,
   writeMasterKeyFile,
 } from './keys/key-providers.js';
-export { Keyring, type MasterKey, masterKeyFrom, wrappingFingerprint } from './keys/keyring.js';
+export {
+  Keyring,
+  type LocalMasterKey,
+  type MasterKey,
+  type MasterKeyProvider,
+  masterKeyFrom,
+  wrappingFingerprint,
+} from './keys/keyring.js';
 export {
   derivePassphraseKey,
   formatPassphraseParams,
@@ -159,6 +166,11 @@ export {
   type PassphraseParams,
   parsePassphraseParams,
 } from './keys/passphrase-key.js';
+export { PKCS11_FINGERPRINT_MESSAGE } from './keys/pkcs11/pkcs11-fingerprint.js';
+export { generatePkcs11MasterKey, masterKeyAttributes } from './keys/pkcs11/pkcs11-keygen.js';
+export { Pkcs11MasterKey } from './keys/pkcs11/pkcs11-master-key.js';
+export { type LoadedModule, loadPkcs11Module } from './keys/pkcs11/pkcs11-module.js';
+export { isPkcs11Uri, type Pkcs11Uri, parsePkcs11Uri } from './keys/pkcs11/pkcs11-uri.js';
 export { Lockbox, type OpenLockboxOptions, openLockbox } from './open-lockbox.js';
 
 // rotation
