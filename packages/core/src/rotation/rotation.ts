@@ -199,7 +199,15 @@ export class Rotation {
           startedBy: options.actor?.id ?? null,
         }));
       await lock.setJob(job.id);
-      const audit = { jobId: job.id, from: job.from, to: job.to, mode: job.mode };
+      // The providers say where each key lives (a local key or a PKCS#11 token), never the key.
+      const audit = {
+        jobId: job.id,
+        from: job.from,
+        to: job.to,
+        fromProvider: oldKey.provider,
+        toProvider: newKey.provider,
+        mode: job.mode,
+      };
       let remaining: number;
       try {
         await recordActiveMasterKey(db, this.#vault.dataKeys.integrity, newKey.fingerprint);
