@@ -5,10 +5,19 @@
  * every secret and field row readable after each step; audit entries name the
  * providers; a token that goes away mid-rotation changes nothing.
  */
-import { generateMasterKey, Keyring, type Lockbox, masterKeyFrom } from '@lockbox/core';
+import {
+  generateAgeIdentity,
+  generateMasterKey,
+  Keyring,
+  type Lockbox,
+  masterKeyFrom,
+  openLockbox,
+  Recovery,
+} from '@lockbox/core';
 import {
   DIALECTS,
   describeWithSoftHsm,
+  drivers,
   expectRejection,
   freshDatabase,
   newHsmKey,
@@ -90,6 +99,38 @@ describeWithSoftHsm('a PKCS#11 master key', () => {
         .select('wrapped')
         .execute();
       expect(tags.every((r) => r.wrapped === null || r.wrapped.startsWith('lbk1:'))).toBe(true);
+    });
+
+    it('wraps data keys to the recovery recipient too; a lost token is recovered into another', async () => {
+      database = await freshDatabase(dialect);
+      const { key: lost } = await newHsmKey();
+      const { key: replacement } = await newHsmKey();
+      const pair = await generateAgeIdentity();
+      const lockbox = await openLockbox({
+        database: database.url,
+        drivers,
+        keyring: new Keyring(lost),
+        audit: true,
+      });
+      await lockbox.recovery.add(pair.recipient);
+      await lockbox.secrets.set('tenant:1', 'oauth', 'refresh-canary');
+      expect((await lockbox.backup.state()).state).toBe('ok');
+      await lockbox.close();
+      const summary = await Recovery.recoverStore({
+        database: database.url,
+        drivers,
+        identity: pair.identity,
+        newKey: replacement,
+      });
+      expect(summary.retiredFingerprints).toEqual([lost.fingerprint]);
+      const recovered = track(await open(database, new Keyring(replacement), [], 'open'));
+      expect(await recovered.secrets.get('tenant:1', 'oauth')).toBe('refresh-canary');
+      const rows = await recovered.vault.store.db
+        .selectFrom('lockbox_data_keys')
+        .select('wrapped')
+        .execute();
+      expect(rows.every((r) => r.wrapped === null || r.wrapped.startsWith('lbh1:'))).toBe(true);
+      expect(await recovered.audit.verify()).toMatchObject({ ok: true });
     });
   });
 });
