@@ -167,16 +167,15 @@ export async function keyringFromConfig(config: KeyringConfig): Promise<Keyring>
     }
     raw.push(...parseEach(config.previous ?? [], 'previous master key'));
     for (const path of config.previousFiles ?? []) raw.push(await masterKeyFromFile(path));
-    const keys: MasterKey[] = raw.map(masterKeyFrom);
-    const tokenKeys: MasterKey[] = [];
-    for (const uri of [primaryUri, ...(config.previousUris ?? [])]) {
-      if (uri !== undefined) tokenKeys.push(await Pkcs11MasterKey.open(uri));
-    }
-    // The primary comes first: the URI's key when given one, else the first local key.
-    const [first, ...rest] = (
-      primaryUri === undefined ? [...keys, ...tokenKeys] : [...tokenKeys, ...keys]
-    ) as [MasterKey, ...MasterKey[]];
-    return new Keyring(first, rest);
+    const local: MasterKey[] = raw.map(masterKeyFrom);
+    const primaryKey =
+      primaryUri === undefined
+        ? (local.shift() as MasterKey)
+        : await Pkcs11MasterKey.open(primaryUri);
+    // Previous keys in the order given: texts, files, then URIs.
+    const previous = [...local];
+    for (const uri of config.previousUris ?? []) previous.push(await Pkcs11MasterKey.open(uri));
+    return new Keyring(primaryKey, previous);
   } finally {
     for (const key of raw) key.fill(0);
   }
