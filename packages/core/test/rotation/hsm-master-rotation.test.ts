@@ -25,6 +25,7 @@ import {
   type TestDatabase,
 } from '@lockbox/test-helpers';
 import { afterEach, describe, expect, it } from 'vitest';
+import { runChild } from './run-child.js';
 import { expectAllReadable, seed } from './store-fixture.js';
 
 describeWithSoftHsm('a PKCS#11 master key', () => {
@@ -131,6 +132,43 @@ describeWithSoftHsm('a PKCS#11 master key', () => {
         .execute();
       expect(rows.every((r) => r.wrapped === null || r.wrapped.startsWith('lbh1:'))).toBe(true);
       expect(await recovered.audit.verify()).toMatchObject({ ok: true });
+    });
+
+    it('survives SIGKILL mid-way through an online rotation into the HSM; a rerun finishes it', async () => {
+      database = await freshDatabase(dialect);
+      const data = await seed(database, { scopes: 5, perScope: 2, rows: 3 });
+      const { key: hsmKey, uri } = await newHsmKey();
+      // Killed after the 3rd of 7 data keys (batch 1), each batch committed on its own.
+      const outcome = await runChild({
+        url: database.url,
+        primary: data.key.toString('base64'),
+        op: 'master',
+        mode: 'online',
+        batchSize: 1,
+        killAt: 4,
+        oldKey: data.key.toString('base64'),
+        newKeyUri: uri,
+      });
+      expect(outcome.signal, outcome.stderr).toBe('SIGKILL');
+      const local = masterKeyFrom(data.key);
+      const both = track(await open(database, new Keyring(hsmKey, [local]), [], 'open'));
+      const tags = await both.vault.store.db
+        .selectFrom('lockbox_data_keys')
+        .select('wrapped')
+        .execute();
+      const under = (tag: string) => tags.filter((r) => r.wrapped?.startsWith(tag)).length;
+      // Half-way: some data keys under each key, and every row readable.
+      expect(under('lbh1:')).toBeGreaterThan(0);
+      expect(under('lbk1:')).toBeGreaterThan(0);
+      await expectAllReadable(both, data);
+      const result = await both.rotation.rotateMaster({ oldKey: local, newKey: hsmKey });
+      expect(result).toMatchObject({
+        resumed: true,
+        dataKeys: { remaining: 0 },
+        oldKeyRetired: true,
+      });
+      const fresh = track(await open(database, new Keyring(hsmKey), [], 'open'));
+      await expectAllReadable(fresh, data);
     });
   });
 });
