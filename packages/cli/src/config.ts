@@ -21,6 +21,7 @@ export const ENV = {
   config: 'LOCKBOX_CONFIG',
   masterKey: 'LOCKBOX_MASTER_KEY',
   masterKeyFile: 'LOCKBOX_MASTER_KEY_FILE',
+  masterKeyUri: 'LOCKBOX_MASTER_KEY_URI',
   previousKeys: 'LOCKBOX_PREVIOUS_KEYS',
   /** A Lockbox server for `run --server` / `env --server`, and its token and CA file. */
   url: 'LOCKBOX_URL',
@@ -39,6 +40,8 @@ export interface GlobalOptions {
   masterKeyFile?: string;
   masterKeyStdin?: boolean;
   previousKeyFile?: string[];
+  masterKeyUri?: string;
+  previousKeyUri?: string[];
 }
 
 /** The keyring inputs, in the shape core's keyringFromConfig takes. */
@@ -47,6 +50,9 @@ export interface KeyInputs {
   primaryFile?: string;
   previous?: string[];
   previousFiles?: string[];
+  /** PKCS#11 URIs (keys on a token; see docs/keys.md). */
+  primaryUri?: string;
+  previousUris?: string[];
 }
 
 export interface ResolvedConfig {
@@ -74,10 +80,19 @@ interface ConfigFile {
   database?: string;
   masterKeyFile?: string;
   previousKeyFiles?: string[];
+  masterKeyUri?: string;
+  previousKeyUris?: string[];
   fields?: DeclaredField[];
 }
 
-const CONFIG_FIELDS = new Set(['database', 'masterKeyFile', 'previousKeyFiles', 'fields']);
+const CONFIG_FIELDS = new Set([
+  'database',
+  'masterKeyFile',
+  'previousKeyFiles',
+  'masterKeyUri',
+  'previousKeyUris',
+  'fields',
+]);
 
 function configError(path: string, problem: string): LockboxError {
   return new LockboxError('INVALID_ARGUMENT', `config file ${path}: ${problem}`, {
@@ -114,7 +129,8 @@ export function readConfigFile(path: string): ConfigFile {
     }
     if (!CONFIG_FIELDS.has(field)) throw configError(path, `unknown field "${field}"`);
   }
-  const { database, masterKeyFile, previousKeyFiles, fields } = record;
+  const { database, masterKeyFile, previousKeyFiles, masterKeyUri, previousKeyUris, fields } =
+    record;
   if (database !== undefined && typeof database !== 'string') {
     throw configError(path, '"database" must be a string');
   }
@@ -127,7 +143,22 @@ export function readConfigFile(path: string): ConfigFile {
   ) {
     throw configError(path, '"previousKeyFiles" must be an array of strings');
   }
+  // A URI names a key on a token (and where its PIN is), never a key, so it may live here.
+  if (masterKeyUri !== undefined && typeof masterKeyUri !== 'string') {
+    throw configError(path, '"masterKeyUri" must be a string');
+  }
+  if (masterKeyUri !== undefined && masterKeyFile !== undefined) {
+    throw configError(path, 'give "masterKeyFile" or "masterKeyUri", not both');
+  }
+  if (
+    previousKeyUris !== undefined &&
+    (!Array.isArray(previousKeyUris) || !previousKeyUris.every((p) => typeof p === 'string'))
+  ) {
+    throw configError(path, '"previousKeyUris" must be an array of strings');
+  }
   return {
+    ...(masterKeyUri === undefined ? {} : { masterKeyUri }),
+    ...(previousKeyUris === undefined ? {} : { previousKeyUris: previousKeyUris as string[] }),
     ...(database === undefined ? {} : { database }),
     ...(masterKeyFile === undefined ? {} : { masterKeyFile }),
     ...(previousKeyFiles === undefined ? {} : { previousKeyFiles: previousKeyFiles as string[] }),
@@ -187,14 +218,32 @@ export async function resolveConfig(
   let primaryKeySource: string | undefined;
   const envKey = nonEmpty(env[ENV.masterKey]);
   const envKeyFile = nonEmpty(env[ENV.masterKeyFile]);
+  const envKeyUri = nonEmpty(env[ENV.masterKeyUri]);
+  const flagKeyUri = nonEmpty(flags.masterKeyUri);
   const defaultKeyFile = resolve(cwd, DEFAULT_KEY_FILE);
-  if (flags.masterKeyStdin === true && flags.masterKeyFile !== undefined) {
+  const primaryFlags = [
+    flags.masterKeyStdin === true,
+    flags.masterKeyFile !== undefined,
+    flagKeyUri !== undefined,
+  ];
+  if (primaryFlags.filter(Boolean).length > 1) {
     throw new LockboxError(
       'INVALID_ARGUMENT',
-      'give --master-key-file or --master-key-stdin, not both',
+      'give one of --master-key-file, --master-key-stdin and --master-key-uri',
     );
   }
-  if (flags.masterKeyStdin === true) {
+  if (envKeyUri !== undefined && (envKey !== undefined || envKeyFile !== undefined)) {
+    throw new LockboxError(
+      'INVALID_ARGUMENT',
+      `${ENV.masterKeyUri} is set together with ${ENV.masterKey} or ${ENV.masterKeyFile}; unset all but one`,
+    );
+  }
+  const otherFlag = flags.masterKeyStdin === true || flags.masterKeyFile !== undefined;
+  if (flagKeyUri !== undefined) keys.primaryUri = flagKeyUri;
+  else if (envKeyUri !== undefined && !otherFlag) keys.primaryUri = envKeyUri;
+  if (keys.primaryUri !== undefined) {
+    // The URI names the key; nothing else is the primary.
+  } else if (flags.masterKeyStdin === true) {
     keys.primary = await environment.readStdin();
     primaryKeySource = 'stdin';
   } else if (nonEmpty(flags.masterKeyFile) !== undefined) {
@@ -212,12 +261,15 @@ export async function resolveConfig(
     } else {
       keys.primaryFile = resolve(cwd, envKeyFile as string);
     }
+  } else if (file.masterKeyUri !== undefined) {
+    keys.primaryUri = file.masterKeyUri;
   } else if (file.masterKeyFile !== undefined) {
     keys.primaryFile = resolve(fileBase, file.masterKeyFile);
   } else if (existsSync(defaultKeyFile)) {
     keys.primaryFile = defaultKeyFile;
   }
   if (keys.primaryFile !== undefined) primaryKeySource = keys.primaryFile;
+  if (keys.primaryUri !== undefined) primaryKeySource = keys.primaryUri.split('?')[0];
 
   const envPrevious = nonEmpty(env[ENV.previousKeys]);
   if (envPrevious !== undefined) keys.previous = splitKeyList(envPrevious);
@@ -226,6 +278,11 @@ export async function resolveConfig(
       ? flags.previousKeyFile.map((p) => resolve(cwd, p))
       : (file.previousKeyFiles ?? []).map((p) => resolve(fileBase, p));
   if (previousFiles.length > 0) keys.previousFiles = previousFiles;
+  const previousUris =
+    flags.previousKeyUri !== undefined && flags.previousKeyUri.length > 0
+      ? flags.previousKeyUri
+      : (file.previousKeyUris ?? []);
+  if (previousUris.length > 0) keys.previousUris = previousUris;
 
   return {
     database,

@@ -44,6 +44,9 @@ export const EXIT_CODE_GROUPS: Readonly<Record<Exclude<ExitCode, 0 | 1>, readonl
     'KEY_DUPLICATE',
     'KEY_SAME_AS_OLD',
     'PASSPHRASE_PARAMS_INVALID',
+    'KEY_URI_INVALID',
+    'PKCS11_UNAVAILABLE',
+    'PKCS11_PIN_MISSING',
     'STORE_URL_UNSUPPORTED',
     'STORE_DRIVER_MISSING',
     'FIELD_INVALID',
@@ -74,6 +77,7 @@ export const EXIT_CODE_GROUPS: Readonly<Record<Exclude<ExitCode, 0 | 1>, readonl
     'LEGACY_DECRYPT_FAILED',
     'BUNDLE_DECRYPT_FAILED',
     'RECOVERY_IDENTITY_MISMATCH',
+    'PKCS11_PIN_INCORRECT',
   ],
   [EXIT.NOT_FOUND]: [
     'SECRET_NOT_FOUND',
@@ -83,6 +87,8 @@ export const EXIT_CODE_GROUPS: Readonly<Record<Exclude<ExitCode, 0 | 1>, readonl
     'ROTATION_NOT_FOUND',
     'FIELD_NOT_REGISTERED',
     'RECOVERY_NOT_CONFIGURED',
+    'PKCS11_TOKEN_NOT_FOUND',
+    'PKCS11_KEY_NOT_FOUND',
   ],
   [EXIT.CONFLICT]: [
     'ROTATION_IN_PROGRESS',
@@ -95,6 +101,7 @@ export const EXIT_CODE_GROUPS: Readonly<Record<Exclude<ExitCode, 0 | 1>, readonl
     'KEY_STILL_NEEDED',
     'RESTORE_TARGET_NOT_EMPTY',
     'FIELD_IN_USE',
+    'PKCS11_KEY_EXISTS',
   ],
 };
 

@@ -64,6 +64,9 @@ export async function loadKeyring(
   sources.set(base.primary.fingerprint, config.primaryKeySource ?? 'the configured primary key');
   const explicitPrevious = [...(config.keys.previous ?? []).map(() => 'LOCKBOX_PREVIOUS_KEYS')];
   explicitPrevious.push(...(config.keys.previousFiles ?? []));
+  explicitPrevious.push(
+    ...(config.keys.previousUris ?? []).map((uri) => uri.split('?')[0] as string),
+  );
   base.previous.forEach((key, index) => {
     sources.set(key.fingerprint, explicitPrevious[index] ?? 'a previous key');
   });

@@ -53,6 +53,16 @@ export function buildProgram(context: CliContext): Command {
     )
     .option('--master-key-file <path>', 'read the primary master key from this 0600 file')
     .option('--master-key-stdin', 'read the primary master key from stdin')
+    .option(
+      '--master-key-uri <uri>',
+      'the primary master key on a PKCS#11 token (env LOCKBOX_MASTER_KEY_URI; see docs/keys.md)',
+    )
+    .addOption(
+      new Option(
+        '--previous-key-uri <uri>',
+        'a previous master key on a PKCS#11 token (repeatable)',
+      ).argParser((value: string, previous: string[] = []) => [...previous, value]),
+    )
     .addOption(
       new Option('--previous-key-file <path>', 'a previous master key file (repeatable)').argParser(
         (value: string, previous: string[] = []) => [...previous, value],

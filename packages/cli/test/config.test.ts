@@ -109,6 +109,36 @@ describe('resolveConfig', () => {
     expect(await codeOf(resolveIn(workdir(), { masterKeyFile: 'k', masterKeyStdin: true }))).toBe(
       'INVALID_ARGUMENT',
     );
+    const uri = 'pkcs11:token=t;object=o?module-path=/m.so';
+    expect(await codeOf(resolveIn(workdir(), { masterKeyUri: uri, masterKeyFile: 'k' }))).toBe(
+      'INVALID_ARGUMENT',
+    );
+    const both = { LOCKBOX_MASTER_KEY_URI: uri, LOCKBOX_MASTER_KEY: 'a' };
+    expect(await codeOf(resolveIn(workdir(), {}, both))).toBe('INVALID_ARGUMENT');
+  });
+
+  it('takes PKCS#11 URIs from flags, LOCKBOX_MASTER_KEY_URI and the config file', async () => {
+    const flagUri = 'pkcs11:token=t;object=flag?module-path=/m.so&pin-source=env:PIN';
+    const envUri = 'pkcs11:token=t;object=env?module-path=/m.so';
+    const fileUri = 'pkcs11:token=t;object=file?module-path=/m.so';
+    const dir = workdir();
+    const config = (value: object) =>
+      writeFileSync(join(dir, 'lockbox.json'), JSON.stringify(value));
+    config({ masterKeyUri: fileUri, previousKeyUris: [envUri] });
+    const fromFile = await resolveIn(dir);
+    expect(fromFile.keys).toEqual({ primaryUri: fileUri, previousUris: [envUri] });
+    // Status and messages name the key without module path or PIN source.
+    expect(fromFile.primaryKeySource).toBe('pkcs11:token=t;object=file');
+    const fromEnv = await resolveIn(dir, {}, { LOCKBOX_MASTER_KEY_URI: envUri });
+    expect(fromEnv.keys.primaryUri).toBe(envUri);
+    const fromFlags = await resolveIn(
+      dir,
+      { masterKeyUri: flagUri, previousKeyUri: [fileUri] },
+      { LOCKBOX_MASTER_KEY_URI: envUri },
+    );
+    expect(fromFlags.keys).toEqual({ primaryUri: flagUri, previousUris: [fileUri] });
+    config({ masterKeyUri: fileUri, masterKeyFile: 'k' });
+    expect(await codeOf(resolveIn(dir))).toBe('INVALID_ARGUMENT');
   });
 });
 

@@ -14,7 +14,7 @@ function documentedGroups(): Map<number, string[]> {
     if (row === null) continue;
     groups.set(
       Number(row[1]),
-      [...(row[2] as string).matchAll(/`([A-Z_]+)`/g)].map((m) => m[1] as string),
+      [...(row[2] as string).matchAll(/`([A-Z][A-Z0-9_]*)`/g)].map((m) => m[1] as string),
     );
   }
   return groups;

@@ -19,6 +19,22 @@ export const ERROR_CODES = {
   KEY_SAME_AS_OLD: 'The new key is the same as the old key.',
   KEY_STILL_NEEDED: 'A key cannot be dropped while stored data still needs it.',
   KEY_DUPLICATE: 'The same key appears twice in the keyring.',
+  KEY_URI_INVALID: 'A PKCS#11 key URI is malformed or asks for something Lockbox refuses.',
+  PKCS11_UNAVAILABLE: 'A pkcs11: key was given but the optional package pkcs11js is not installed.',
+  PKCS11_MODULE_LOAD_FAILED:
+    'The PKCS#11 module named by module-path cannot be loaded or initialised.',
+  PKCS11_TOKEN_NOT_FOUND: 'No token (or more than one) matches the key URI.',
+  PKCS11_PIN_MISSING: 'The key URI names a PIN source that is unset or empty.',
+  PKCS11_PIN_INCORRECT: 'The token refused the PIN (incorrect, locked or the wrong length).',
+  PKCS11_KEY_NOT_FOUND: 'No secret key object (or more than one) on the token matches the key URI.',
+  PKCS11_KEY_EXISTS: 'keygen refused: the token already holds a key object with that label.',
+  PKCS11_KEY_UNSUITABLE:
+    'The key object is not a non-extractable, sensitive AES-256 key allowed to encrypt, decrypt and sign.',
+  PKCS11_MECHANISM_UNSUPPORTED: 'The token does not offer CKM_AES_GCM or CKM_AES_CMAC.',
+  PKCS11_TOKEN_UNAVAILABLE:
+    'The token went away during an operation and could not be reached again.',
+  PKCS11_FAILED:
+    'The PKCS#11 module reported an unexpected error (its CKR_ name is in details.reason).',
   PASSPHRASE_PARAMS_INVALID: 'Stored passphrase (scrypt) parameters are malformed.',
   // Formats and decryption
   CIPHERTEXT_MALFORMED: 'A ciphertext is truncated, too long or badly encoded.',

@@ -63,6 +63,9 @@ export {
   type PassphraseParams,
   parsePassphraseParams,
 } from './keys/passphrase-key.js';
+export { PKCS11_FINGERPRINT_MESSAGE } from './keys/pkcs11/pkcs11-fingerprint.js';
+export { masterKeyAttributes } from './keys/pkcs11/pkcs11-keygen.js';
+export { type LoadedModule, loadPkcs11Module } from './keys/pkcs11/pkcs11-module.js';
 export { assertKeyDroppable } from './rotation/key-droppable.js';
 export {
   type RotationLockHandle,

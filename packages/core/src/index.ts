@@ -107,12 +107,21 @@ export {
   splitKeyList,
   writeMasterKeyFile,
 } from './keys/key-providers.js';
-export { Keyring, type MasterKey, masterKeyFrom } from './keys/keyring.js';
+export {
+  Keyring,
+  type LocalMasterKey,
+  type MasterKey,
+  type MasterKeyProvider,
+  masterKeyFrom,
+} from './keys/keyring.js';
 export {
   type KeyringOptions,
   keyringFromOptions,
   type MasterKeyValue,
 } from './keys/keyring-options.js';
+export { generatePkcs11MasterKey } from './keys/pkcs11/pkcs11-keygen.js';
+export { Pkcs11MasterKey } from './keys/pkcs11/pkcs11-master-key.js';
+export { isPkcs11Uri, type Pkcs11Uri, parsePkcs11Uri } from './keys/pkcs11/pkcs11-uri.js';
 export { Lockbox, type OpenLockboxOptions, openLockbox } from './open-lockbox.js';
 
 // rotation

@@ -5,5 +5,6 @@ export * from './keys.js';
 export * from './legacy-fixtures.js';
 export * from './open.js';
 export * from './refusals.js';
+export * from './softhsm.js';
 export * from './store-fingerprint.js';
 export * from './tools.js';

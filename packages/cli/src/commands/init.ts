@@ -143,7 +143,11 @@ export function registerInit(program: Command, context: CliContext): void {
         return;
       }
 
-      if (config.primaryKeySource === 'LOCKBOX_MASTER_KEY' || config.primaryKeySource === 'stdin') {
+      if (
+        config.primaryKeySource === 'LOCKBOX_MASTER_KEY' ||
+        config.primaryKeySource === 'stdin' ||
+        config.keys.primaryUri !== undefined
+      ) {
         throw new LockboxError(
           'INVALID_ARGUMENT',
           `a master key is already configured (${config.primaryKeySource}); pass --existing-key to initialise with it, or unset it to generate a new one`,

@@ -9,12 +9,17 @@
  * so two runs never collide. The key itself is printed only when asked:
  * `--output -` writes it to stdout (for a pipe into a secret manager) and nothing
  * to disk. No store is opened.
+ *
+ * `--pkcs11 URI` instead creates the key inside a PKCS#11 token (non-extractable,
+ * sensitive; core's generatePkcs11MasterKey) and prints its fingerprint; the key's
+ * bytes exist nowhere else, so there is no file and no `--output`.
  */
 import { resolve } from 'node:path';
 import {
   fingerprint,
   formatMasterKey,
   generateMasterKey,
+  generatePkcs11MasterKey,
   LockboxError,
   writeMasterKeyFile,
 } from '@lockbox/core';
@@ -24,6 +29,7 @@ import type { CliContext } from '../context.js';
 interface KeygenOptions {
   output?: string;
   force?: boolean;
+  pkcs11?: string;
 }
 
 export function registerKeygen(program: Command, context: CliContext): void {
@@ -35,9 +41,27 @@ export function registerKeygen(program: Command, context: CliContext): void {
       'the key file to write (default ./lockbox-<fingerprint>.key); "-" prints the key to stdout instead',
     )
     .option('--force', 'replace an existing file (its key is lost)')
+    .option(
+      '--pkcs11 <uri>',
+      'create the key inside the PKCS#11 token the URI names (non-extractable; no file)',
+    )
     .action(async (options: KeygenOptions, command: Command) => {
       const invocation = context.invocation(command);
       const { output } = invocation;
+      if (options.pkcs11 !== undefined) {
+        if (options.output !== undefined || options.force === true) {
+          throw new LockboxError(
+            'INVALID_ARGUMENT',
+            '--pkcs11 creates the key on the token: --output and --force do not apply',
+          );
+        }
+        const key = await generatePkcs11MasterKey(options.pkcs11, invocation.io.env);
+        output.result({ fingerprint: key.fingerprint, uri: key.uri }, (r) => [
+          `Master key created on the token as ${r.uri} (non-extractable, sensitive).`,
+          `Fingerprint: ${r.fingerprint}`,
+        ]);
+        return;
+      }
       if (options.output === '-' && options.force === true) {
         throw new LockboxError('INVALID_ARGUMENT', '--force applies to a file, not to --output -');
       }

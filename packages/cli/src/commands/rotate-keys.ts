@@ -13,6 +13,7 @@ import {
   generateMasterKey,
   Keyring,
   LockboxError,
+  type MasterKey,
   masterKeyFrom,
   masterKeyFromEnv,
   masterKeyFromFile,
@@ -176,7 +177,7 @@ export async function openingKeyring(
   configured: () => Promise<Keyring>,
 ): Promise<Keyring> {
   const old = masterKeyFrom(keys.old);
-  const extra = [masterKeyFrom(keys.next)];
+  const extra: MasterKey[] = [masterKeyFrom(keys.next)];
   try {
     extra.push(...(await configured()).all());
   } catch (err) {

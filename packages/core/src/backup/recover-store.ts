@@ -21,7 +21,7 @@ import { AuditLog } from '../audit/audit-log.js';
 import { nowIso } from '../clock.js';
 import { parseCiphertext } from '../crypto/ciphertext.js';
 import { dataKeyContext } from '../crypto/context.js';
-import { DATA_KEY_BYTES, wrapKey } from '../crypto/wrapped-key.js';
+import { DATA_KEY_BYTES } from '../crypto/wrapped-key.js';
 import { LockboxError } from '../errors.js';
 import { parseAgeIdentity, unwrapWithIdentity } from '../keys/age-identity.js';
 import { Keyring, type MasterKey, masterKeyFrom } from '../keys/keyring.js';
@@ -201,7 +201,7 @@ async function recover(store: Store, options: RecoverStoreOptions): Promise<Reco
             await trx
               .updateTable('lockbox_data_keys')
               .set({
-                wrapped: wrapKey(newKey.id, newKey.key, bytes, dataKeyContext(row.scope, row.id)),
+                wrapped: newKey.wrap(bytes, dataKeyContext(row.scope, row.id)),
                 master_fingerprint: newKey.fingerprint,
                 updated_at: now,
               })

@@ -10,7 +10,8 @@
 import { formatMasterKey, MASTER_KEY_BYTES, parseMasterKey } from '../crypto/master-key.js';
 import { isLockboxError, LockboxError } from '../errors.js';
 import { readSecretFile, type WriteSecretFileOptions, writeSecretFile } from './key-file.js';
-import { Keyring } from './keyring.js';
+import { Keyring, type MasterKey, masterKeyFrom } from './keyring.js';
+import { Pkcs11MasterKey } from './pkcs11/pkcs11-master-key.js';
 
 export const MASTER_KEY_ENV = 'LOCKBOX_MASTER_KEY';
 export const PREVIOUS_KEYS_ENV = 'LOCKBOX_PREVIOUS_KEYS';
@@ -125,6 +126,10 @@ export interface KeyringConfig {
   previous?: readonly string[] | undefined;
   /** Key files holding previous master keys. */
   previousFiles?: readonly string[] | undefined;
+  /** A PKCS#11 URI naming the primary master key on a token. Exclusive with `primary`/`primaryFile`. */
+  primaryUri?: string | undefined;
+  /** PKCS#11 URIs naming previous master keys. */
+  previousUris?: readonly string[] | undefined;
 }
 
 /**
@@ -140,26 +145,37 @@ export async function keyringFromConfig(config: KeyringConfig): Promise<Keyring>
   const given = (value: string | undefined) => (value?.trim() ? value : undefined);
   const primary = given(config.primary);
   const primaryFile = given(config.primaryFile);
-  if (primary !== undefined && primaryFile !== undefined) {
+  const primaryUri = given(config.primaryUri);
+  const sources = [primary, primaryFile, primaryUri].filter((v) => v !== undefined).length;
+  if (sources > 1) {
     throw new LockboxError(
       'INVALID_ARGUMENT',
-      'give the primary master key either as a value or as a file, not both',
+      'give the primary master key one way: as a value, as a file or as a PKCS#11 URI',
     );
   }
-  if (primary === undefined && primaryFile === undefined) {
+  if (sources === 0) {
     throw new LockboxError('KEY_MISSING', 'no primary master key is configured');
   }
   const raw: Buffer[] = [];
   try {
-    raw.push(
-      primary !== undefined
-        ? parseMasterKey(primary, 'primary master key')
-        : await masterKeyFromFile(primaryFile as string),
-    );
+    if (primaryUri === undefined) {
+      raw.push(
+        primary !== undefined
+          ? parseMasterKey(primary, 'primary master key')
+          : await masterKeyFromFile(primaryFile as string),
+      );
+    }
     raw.push(...parseEach(config.previous ?? [], 'previous master key'));
     for (const path of config.previousFiles ?? []) raw.push(await masterKeyFromFile(path));
-    const [first, ...rest] = raw as [Buffer, ...Buffer[]];
-    return Keyring.fromBytes(first, rest);
+    const local: MasterKey[] = raw.map(masterKeyFrom);
+    const primaryKey =
+      primaryUri === undefined
+        ? (local.shift() as MasterKey)
+        : await Pkcs11MasterKey.open(primaryUri);
+    // Previous keys in the order given: texts, files, then URIs.
+    const previous = [...local];
+    for (const uri of config.previousUris ?? []) previous.push(await Pkcs11MasterKey.open(uri));
+    return new Keyring(primaryKey, previous);
   } finally {
     for (const key of raw) key.fill(0);
   }

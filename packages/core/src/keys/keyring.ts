@@ -4,23 +4,42 @@
  * Exactly one primary key wraps new data keys; any number of previous keys can
  * only unwrap. A wrapped key names the master key that opens it (its fingerprint
  * is the key id), so the keyring looks the key up instead of trying keys in turn.
- * Raw key bytes live only inside KeyObjects and are never exposed again.
+ * A key is a provider of wrap and unwrap: a local key (env, file, passphrase)
+ * keeps its bytes only inside a KeyObject and writes "lbk1:"; a PKCS#11 key
+ * (keys/pkcs11/) never has its bytes here and writes "lbh1:".
  */
 import { createSecretKey, type KeyObject } from 'node:crypto';
 import { fingerprintBytes } from '../crypto/fingerprint.js';
+import { HSM_WRAPPED_KEY_TAG, parseHsmWrappedKey } from '../crypto/hsm-wrapped-key.js';
 import { MASTER_KEY_BYTES } from '../crypto/master-key.js';
 import { parseWrappedKey, unwrapParsed, wrapKey } from '../crypto/wrapped-key.js';
 import { LockboxError } from '../errors.js';
+
+/** Where a master key lives: bytes in this process (env, file, passphrase), or a PKCS#11 token. */
+export type MasterKeyProvider = 'local' | 'pkcs11';
 
 export interface MasterKey {
   /** The 8-byte key id (the fingerprint's bytes). */
   readonly id: Buffer;
   /** 16 lowercase hex characters; safe to show and to store. */
   readonly fingerprint: string;
+  readonly provider: MasterKeyProvider;
+  /** Wraps a 32-byte data key, bound to `context`, in this provider's format. */
+  wrap(dataKey: Uint8Array, context: Uint8Array): string;
+  /**
+   * Unwraps a data key this key wrapped. DECRYPT_FAILED when it does not
+   * verify; the format's malformed/unknown-format codes for other text.
+   */
+  unwrap(wrapped: string, context: Uint8Array): Buffer;
+}
+
+/** A master key whose bytes are in this process (in a KeyObject), writing "lbk1:". */
+export interface LocalMasterKey extends MasterKey {
+  readonly provider: 'local';
   readonly key: KeyObject;
 }
 
-export function masterKeyFrom(bytes: Uint8Array): MasterKey {
+export function masterKeyFrom(bytes: Uint8Array): LocalMasterKey {
   if (bytes.length !== MASTER_KEY_BYTES) {
     throw new LockboxError(
       'KEY_INVALID_LENGTH',
@@ -28,7 +47,15 @@ export function masterKeyFrom(bytes: Uint8Array): MasterKey {
     );
   }
   const id = fingerprintBytes(bytes);
-  return { id, fingerprint: id.toString('hex'), key: createSecretKey(bytes) };
+  const key = createSecretKey(bytes);
+  return {
+    id,
+    fingerprint: id.toString('hex'),
+    provider: 'local',
+    key,
+    wrap: (dataKey, context) => wrapKey(id, key, dataKey, context),
+    unwrap: (wrapped, context) => unwrapParsed(parseWrappedKey(wrapped), key, context),
+  };
 }
 
 export class Keyring {
@@ -82,7 +109,7 @@ export class Keyring {
 
   /** Wraps a data key under the primary master key. */
   wrap(dataKey: Uint8Array, context: Uint8Array): string {
-    return wrapKey(this.primary.id, this.primary.key, dataKey, context);
+    return this.primary.wrap(dataKey, context);
   }
 
   /**
@@ -91,22 +118,28 @@ export class Keyring {
    * is not configured, and `DECRYPT_FAILED` when the envelope does not verify.
    */
   unwrap(wrapped: string, context: Uint8Array): Buffer {
-    const parsed = parseWrappedKey(wrapped);
-    const key = this.#byFingerprint.get(parsed.keyId);
+    const keyId = wrappingFingerprint(wrapped);
+    const key = this.#byFingerprint.get(keyId);
     if (key === undefined) {
       throw new LockboxError(
         'KEY_NOT_IN_KEYRING',
-        `the master key ${parsed.keyId} is not in the keyring`,
+        `the master key ${keyId} is not in the keyring`,
         {
-          details: { fingerprint: parsed.keyId },
+          details: { fingerprint: keyId },
         },
       );
     }
-    return unwrapParsed(parsed, key.key, context);
+    // The key parses its own format: an lbh1: envelope naming a local key (or the reverse) is refused.
+    return key.unwrap(wrapped, context);
   }
 }
 
-/** The fingerprint of the master key that wrapped `wrapped`, without unwrapping it. */
+/**
+ * The fingerprint of the master key that wrapped `wrapped` ("lbk1:" or "lbh1:"),
+ * without unwrapping it.
+ */
 export function wrappingFingerprint(wrapped: string): string {
-  return parseWrappedKey(wrapped).keyId;
+  return wrapped.startsWith(HSM_WRAPPED_KEY_TAG)
+    ? parseHsmWrappedKey(wrapped).keyId
+    : parseWrappedKey(wrapped).keyId;
 }

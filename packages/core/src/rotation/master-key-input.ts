@@ -10,7 +10,7 @@ import { type MasterKey, masterKeyFrom } from '../keys/keyring.js';
 export type MasterKeyInput = string | Uint8Array | MasterKey;
 
 function isMasterKey(input: MasterKeyInput): input is MasterKey {
-  return typeof input === 'object' && 'fingerprint' in input && 'key' in input;
+  return typeof input === 'object' && 'fingerprint' in input && 'wrap' in input;
 }
 
 /** Throws KEY_INVALID_ENCODING / KEY_INVALID_LENGTH (naming `what`) for a bad key. */

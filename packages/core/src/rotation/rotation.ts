@@ -178,6 +178,9 @@ export class Rotation {
             jobId: job.id,
             from: job.from,
             to: job.to,
+            // Where each key lives (a local key or a PKCS#11 token), never the key.
+            fromProvider: oldKey.provider,
+            toProvider: newKey.provider,
             mode: job.mode,
             ...(outcome.ok
               ? { rewrapped: job.totals.rewrapped, remaining: outcome.result.dataKeys.remaining }
