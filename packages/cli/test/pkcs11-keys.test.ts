@@ -70,4 +70,51 @@ describeWithSoftHsm('CLI with a PKCS#11 master key', () => {
     },
     SPAWNING.timeout,
   );
+  it(
+    'rotate master moves a store from a key file into the token and back out (exit plan)',
+    async () => {
+      const token = newHsmToken();
+      const uri = token.uri(`kek-${randomBytes(3).toString('hex')}`);
+      const { dir, cleanup } = tempDir();
+      const db = await freshDatabase('sqlite');
+      cleanups.push(cleanup, () => db.drop());
+      const env = { LOCKBOX_DATABASE: db.url, SOFTHSM2_CONF: process.env.SOFTHSM2_CONF };
+      const outputs: string[] = [];
+      const run = async (args: string[], extra: Record<string, string> = {}, input?: string) => {
+        const result = await runCli(args, {
+          cwd: dir,
+          env: { ...env, ...extra },
+          ...(input === undefined ? {} : { input }),
+        });
+        outputs.push(result.stdout, result.stderr);
+        return result;
+      };
+      const localKey = join(dir, 'local.key');
+      expect((await run(['init', '--key-file', localKey])).code).toBe(0);
+      const fromFile = { LOCKBOX_MASTER_KEY_FILE: localKey };
+      expect((await run(['set', 'prod', 'api'], fromFile, 'sk_live_moved')).code).toBe(0);
+      expect((await run(['keygen', '--pkcs11', uri])).code).toBe(0);
+
+      // File → HSM: every data key rewrapped inside the token.
+      const into = await run(['rotate', 'master', '--new-key-uri', uri, '--json'], fromFile);
+      expect(into.code, into.stderr).toBe(0);
+      expect(JSON.parse(into.stdout)).toMatchObject({ oldKeyRetired: true });
+      const fromToken = { LOCKBOX_MASTER_KEY_URI: uri };
+      expect((await run(['get', 'prod', 'api'], fromToken)).stdout).toBe('sk_live_moved\n');
+      // The key file alone no longer opens the store.
+      expect((await run(['get', 'prod', 'api'], fromFile)).code).toBe(3);
+
+      // HSM → file: the exit plan, into a freshly generated key file.
+      const exitKey = join(dir, 'exit.key');
+      const out = await run(
+        ['rotate', 'master', '--old-key-uri', uri, '--write-new-key-file', exitKey, '--json'],
+        fromToken,
+      );
+      expect(out.code, out.stderr).toBe(0);
+      const fromExit = { LOCKBOX_MASTER_KEY_FILE: exitKey };
+      expect((await run(['get', 'prod', 'api'], fromExit)).stdout).toBe('sk_live_moved\n');
+      for (const text of outputs) expect(text).not.toContain(token.pin);
+    },
+    SPAWNING.timeout,
+  );
 });

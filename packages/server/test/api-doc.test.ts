@@ -10,7 +10,7 @@ describe('docs/api.md', () => {
     const text = readFileSync(new URL('../../../docs/api.md', import.meta.url), 'utf8');
     const documented: Record<string, number> = {};
     for (const [, status, codes] of text.matchAll(/^\| (\d{3}) \| (.+) \|$/gm)) {
-      for (const [, code] of (codes ?? '').matchAll(/`([A-Z_]+)`/g)) {
+      for (const [, code] of (codes ?? '').matchAll(/`([A-Z][A-Z0-9_]*)`/g)) {
         documented[code as string] = Number(status);
       }
     }

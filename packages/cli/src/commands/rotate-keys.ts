@@ -5,7 +5,10 @@
  * key is the configured primary; `--write-new-key-file` generates the new key.
  * Without a new-key flag, when the key files follow the rotation
  * (key-file-rotation.ts), the new key is the one an interrupted rotation staged
- * in `<key file>.next`, else a freshly generated one.
+ * in `<key file>.next`, else a freshly generated one. `--old-key-uri` /
+ * `--new-key-uri` name a key in a PKCS#11 token (an HSM): rotating into it,
+ * out of it (an exit plan) or between two tokens; a configured `masterKeyUri`
+ * is the default old key like a configured key file.
  */
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -17,6 +20,7 @@ import {
   masterKeyFrom,
   masterKeyFromEnv,
   masterKeyFromFile,
+  Pkcs11MasterKey,
   parseMasterKey,
 } from '@lockbox/core';
 import type { Invocation } from '../context.js';
@@ -24,16 +28,20 @@ import type { Invocation } from '../context.js';
 export interface RotationKeyFlags {
   oldKeyFile?: string;
   oldKeyEnv?: string;
+  oldKeyUri?: string;
   newKeyFile?: string;
   newKeyEnv?: string;
+  newKeyUri?: string;
   keysStdin?: boolean;
   writeNewKeyFile?: string;
   force?: boolean;
 }
 
 export interface RotationKeys {
-  old: Buffer;
-  next: Buffer;
+  old: MasterKey;
+  next: MasterKey;
+  /** The new key's bytes when it is a local key (to write a generated key file or swap one); zeroed after. */
+  nextBytes?: Buffer;
   /** Where each came from, for messages ("file /x/new.key", "LOCKBOX_NEW_KEY", "stdin"). */
   oldSource: string;
   newSource: string;
@@ -50,6 +58,15 @@ export interface RotationKeyOptions {
    * interrupted rotation, if any. Without it, a new-key flag is required.
    */
   stagedKey?: () => Promise<Buffer | undefined>;
+}
+
+/** A local master key from raw bytes, which are zeroed (the key object holds its own copy). */
+function local(bytes: Buffer): MasterKey {
+  try {
+    return masterKeyFrom(bytes);
+  } finally {
+    bytes.fill(0);
+  }
 }
 
 function exclusive(what: string, given: readonly (string | boolean | undefined)[]): void {
@@ -91,40 +108,55 @@ export async function rotationKeys(
   invocation: Invocation,
   options: RotationKeyOptions,
 ): Promise<RotationKeys> {
-  exclusive('old key', [flags.oldKeyFile, flags.oldKeyEnv, flags.keysStdin]);
-  exclusive('new key', [flags.newKeyFile, flags.newKeyEnv, flags.keysStdin, flags.writeNewKeyFile]);
+  exclusive('old key', [flags.oldKeyFile, flags.oldKeyEnv, flags.oldKeyUri, flags.keysStdin]);
+  exclusive('new key', [
+    flags.newKeyFile,
+    flags.newKeyEnv,
+    flags.newKeyUri,
+    flags.keysStdin,
+    flags.writeNewKeyFile,
+  ]);
   const cwd = invocation.io.cwd;
   let stdin: [string, string] | undefined;
   if (flags.keysStdin === true) stdin = await readTwoStdinLines(invocation);
 
-  let old: Buffer;
+  let old: MasterKey;
   let oldSource: string;
   if (stdin !== undefined) {
-    old = parseMasterKey(stdin[0], 'old key (stdin line 1)');
+    old = local(parseMasterKey(stdin[0], 'old key (stdin line 1)'));
     oldSource = 'stdin';
   } else if (flags.oldKeyFile !== undefined) {
     oldSource = resolve(cwd, flags.oldKeyFile);
-    old = await masterKeyFromFile(oldSource);
+    old = local(await masterKeyFromFile(oldSource));
   } else if (flags.oldKeyEnv !== undefined) {
-    old = masterKeyFromEnv(flags.oldKeyEnv, invocation.io.env);
+    old = local(masterKeyFromEnv(flags.oldKeyEnv, invocation.io.env));
     oldSource = flags.oldKeyEnv;
+  } else if (flags.oldKeyUri !== undefined) {
+    old = await Pkcs11MasterKey.open(flags.oldKeyUri);
+    oldSource = 'the PKCS#11 key given by --old-key-uri';
   } else {
     // The configured primary is the key being rotated away from.
     const config = await invocation.config();
-    if (config.keys.primary === undefined && config.keys.primaryFile === undefined) {
+    const { primary, primaryFile, primaryUri } = config.keys;
+    if (primary === undefined && primaryFile === undefined && primaryUri === undefined) {
       throw new LockboxError(
         'KEY_MISSING',
-        'no old key: pass --old-key-file, --old-key-env or --keys-stdin, or configure the current master key',
+        'no old key: pass --old-key-file, --old-key-env, --old-key-uri or --keys-stdin, or configure the current master key',
       );
     }
     old =
-      config.keys.primary !== undefined
-        ? parseMasterKey(config.keys.primary, 'configured master key')
-        : await masterKeyFromFile(config.keys.primaryFile as string);
+      primaryUri !== undefined
+        ? await Pkcs11MasterKey.open(primaryUri)
+        : local(
+            primary !== undefined
+              ? parseMasterKey(primary, 'configured master key')
+              : await masterKeyFromFile(primaryFile as string),
+          );
     oldSource = config.primaryKeySource ?? 'the configured primary key';
   }
 
-  let next: Buffer;
+  let next: Buffer | undefined;
+  let nextKey: MasterKey | undefined;
   let newSource: string;
   let generatedFile: string | undefined;
   if (stdin !== undefined) {
@@ -136,6 +168,9 @@ export async function rotationKeys(
   } else if (flags.newKeyEnv !== undefined) {
     next = masterKeyFromEnv(flags.newKeyEnv, invocation.io.env);
     newSource = flags.newKeyEnv;
+  } else if (flags.newKeyUri !== undefined) {
+    nextKey = await Pkcs11MasterKey.open(flags.newKeyUri);
+    newSource = 'the PKCS#11 key given by --new-key-uri';
   } else if (flags.writeNewKeyFile !== undefined) {
     generatedFile = resolve(cwd, flags.writeNewKeyFile);
     if (!options.dryRun && existsSync(generatedFile) && flags.force !== true) {
@@ -154,12 +189,14 @@ export async function rotationKeys(
   } else {
     throw new LockboxError(
       'INVALID_ARGUMENT',
-      'no new key: pass --new-key-file, --new-key-env, --keys-stdin or --write-new-key-file FILE (one is generated only when the primary key comes from a key file that follows the rotation)',
+      'no new key: pass --new-key-file, --new-key-env, --new-key-uri, --keys-stdin or --write-new-key-file FILE (one is generated only when the primary key comes from a key file that follows the rotation)',
     );
   }
   return {
     old,
-    next,
+    // Not `local`: the bytes stay alive for the key file; rotate-master zeroes them.
+    next: nextKey ?? masterKeyFrom(next as Buffer),
+    ...(next === undefined ? {} : { nextBytes: next }),
     oldSource,
     newSource,
     ...(generatedFile ? { generatedFile } : {}),
@@ -176,8 +213,8 @@ export async function openingKeyring(
   keys: RotationKeys,
   configured: () => Promise<Keyring>,
 ): Promise<Keyring> {
-  const old = masterKeyFrom(keys.old);
-  const extra: MasterKey[] = [masterKeyFrom(keys.next)];
+  const old = keys.old;
+  const extra: MasterKey[] = [keys.next];
   try {
     extra.push(...(await configured()).all());
   } catch (err) {

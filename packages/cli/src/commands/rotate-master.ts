@@ -92,7 +92,9 @@ export async function rotateMaster(
   try {
     const config = await invocation.config();
     const follow =
-      files !== undefined && fingerprint(keys.old) === (await files.primaryFingerprint());
+      files !== undefined &&
+      keys.nextBytes !== undefined &&
+      keys.old.fingerprint === (await files.primaryFingerprint());
     if (keys.forKeyFile === true && !follow) {
       throw new LockboxError(
         'INVALID_ARGUMENT',
@@ -103,7 +105,9 @@ export async function rotateMaster(
     const lockbox = await invocation.open({ keyring });
     if (keys.generatedFile !== undefined && !dryRun) {
       // Written before anything is rotated, so the new key exists on disk first.
-      await writeMasterKeyFile(keys.generatedFile, keys.next, { force: flags.force === true });
+      await writeMasterKeyFile(keys.generatedFile, keys.nextBytes as Buffer, {
+        force: flags.force === true,
+      });
     }
     const progress = progressFor(invocation);
     const rotate = (dry: boolean) =>
@@ -130,7 +134,7 @@ export async function rotateMaster(
         ({ result, swap } = await rotateFollowingKeyFiles(
           files,
           neededKeys(lockbox),
-          keys.next,
+          keys.nextBytes as Buffer,
           rotate,
         ));
       } else {
@@ -138,7 +142,7 @@ export async function rotateMaster(
       }
     } catch (err) {
       if (keys.generatedFile !== undefined && !dryRun) {
-        await forgetUnusedKeyFile(lockbox, keys.generatedFile, keys.next);
+        await forgetUnusedKeyFile(lockbox, keys.generatedFile, keys.next.fingerprint);
       }
       throw err;
     } finally {
@@ -178,8 +182,7 @@ export async function rotateMaster(
       );
     }
   } finally {
-    keys.old.fill(0);
-    keys.next.fill(0);
+    keys.nextBytes?.fill(0);
   }
 }
 
@@ -205,8 +208,12 @@ export async function followResumedRotation(
 }
 
 /** Removes a generated key file when the store never recorded its key (the rotation was refused). */
-async function forgetUnusedKeyFile(lockbox: Lockbox, path: string, key: Buffer): Promise<void> {
+async function forgetUnusedKeyFile(
+  lockbox: Lockbox,
+  path: string,
+  keyFingerprint: string,
+): Promise<void> {
   // On a failed check keep the file: deleting a key the store may need loses data.
-  const known = await lockbox.vault.isMasterKeyKnown(fingerprint(key)).catch(() => true);
+  const known = await lockbox.vault.isMasterKeyKnown(keyFingerprint).catch(() => true);
   if (!known) await unlink(path).catch(() => undefined);
 }

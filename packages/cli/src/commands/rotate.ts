@@ -93,8 +93,13 @@ function keyFlags(command: Command): Command {
   return command
     .option('--old-key-file <path>', 'the old master key (default: the configured primary key)')
     .option('--old-key-env <name>', 'read the old master key from this environment variable')
+    .option('--old-key-uri <uri>', 'the old master key in a PKCS#11 token (pkcs11: URI)')
     .option('--new-key-file <path>', 'the new master key (0600 file, e.g. from `lockbox keygen`)')
     .option('--new-key-env <name>', 'read the new master key from this environment variable')
+    .option(
+      '--new-key-uri <uri>',
+      'the new master key in a PKCS#11 token (pkcs11: URI; `lockbox keygen --pkcs11`)',
+    )
     .option('--keys-stdin', 'read two lines from stdin: the old key, then the new key');
 }
 
@@ -308,8 +313,10 @@ export function registerRotate(program: Command, context: CliContext): void {
       const given =
         flags.oldKeyFile ??
         flags.oldKeyEnv ??
+        flags.oldKeyUri ??
         flags.newKeyFile ??
         flags.newKeyEnv ??
+        flags.newKeyUri ??
         flags.keysStdin;
       if (given !== undefined) {
         // Keys given explicitly: the same path as a rerun of `rotate master`, which resumes.
