@@ -133,6 +133,29 @@ export function dropHsmSessions(token: HsmToken): void {
 }
 
 /**
+ * Changes the user PIN of `token` (an operator rotating it, or a token taken
+ * over): a process that logs in again with the PIN it read before is refused.
+ */
+export function changeHsmPin(token: HsmToken, from: string, to: string): void {
+  const { binding: p, module } = softHsm();
+  const slot = module
+    .C_GetSlotList(true)
+    .find((s) => module.C_GetTokenInfo(s).label.trim() === token.label);
+  if (slot === undefined) throw new Error(`token ${token.label} not found`);
+  const session = module.C_OpenSession(slot, p.CKF_SERIAL_SESSION | p.CKF_RW_SESSION);
+  try {
+    try {
+      module.C_Login(session, p.CKU_USER, from);
+    } catch (err) {
+      if (!String(err).includes('CKR_USER_ALREADY_LOGGED_IN')) throw err;
+    }
+    module.C_SetPIN(session, from, to);
+  } finally {
+    module.C_CloseSession(session);
+  }
+}
+
+/**
  * Creates key object `object` on `token` from known bytes (test vectors only: a
  * real master key is generated on the token and its bytes never exist outside it).
  */

@@ -15,9 +15,11 @@ import {
   Recovery,
 } from '@lockbox/core';
 import {
+  changeHsmPin,
   DIALECTS,
   describeWithSoftHsm,
   drivers,
+  dropHsmSessions,
   expectRejection,
   freshDatabase,
   newHsmKey,
@@ -162,6 +164,56 @@ describeWithSoftHsm('a PKCS#11 master key', () => {
       expect(under('lbk1:')).toBeGreaterThan(0);
       await expectAllReadable(both, data);
       const result = await both.rotation.rotateMaster({ oldKey: local, newKey: hsmKey });
+      expect(result).toMatchObject({
+        resumed: true,
+        dataKeys: { remaining: 0 },
+        oldKeyRetired: true,
+      });
+      const fresh = track(await open(database, new Keyring(hsmKey), [], 'open'));
+      await expectAllReadable(fresh, data);
+    });
+    it('stops cleanly when the token becomes unusable mid-rotation (sessions dropped, PIN changed); resume finishes', async () => {
+      database = await freshDatabase(dialect);
+      const data = await seed(database, { scopes: 5, perScope: 2, rows: 3 });
+      const local = masterKeyFrom(data.key);
+      const { key: hsmKey, token } = await newHsmKey();
+      const lockbox = track(await open(database, new Keyring(local, [hsmKey])));
+      let calls = 0;
+      const stopped = await expectRejection(
+        lockbox.rotation.rotateMaster({
+          oldKey: local,
+          newKey: hsmKey,
+          mode: 'online',
+          batchSize: 1,
+          onProgress: () => {
+            calls += 1;
+            // The module drops every session and the PIN it held no longer logs in.
+            if (calls === 3) {
+              changeHsmPin(token, token.pin, 'another-pin');
+              dropHsmSessions(token);
+            }
+          },
+        }),
+        'PKCS11_PIN_INCORRECT',
+        [token.pin],
+      );
+      expect(stopped.message).not.toContain('another-pin');
+      const status = await lockbox.rotation.status();
+      expect(status.unfinished).toMatchObject({
+        kind: 'master',
+        errorCode: 'PKCS11_PIN_INCORRECT',
+      });
+      // The token is back (the operator restores the PIN): every row opens with the two
+      // keys, data keys are under one or the other, and a rerun finishes the job.
+      changeHsmPin(token, 'another-pin', token.pin);
+      dropHsmSessions(token);
+      const tags = await lockbox.vault.store.db
+        .selectFrom('lockbox_data_keys')
+        .select('wrapped')
+        .execute();
+      expect(tags.every((r) => r.wrapped === null || /^lb[hk]1:/.test(r.wrapped))).toBe(true);
+      await expectAllReadable(lockbox, data);
+      const result = await lockbox.rotation.rotateMaster({ oldKey: local, newKey: hsmKey });
       expect(result).toMatchObject({
         resumed: true,
         dataKeys: { remaining: 0 },
