@@ -137,7 +137,17 @@ export function dropHsmSessions(token: HsmToken): void {
  * over): a process that logs in again with the PIN it read before is refused.
  */
 export function changeHsmPin(token: HsmToken, from: string, to: string): void {
-  const { binding: p, module } = softHsm();
+  withUserSession(token, from, (session, { module }) => module.C_SetPIN(session, from, to));
+}
+
+/** Runs `body` in a read-write session of `token`, logged in as its user with `pin`. */
+function withUserSession(
+  token: HsmToken,
+  pin: string,
+  body: (session: Buffer, loaded: LoadedModule) => void,
+): void {
+  const loaded = softHsm();
+  const { binding: p, module } = loaded;
   const slot = module
     .C_GetSlotList(true)
     .find((s) => module.C_GetTokenInfo(s).label.trim() === token.label);
@@ -145,11 +155,11 @@ export function changeHsmPin(token: HsmToken, from: string, to: string): void {
   const session = module.C_OpenSession(slot, p.CKF_SERIAL_SESSION | p.CKF_RW_SESSION);
   try {
     try {
-      module.C_Login(session, p.CKU_USER, from);
+      module.C_Login(session, p.CKU_USER, pin);
     } catch (err) {
       if (!String(err).includes('CKR_USER_ALREADY_LOGGED_IN')) throw err;
     }
-    module.C_SetPIN(session, from, to);
+    body(session, loaded);
   } finally {
     module.C_CloseSession(session);
   }
@@ -160,24 +170,11 @@ export function changeHsmPin(token: HsmToken, from: string, to: string): void {
  * real master key is generated on the token and its bytes never exist outside it).
  */
 export function importHsmKey(token: HsmToken, object: string, bytes: Uint8Array): string {
-  const { binding: p, module } = softHsm();
-  const slot = module
-    .C_GetSlotList(true)
-    .find((s) => module.C_GetTokenInfo(s).label.trim() === token.label);
-  if (slot === undefined) throw new Error(`token ${token.label} not found`);
-  const session = module.C_OpenSession(slot, p.CKF_SERIAL_SESSION | p.CKF_RW_SESSION);
-  try {
-    try {
-      module.C_Login(session, p.CKU_USER, token.pin);
-    } catch (err) {
-      if (!String(err).includes('CKR_USER_ALREADY_LOGGED_IN')) throw err;
-    }
+  withUserSession(token, token.pin, (session, { binding: p, module }) => {
     module.C_CreateObject(session, [
       { type: p.CKA_VALUE, value: Buffer.from(bytes) },
       ...masterKeyAttributes(p, object),
     ]);
-  } finally {
-    module.C_CloseSession(session);
-  }
+  });
   return token.uri(object);
 }
