@@ -90,8 +90,10 @@ export async function openLockbox(options: OpenLockboxOptions): Promise<Lockbox>
     keyring: givenKeyring,
     masterKey,
     masterKeyFile,
+    masterKeyUri,
     previousKeys,
     previousKeyFiles,
+    previousKeyUris,
     drivers: givenDrivers,
     ...vaultOptions
   } = options;
@@ -99,8 +101,10 @@ export async function openLockbox(options: OpenLockboxOptions): Promise<Lockbox>
     ...(givenKeyring === undefined ? {} : { keyring: givenKeyring }),
     masterKey,
     masterKeyFile,
+    masterKeyUri,
     previousKeys,
     previousKeyFiles,
+    previousKeyUris,
   });
   const drivers =
     givenDrivers ??

@@ -69,6 +69,23 @@ describeWithSoftHsm('a PKCS#11 master key', () => {
       await expectRejection(open(database, generateMasterKey(), [], 'open'), 'KEY_WRONG');
     });
 
+    it('opens in one line from a URI (openLockbox masterKeyUri / previousKeyUris)', async () => {
+      database = await freshDatabase(dialect);
+      const { uri } = await newHsmKey();
+      const first = track(await openLockbox({ database: database.url, masterKeyUri: uri }));
+      await first.secrets.set('prod', 'api', 'sk_uri');
+      const local = generateMasterKey();
+      await first.rotation.rotateMaster({ oldKey: first.vault.keyring.primary, newKey: local });
+      const both = track(
+        await openLockbox({ database: database.url, masterKey: local, previousKeyUris: [uri] }),
+      );
+      expect(await both.secrets.get('prod', 'api')).toBe('sk_uri');
+      await expectRejection(
+        openLockbox({ database: database.url, masterKey: local, masterKeyUri: uri }),
+        'INVALID_ARGUMENT',
+      );
+    });
+
     it('rotates file → HSM → HSM → file online and atomically, every row readable after each', async () => {
       database = await freshDatabase(dialect);
       const data = await seed(database, { scopes: 6, perScope: 2, rows: 4 });
