@@ -4,9 +4,9 @@
  * a failed action keeps the dialog open with the server's error.
  */
 import type { ComponentChildren } from 'preact';
-import { useI18n } from '../i18n/i18n-context.js';
 import { useGuardedAction } from '../lib/use-guarded-action.js';
 import { Dialog } from './dialog.js';
+import { DialogActions } from './dialog-actions.js';
 import { ErrorNotice } from './error-notice.js';
 
 export function ConfirmDialog(props: {
@@ -18,7 +18,6 @@ export function ConfirmDialog(props: {
   onClose: () => void;
   children: ComponentChildren;
 }) {
-  const { t } = useI18n();
   const action = useGuardedAction(async () => {
     await props.onConfirm();
     props.onClose();
@@ -31,20 +30,14 @@ export function ConfirmDialog(props: {
     <Dialog open={props.open} title={props.title} onClose={close} dismissible={!action.busy}>
       {props.children}
       <ErrorNotice error={action.error} />
-      <div class="dialog-actions">
-        <button type="button" onClick={close} disabled={action.busy} data-autofocus>
-          {t('common.cancel')}
-        </button>
-        <button
-          type="button"
-          class={props.danger === true ? 'danger' : 'primary'}
-          disabled={action.busy}
-          data-testid="confirm"
-          onClick={() => action.run()}
-        >
-          {props.confirmLabel}
-        </button>
-      </div>
+      <DialogActions
+        busy={action.busy}
+        confirmLabel={props.confirmLabel}
+        confirmTestId="confirm"
+        danger={props.danger === true}
+        onCancel={close}
+        onConfirm={() => action.run()}
+      />
     </Dialog>
   );
 }

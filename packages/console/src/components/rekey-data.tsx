@@ -13,6 +13,7 @@ import { useI18n } from '../i18n/i18n-context.js';
 import { useGuardedAction } from '../lib/use-guarded-action.js';
 import { useLiveJob } from '../lib/use-live-job.js';
 import { Dialog } from './dialog.js';
+import { DialogActions } from './dialog-actions.js';
 import { ErrorNotice } from './error-notice.js';
 import { Notice } from './notice.js';
 import { RotationProgress } from './rotation-progress.js';
@@ -112,25 +113,14 @@ export function RekeyData(props: { keys: KeyStatus | null; onDone: () => void })
             {live === null ? <progress /> : <RotationProgress job={live} />}
           </div>
         ) : null}
-        <div class="dialog-actions">
-          <button
-            type="button"
-            onClick={() => setConfirming(false)}
-            disabled={rekey.busy}
-            data-autofocus
-          >
-            {t('common.cancel')}
-          </button>
-          <button
-            type="button"
-            class="danger"
-            disabled={rekey.busy}
-            data-testid="confirm-rekey"
-            onClick={() => rekey.run()}
-          >
-            {t('rekey.confirm')}
-          </button>
-        </div>
+        <DialogActions
+          busy={rekey.busy}
+          confirmLabel={t('rekey.confirm')}
+          confirmTestId="confirm-rekey"
+          danger
+          onCancel={() => setConfirming(false)}
+          onConfirm={() => rekey.run()}
+        />
       </Dialog>
     </>
   );

@@ -16,6 +16,7 @@ import { useState } from 'preact/hooks';
 import { useApi } from '../api/api-context.js';
 import type { MasterRotationResult } from '../api/api-types.js';
 import { Dialog } from '../components/dialog.js';
+import { DialogActions } from '../components/dialog-actions.js';
 import { ErrorNotice } from '../components/error-notice.js';
 import { InterruptedJob } from '../components/interrupted-job.js';
 import { Notice } from '../components/notice.js';
@@ -174,25 +175,14 @@ export function KeysPage() {
             {live === null ? <progress /> : <RotationProgress job={live} />}
           </div>
         ) : null}
-        <div class="dialog-actions">
-          <button
-            type="button"
-            onClick={() => setConfirming(false)}
-            disabled={rotate.busy}
-            data-autofocus
-          >
-            {t('common.cancel')}
-          </button>
-          <button
-            type="button"
-            class="danger"
-            disabled={rotate.busy}
-            data-testid="confirm-rotate"
-            onClick={() => rotate.run()}
-          >
-            {t('keys.confirm')}
-          </button>
-        </div>
+        <DialogActions
+          busy={rotate.busy}
+          confirmLabel={t('keys.confirm')}
+          confirmTestId="confirm-rotate"
+          danger
+          onCancel={() => setConfirming(false)}
+          onConfirm={() => rotate.run()}
+        />
       </Dialog>
     </>
   );
