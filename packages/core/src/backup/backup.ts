@@ -8,7 +8,8 @@
  * counts, never values or keys. A complete export (every scope)
  * moves META.lastExportAt, which backupState reads.
  */
-import type { Actor, AuditEvent, AuditSink } from '../vault/audit-sink.js';
+import type { Actor, AuditSink } from '../vault/audit-sink.js';
+import { audited } from '../vault/audited.js';
 import type { Vault } from '../vault/lockbox.js';
 import { META, setMeta } from '../vault/store-meta.js';
 import type { ByteSource } from './age-stream.js';
@@ -48,31 +49,14 @@ export class Backup {
   readonly #vault: BackupVault;
   readonly #audit: AuditSink | undefined;
 
+  /**
+   * Only successes are audited (`failures: 'skip'`): a refused import or restore
+   * promises to write nothing at all, the audit log included (the database stays
+   * byte-for-byte as it was), and its caller reports the error.
+   */
   constructor(vault: BackupVault, audit?: AuditSink) {
     this.#vault = vault;
     this.#audit = audit;
-  }
-
-  /**
-   * Runs `run` and records one audit entry when it succeeds. A refusal is not
-   * recorded: refused imports and restores promise to write nothing at all (the
-   * database stays byte-for-byte as it was), and the caller reports the error.
-   */
-  async #audited<T>(
-    event: Omit<AuditEvent, 'outcome' | 'requestId'> & BackupCaller,
-    run: () => Promise<T>,
-    describe: (result: T) => Record<string, unknown>,
-  ): Promise<T> {
-    const { actor, requestId, ...rest } = event;
-    const result = await run();
-    await this.#audit?.record({
-      ...rest,
-      ...(actor === undefined ? {} : { actor }),
-      ...(requestId === undefined ? {} : { requestId }),
-      outcome: 'ok',
-      details: { ...event.details, ...describe(result) },
-    });
-    return result;
   }
 
   /**
@@ -84,16 +68,16 @@ export class Backup {
     options: ExportOptions & BackupCaller,
   ): Promise<ExportSummary> {
     const v = this.#vault;
-    return this.#audited(
+    return audited(
+      this.#audit,
       {
         action: 'backup.export',
-        actor: options.actor,
-        requestId: options.requestId,
         details: {
           to: 'recipients' in options.encryption ? 'recipients' : 'passphrase',
           ...(options.scopes === undefined ? {} : { scopes: options.scopes.slice(0, 50) }),
         },
       },
+      options,
       async () => {
         const summary = await exportBundle(
           {
@@ -109,13 +93,16 @@ export class Backup {
         if (summary.complete) await setMeta(v.store.db, META.lastExportAt, summary.createdAt);
         return summary;
       },
-      (s) => ({
-        records: s.records,
-        scopeCount: s.scopes.length,
-        fieldValues: s.fieldValues,
-        fieldCount: s.fields.length,
-        complete: s.complete,
-      }),
+      {
+        failures: 'skip',
+        okDetails: (s) => ({
+          records: s.records,
+          scopeCount: s.scopes.length,
+          fieldValues: s.fieldValues,
+          fieldCount: s.fields.length,
+          complete: s.complete,
+        }),
+      },
     );
   }
 
@@ -143,20 +130,20 @@ export class Backup {
     input: ByteSource,
     options: ImportOptions & Pick<BackupCaller, 'requestId'>,
   ): Promise<ImportReport> {
-    return this.#audited(
-      {
-        action: 'backup.import.preview',
-        actor: options.actor,
-        requestId: options.requestId,
-        details: { policy: options.policy ?? 'fail' },
-      },
+    return audited(
+      this.#audit,
+      { action: 'backup.import.preview', details: { policy: options.policy ?? 'fail' } },
+      options,
       () => previewImport(this.#vault, input, options),
-      (r) => ({
-        records: r.bundle.records,
-        scopeCount: r.scopes.length,
-        ...r.totals,
-        ...(r.fields.length === 0 ? {} : fieldCounts(r)),
-      }),
+      {
+        failures: 'skip',
+        okDetails: (r) => ({
+          records: r.bundle.records,
+          scopeCount: r.scopes.length,
+          ...r.totals,
+          ...(r.fields.length === 0 ? {} : fieldCounts(r)),
+        }),
+      },
     );
   }
 
@@ -165,21 +152,21 @@ export class Backup {
     input: ByteSource,
     options: ImportOptions & Pick<BackupCaller, 'requestId'>,
   ): Promise<ImportReport> {
-    return this.#audited(
-      {
-        action: 'backup.import',
-        actor: options.actor,
-        requestId: options.requestId,
-        details: { policy: options.policy ?? 'fail' },
-      },
+    return audited(
+      this.#audit,
+      { action: 'backup.import', details: { policy: options.policy ?? 'fail' } },
+      options,
       () => applyImport(this.#vault, input, options),
-      (r) => ({
-        records: r.bundle.records,
-        ...r.writes,
-        unchanged: r.totals.unchanged,
-        conflicts: r.totals.conflict,
-        ...(r.fields.length === 0 ? {} : fieldCounts(r)),
-      }),
+      {
+        failures: 'skip',
+        okDetails: (r) => ({
+          records: r.bundle.records,
+          ...r.writes,
+          unchanged: r.totals.unchanged,
+          conflicts: r.totals.conflict,
+          ...(r.fields.length === 0 ? {} : fieldCounts(r)),
+        }),
+      },
     );
   }
 
@@ -188,31 +175,31 @@ export class Backup {
     output: WritableStream<Uint8Array>,
     options: SnapshotOptions & BackupCaller,
   ): Promise<SnapshotSummary> {
-    return this.#audited(
-      {
-        action: 'backup.snapshot',
-        actor: options.actor,
-        requestId: options.requestId,
-        details: { encrypted: options.encryption !== 'none' },
-      },
+    return audited(
+      this.#audit,
+      { action: 'backup.snapshot', details: { encrypted: options.encryption !== 'none' } },
+      options,
       () => takeSnapshot(this.#vault, output, options),
-      (s) => ({ ...s.counts }),
+      {
+        failures: 'skip',
+        okDetails: (s) => ({ ...s.counts }),
+      },
     );
   }
 
   /** Restores a snapshot into this (empty) store; see restore-snapshot.ts. */
   restore(input: ByteSource, options: RestoreOptions & BackupCaller = {}): Promise<RestoreSummary> {
-    return this.#audited(
-      {
-        action: 'backup.restore',
-        actor: options.actor,
-        requestId: options.requestId,
-        details: {},
-      },
+    return audited(
+      this.#audit,
+      { action: 'backup.restore', details: {} },
+      options,
       // An adopted recovery recipient applies to every key made from now on (DataKeys
       // reads it at creation), starting with the audit key the entry below may create.
       () => restoreSnapshot(this.#vault, input, options),
-      (s) => ({ ...s.counts, recovery: s.recovery, sourceStoreId: s.sourceStoreId }),
+      {
+        failures: 'skip',
+        okDetails: (s) => ({ ...s.counts, recovery: s.recovery, sourceStoreId: s.sourceStoreId }),
+      },
     );
   }
 

@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { LockboxError } from '../errors.js';
 import { Keyring, type MasterKey } from '../keys/keyring.js';
 import type { Actor, AuditSink } from '../vault/audit-sink.js';
+import { recordEvent } from '../vault/audited.js';
 import { authenticatedRecipient } from '../vault/authenticated-meta.js';
 import type { FieldRegistration } from '../vault/fields.js';
 import type { Vault } from '../vault/lockbox.js';
@@ -39,7 +40,6 @@ import {
 import type {
   AdoptAllOptions,
   AdoptOptions,
-  CommonOptions,
   DataRekeyResult,
   MasterRotationResult,
   RekeyDataOptions,
@@ -68,22 +68,6 @@ export class Rotation {
   constructor(vault: Vault, audit?: AuditSink) {
     this.#vault = vault;
     this.#audit = audit;
-  }
-
-  async #record(
-    action: string,
-    outcome: 'ok' | 'error',
-    details: Record<string, unknown>,
-    // Only who asked and the request id are read from the caller's options.
-    caller: Pick<CommonOptions, 'actor' | 'requestId'>,
-  ): Promise<void> {
-    await this.#audit?.record({
-      action,
-      outcome,
-      details,
-      ...(caller.actor ? { actor: caller.actor } : {}),
-      ...(caller.requestId === undefined ? {} : { requestId: caller.requestId }),
-    });
   }
 
   #locked<T>(label: string, run: (lock: RotationLockHandle) => Promise<T>): Promise<T> {
@@ -171,20 +155,23 @@ export class Rotation {
         return result(job, remaining);
       },
       audit: (job, outcome) =>
-        this.#record(
-          'key.rotate.master',
-          outcome.ok ? 'ok' : 'error',
+        recordEvent(
+          this.#audit,
           {
-            jobId: job.id,
-            from: job.from,
-            to: job.to,
-            // Where each key lives (a local key or a PKCS#11 token), never the key.
-            fromProvider: oldKey.provider,
-            toProvider: newKey.provider,
-            mode: job.mode,
-            ...(outcome.ok
-              ? { rewrapped: job.totals.rewrapped, remaining: outcome.result.dataKeys.remaining }
-              : { code: outcome.stop.code }),
+            action: 'key.rotate.master',
+            outcome: outcome.ok ? 'ok' : 'error',
+            details: {
+              jobId: job.id,
+              from: job.from,
+              to: job.to,
+              // Where each key lives (a local key or a PKCS#11 token), never the key.
+              fromProvider: oldKey.provider,
+              toProvider: newKey.provider,
+              mode: job.mode,
+              ...(outcome.ok
+                ? { rewrapped: job.totals.rewrapped, remaining: outcome.result.dataKeys.remaining }
+                : { code: outcome.stop.code }),
+            },
           },
           options,
         ),
@@ -321,20 +308,23 @@ export class Rotation {
         };
       },
       audit: (job, outcome) =>
-        this.#record(
-          'key.rotate.data',
-          outcome.ok ? 'ok' : 'error',
+        recordEvent(
+          this.#audit,
           {
-            jobId: job.id,
-            mode: job.mode,
-            ...(outcome.ok
-              ? {
-                  rows: outcome.result.rows,
-                  destroyed: job.totals.dataKeysDestroyed,
-                  retained: job.totals.dataKeysRetained,
-                  passes: Math.min(job.checkpoint.pass + 1, MAX_PASSES),
-                }
-              : { code: outcome.stop.code }),
+            action: 'key.rotate.data',
+            outcome: outcome.ok ? 'ok' : 'error',
+            details: {
+              jobId: job.id,
+              mode: job.mode,
+              ...(outcome.ok
+                ? {
+                    rows: outcome.result.rows,
+                    destroyed: job.totals.dataKeysDestroyed,
+                    retained: job.totals.dataKeysRetained,
+                    passes: Math.min(job.checkpoint.pass + 1, MAX_PASSES),
+                  }
+                : { code: outcome.stop.code }),
+            },
           },
           options,
         ),
@@ -409,17 +399,20 @@ export class Rotation {
             durationMs: Math.round(performance.now() - started),
           };
           if (lock !== undefined) {
-            await this.#record(
-              'field.adopt',
-              'ok',
+            await recordEvent(
+              this.#audit,
               {
-                table: result.table,
-                column: result.column,
-                // Counts only; "plaintext" is a forbidden audit key, so the formats are renamed.
-                adoptedFernet: result.adopted.fernet,
-                adoptedV2: result.adopted.v2,
-                adoptedUnencrypted: result.adopted.plaintext,
-                failed: result.failed,
+                action: 'field.adopt',
+                outcome: 'ok',
+                details: {
+                  table: result.table,
+                  column: result.column,
+                  // Counts only; "plaintext" is a forbidden audit key, so the formats are renamed.
+                  adoptedFernet: result.adopted.fernet,
+                  adoptedV2: result.adopted.v2,
+                  adoptedUnencrypted: result.adopted.plaintext,
+                  failed: result.failed,
+                },
               },
               options,
             );
@@ -513,10 +506,13 @@ export class Rotation {
       });
       return { ...job, state: 'failed' as const };
     });
-    await this.#record(
-      'key.rotate.abandon',
-      'ok',
-      { jobId: abandoned.id, kind: abandoned.kind },
+    await recordEvent(
+      this.#audit,
+      {
+        action: 'key.rotate.abandon',
+        outcome: 'ok',
+        details: { jobId: abandoned.id, kind: abandoned.kind },
+      },
       { ...(actor === undefined ? {} : { actor }), ...options },
     );
     return abandoned;

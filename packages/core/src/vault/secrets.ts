@@ -22,6 +22,7 @@ import { LockboxError } from '../errors.js';
 import { markPrepared } from '../store/prepared-statements.js';
 import type { LockboxSchema, ValueType } from '../store/schema.js';
 import type { Actor, AuditSink } from './audit-sink.js';
+import { audited } from './audited.js';
 import type { DataKeys } from './data-keys.js';
 import { validateName, validateScope, validateUserScope } from './names.js';
 import { openSecret, type SecretBinding, sealSecret } from './secret-ciphertext.js';
@@ -169,41 +170,6 @@ export class Secrets {
     return this.#audit !== undefined;
   }
 
-  async #audited(
-    event: {
-      action: string;
-      scope: string;
-      name?: string;
-      actor?: Actor | undefined;
-      requestId?: string | undefined;
-    },
-    run: () => Promise<void>,
-    /** Non-secret facts for a successful event, read after `run` (e.g. the version written). */
-    okDetails?: () => Record<string, unknown>,
-  ): Promise<void> {
-    if (this.#audit === undefined) return run();
-    const base = {
-      action: event.action,
-      scope: event.scope,
-      name: event.name ?? null,
-      actor: event.actor ?? this.#actor,
-      requestId: event.requestId ?? null,
-    };
-    try {
-      await run();
-    } catch (err) {
-      const code = err instanceof LockboxError ? err.code : 'INTERNAL';
-      await this.#audit.record({ ...base, outcome: 'error', details: { code } });
-      throw err;
-    }
-    const details = okDetails?.();
-    await this.#audit.record({
-      ...base,
-      outcome: 'ok',
-      ...(details === undefined ? {} : { details }),
-    });
-  }
-
   /** Stores a value (string as UTF-8 text, or bytes). Returns the new version. */
   async set(
     scope: string,
@@ -227,8 +193,10 @@ export class Secrets {
     }
     const metadata = encodeMetadata(options.metadata);
     let version = 0;
-    await this.#audited(
-      { action: 'secret.set', scope, name, actor: options.actor, requestId: options.requestId },
+    await audited(
+      this.#audit,
+      { action: 'secret.set', scope, name },
+      options,
       async () => {
         const updatedBy = (options.actor ?? this.#actor)?.id ?? null;
         // A data re-key may retire the scope's key between our lookup and our write,
@@ -298,9 +266,13 @@ export class Secrets {
           }
         }
       },
-      // The version written, so that `doctor` can tell a row rolled back together
-      // with its version from the last version this log saw written.
-      () => ({ version }),
+      {
+        failures: 'record',
+        defaultActor: this.#actor,
+        // The version written, so that `doctor` can tell a row rolled back together
+        // with its version from the last version this log saw written.
+        okDetails: () => ({ version }),
+      },
     );
     return version;
   }
@@ -356,18 +328,19 @@ export class Secrets {
   ): Promise<SecretInfo & { value: string | Buffer }> {
     validateScope(scope);
     validateName(name);
-    let result: (SecretInfo & { value: string | Buffer }) | undefined;
-    await this.#audited(
-      { action: 'secret.read', scope, name, actor: options.actor, requestId: options.requestId },
+    return audited(
+      this.#audit,
+      { action: 'secret.read', scope, name },
+      options,
       async () => {
         const row = await this.#row(scope, name);
         if (row === undefined) throw notFound(scope, name);
         const plaintext = await this.decryptRow(row);
         const value = row.value_type === 'utf8' ? plaintext.toString('utf8') : plaintext;
-        result = { ...toInfo(row), value };
+        return { ...toInfo(row), value };
       },
+      { failures: 'record', defaultActor: this.#actor },
     );
-    return result!;
   }
 
   /**
@@ -426,20 +399,21 @@ export class Secrets {
   async delete(scope: string, name: string, options: ReadOptions = {}): Promise<boolean> {
     validateScope(scope);
     validateName(name);
-    let deleted = false;
-    await this.#audited(
-      { action: 'secret.delete', scope, name, actor: options.actor, requestId: options.requestId },
+    return audited(
+      this.#audit,
+      { action: 'secret.delete', scope, name },
+      options,
       async () => {
         const result = await this.#db
           .deleteFrom('lockbox_secrets')
           .where('scope', '=', scope)
           .where('name', '=', name)
           .executeTakeFirst();
-        deleted = Number(result.numDeletedRows) > 0;
         this.#hints.forget(scope, name);
+        return Number(result.numDeletedRows) > 0;
       },
+      { failures: 'record', defaultActor: this.#actor },
     );
-    return deleted;
   }
 
   /**
