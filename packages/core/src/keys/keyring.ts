@@ -8,7 +8,7 @@
  * keeps its bytes only inside a KeyObject and writes "lbk1:"; a PKCS#11 key
  * (keys/pkcs11/) never has its bytes here and writes "lbh1:".
  */
-import { createSecretKey, type KeyObject } from 'node:crypto';
+import { createSecretKey } from 'node:crypto';
 import { fingerprintBytes } from '../crypto/fingerprint.js';
 import { HSM_WRAPPED_KEY_TAG, parseHsmWrappedKey } from '../crypto/hsm-wrapped-key.js';
 import { MASTER_KEY_BYTES } from '../crypto/master-key.js';
@@ -33,10 +33,14 @@ export interface MasterKey {
   unwrap(wrapped: string, context: Uint8Array): Buffer;
 }
 
-/** A master key whose bytes are in this process (in a KeyObject), writing "lbk1:". */
+/**
+ * A master key whose bytes are in this process, writing "lbk1:". The bytes live
+ * only in a KeyObject captured by wrap/unwrap: no field hands them out, so
+ * nothing that holds the keyring (a service, a log line, a debugger's
+ * object dump) can read or copy the key.
+ */
 export interface LocalMasterKey extends MasterKey {
   readonly provider: 'local';
-  readonly key: KeyObject;
 }
 
 export function masterKeyFrom(bytes: Uint8Array): LocalMasterKey {
@@ -52,7 +56,6 @@ export function masterKeyFrom(bytes: Uint8Array): LocalMasterKey {
     id,
     fingerprint: id.toString('hex'),
     provider: 'local',
-    key,
     wrap: (dataKey, context) => wrapKey(id, key, dataKey, context),
     unwrap: (wrapped, context) => unwrapParsed(parseWrappedKey(wrapped), key, context),
   };

@@ -1,9 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { KeyObject, randomBytes } from 'node:crypto';
+import { inspect } from 'node:util';
 import { expectError } from '@lockbox/test-helpers';
 import { describe, expect, it } from 'vitest';
 import { dataKeyContext } from '../../src/crypto/context.js';
 import { fingerprint } from '../../src/crypto/fingerprint.js';
-import { Keyring, wrappingFingerprint } from '../../src/keys/keyring.js';
+import { Keyring, masterKeyFrom, wrappingFingerprint } from '../../src/keys/keyring.js';
 
 const key = () => randomBytes(32);
 const context = dataKeyContext('prod', 'dek-1');
@@ -63,5 +64,19 @@ describe('Keyring', () => {
 
   it('refuses a master key of the wrong length', () => {
     expectError(() => Keyring.fromBytes(randomBytes(31)), 'KEY_INVALID_LENGTH');
+  });
+
+  it('hands the key bytes to nobody: no field holds them, inspect shows none', () => {
+    const bytes = key();
+    const master = masterKeyFrom(bytes);
+    for (const value of Object.values(master)) {
+      expect(value).not.toBeInstanceOf(KeyObject);
+      expect(Buffer.isBuffer(value) && value.equals(bytes)).toBe(false);
+    }
+    const shown = inspect(master, { depth: 5, showHidden: true });
+    for (const encoding of ['hex', 'base64', 'base64url'] as const) {
+      expect(shown).not.toContain(bytes.toString(encoding));
+    }
+    expect(JSON.stringify(master)).not.toContain(bytes.toString('base64'));
   });
 });
