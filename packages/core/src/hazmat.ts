@@ -1,10 +1,16 @@
 /**
- * @lockbox/core/hazmat — the primitives under the vault: ciphertext and
- * wrapped-key formats, contexts, HKDF/HMAC, the legacy Fernet and `v2:`
- * encryptors, the store's metadata table and migrations, locks and internal
- * scopes. Tink-style: an application never needs these to keep secrets
- * (`@lockbox/core` is enough); they exist for tools, migrations, tests and the
- * benchmarks, and using them wrongly can lose or expose data.
+ * @lockbox/core/hazmat — the primitives under the vault. Tink-style: an
+ * application never needs these to keep secrets (`@lockbox/core` is enough);
+ * they exist for tools, migrations, tests and the benchmarks, and using them
+ * wrongly can lose or expose data. Why each group is here:
+ *
+ * - audit/: the chain's constants (genesis hash, head key, advisory lock, audit scope) for tools that inspect the raw table.
+ * - backup/: the bundle's raw records and reader, for tools and tests that take bundles apart.
+ * - crypto/: ciphertext and wrapped-key formats, contexts, HKDF/HMAC, constant-time compare, the legacy Fernet and `v2:` codecs (adoption peers).
+ * - keys/: age wrapping, the passphrase KDF, PKCS#11 module loading and key attributes.
+ * - rotation/: the rotation lock and mode choice, for tests that hold or race them.
+ * - store/: migrations and the schema, for tools that create or inspect the tables.
+ * - vault/: data keys, the integrity scope, key checks and the metadata table.
  */
 
 export { AUDIT_ADVISORY_LOCK } from './audit/audit-chain.js';

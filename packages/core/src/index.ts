@@ -1,5 +1,19 @@
 /**
- * @lockbox/core — the whole public API, as explicit named exports.
+ * @lockbox/core — the public API: what an application, the server and the CLI
+ * use, as explicit named exports. Primitives and formats are behind
+ * `@lockbox/core/hazmat`; everything else is internal. Why each group is public:
+ *
+ * - audit/: reading, verifying and anchoring the log (`lockbox audit`, GET /v1/audit, doctor).
+ * - backup/: bundles, snapshots and recovery (`lockbox export|import|snapshot|restore|recover`, /v1/backup).
+ * - crypto/: telling a Lockbox ciphertext apart, fingerprints, making a master key — nothing that encrypts on its own.
+ * - env/: how `lockbox run` maps secrets to a child's environment and audits it.
+ * - errors: LockboxError and the stable codes every caller branches on.
+ * - keys/: master-key sources (env, file, passphrase, age identity, PKCS#11) and the keyring.
+ * - open-lockbox: the one-line entry point an application starts from.
+ * - rotation/: master rotation, data re-key, field adoption, their jobs, options and census.
+ * - store/: database URLs and drivers, the schema version (init, doctor, inspectStore).
+ * - tokens/: API tokens, their format and permissions (the server's auth, `lockbox token`).
+ * - vault/: secrets, fields, names, status, integrity reports and the Vault they hang on.
  */
 
 export {
@@ -8,7 +22,6 @@ export {
   formatAnchor,
   parseAnchor,
 } from './audit/audit-anchor.js';
-// audit
 export type { AuditEntry, AuditOutcome } from './audit/audit-entry.js';
 export {
   type AuditListOptions,
@@ -24,7 +37,6 @@ export type {
   VersionMismatchKind,
 } from './audit/secret-version-check.js';
 
-// backup and recovery
 export type { AgeDecryption, AgeEncryption } from './backup/age-stream.js';
 export { Backup, type BackupCaller } from './backup/backup.js';
 export { type BackupState, backupState } from './backup/backup-state.js';
@@ -51,7 +63,6 @@ export type { RestoreOptions, RestoreSummary } from './backup/restore-snapshot.j
 export { SNAPSHOT_FORMAT, SNAPSHOT_VERSION } from './backup/snapshot-format.js';
 export type { SnapshotOptions, SnapshotSummary } from './backup/take-snapshot.js';
 
-// crypto
 export { isCiphertext } from './crypto/ciphertext.js';
 export { fingerprint } from './crypto/fingerprint.js';
 export {
@@ -60,7 +71,6 @@ export {
   MASTER_KEY_BYTES,
   parseMasterKey,
 } from './crypto/master-key.js';
-// env
 export { type AuditInjectionOptions, auditInjection } from './env/audit-injection.js';
 export { ENV_NAME_PATTERN, toEnvName } from './env/env-names.js';
 export {
@@ -87,7 +97,6 @@ export {
   recipientFromIdentity,
   writeAgeIdentityFile,
 } from './keys/age-identity.js';
-// keys
 export {
   checkSecretPath,
   MAX_SECRET_FILE_BYTES,
@@ -124,7 +133,6 @@ export { Pkcs11MasterKey } from './keys/pkcs11/pkcs11-master-key.js';
 export { isPkcs11Uri, type Pkcs11Uri, parsePkcs11Uri } from './keys/pkcs11/pkcs11-uri.js';
 export { Lockbox, type OpenLockboxOptions, openLockbox } from './open-lockbox.js';
 
-// rotation
 export type { AdoptionCounts, AdoptionResult } from './rotation/adoption.js';
 export {
   type Census,
@@ -156,7 +164,6 @@ export type {
   RotationProgress,
 } from './rotation/rotation-progress.js';
 
-// store
 export {
   connectStore,
   type DatabaseDrivers,
@@ -167,7 +174,6 @@ export {
   type Store,
 } from './store/connect.js';
 export { schemaVersion } from './store/migrate.js';
-// tokens
 export {
   can,
   PERMISSION_NAMES,
@@ -186,7 +192,6 @@ export {
   type TokenInfo,
   Tokens,
 } from './tokens/tokens.js';
-// vault
 export type { Actor, AuditEvent, AuditSink } from './vault/audit-sink.js';
 export {
   type FieldDeclaration,
