@@ -133,7 +133,7 @@ export {
   type FieldCensus,
   type MasterKeyCensus,
 } from './rotation/census.js';
-export type { UnreadableRow } from './rotation/data-rekey.js';
+export type { UnreadableRow } from './rotation/checkpoint.js';
 export type { LegacyKeys } from './rotation/legacy-decoder.js';
 export type { MasterKeyInput } from './rotation/master-key-input.js';
 export { Rotation } from './rotation/rotation.js';

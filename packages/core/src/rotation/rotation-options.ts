@@ -7,7 +7,7 @@
 import { LockboxError } from '../errors.js';
 import type { Actor } from '../vault/audit-sink.js';
 import type { FieldRegistration } from '../vault/fields.js';
-import type { UnreadableRow } from './data-rekey.js';
+import type { UnreadableRow } from './checkpoint.js';
 import type { LegacyKeys } from './legacy-decoder.js';
 import type { MasterKeyInput } from './master-key-input.js';
 import type { RotationJob } from './rotation-jobs.js';

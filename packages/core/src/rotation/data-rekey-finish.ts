@@ -1,0 +1,87 @@
+/**
+ * The end of a data re-key (see data-rekey.ts): retiring data keys that no row
+ * needs are destroyed, those a row or the field grace period still needs are
+ * kept and counted, and the job is finished, all in one transaction.
+ */
+import { sql } from 'kysely';
+import { nowIso } from '../clock.js';
+import { META, setMeta } from '../vault/store-meta.js';
+import { isUserScope } from '../vault/user-scope-filter.js';
+import type { RekeyRunOptions } from './data-rekey-job.js';
+import type { FieldTable } from './field-table.js';
+import { finishJob } from './rotation-jobs.js';
+
+/** The scopes of the registered fields (their retiring keys wait for the grace period). */
+function fieldScopesOf(fields: readonly FieldTable[]): string[] {
+  return [...new Set(fields.map((f) => f.field.scope))];
+}
+
+/** Destroys the retiring data keys no row needs; returns their ids. */
+export async function finishDataRekey(options: RekeyRunOptions): Promise<string[]> {
+  const { db, job, lock, dialect } = options;
+  const cp = job.checkpoint;
+  if (cp.phase === 'done') return [];
+  const destroyed = await db.transaction().execute(async (trx) => {
+    await lock.touch(trx);
+    let ids: string[] = [];
+    // A pass that still found rows on retiring keys means writers keep using
+    // them: destroying now could strand a row, so keep them all.
+    if (cp.passFound === 0) {
+      // Waits for secret writes in flight and holds new ones until commit, so
+      // the "no secret references it" check below cannot be overtaken.
+      if (dialect === 'postgres') await sql`lock table lockbox_secrets in share mode`.execute(trx);
+      const now = nowIso();
+      const graceCutoff = new Date(Date.now() - options.fieldGraceMs).toISOString();
+      const fieldScopes = fieldScopesOf(options.fields);
+      const rows = await trx
+        .updateTable('lockbox_data_keys')
+        .set({ wrapped: null, wrapped_recovery: null, state: 'destroyed', updated_at: now })
+        .where('state', '=', 'retiring')
+        .where(isUserScope('scope'))
+        .where((eb) =>
+          fieldScopes.length === 0
+            ? eb.lit(true)
+            : eb.or([eb('scope', 'not in', fieldScopes), eb('updated_at', '<=', graceCutoff)]),
+        )
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('lockbox_secrets')
+                .select('lockbox_secrets.scope')
+                .whereRef('lockbox_secrets.data_key_id', '=', 'lockbox_data_keys.id'),
+            ),
+          ),
+        )
+        .returning('id')
+        .execute();
+      ids = rows.map((r) => r.id);
+      await setMeta(trx, META.keysChangedAt, now);
+    }
+    const left = await trx
+      .selectFrom('lockbox_data_keys')
+      .select(['scope', 'updated_at'])
+      .where('state', '=', 'retiring')
+      .where(isUserScope('scope'))
+      .execute();
+    const fieldScopes = new Set(fieldScopesOf(options.fields));
+    const graceMs = options.fieldGraceMs;
+    const deferred = left.filter(
+      (k) => fieldScopes.has(k.scope) && Date.parse(k.updated_at) + graceMs > Date.now(),
+    );
+    job.totals.dataKeysDestroyed += ids.length;
+    job.totals.dataKeysRetained = left.length - deferred.length;
+    job.totals.dataKeysDeferred = deferred.length;
+    job.totals.deferredUntil =
+      deferred.length === 0
+        ? null
+        : new Date(
+            Math.max(...deferred.map((k) => Date.parse(k.updated_at))) + graceMs,
+          ).toISOString();
+    cp.phase = 'done';
+    await finishJob(trx, job.id, 'done', cp, job.totals);
+    return ids;
+  });
+  for (const id of destroyed) options.dataKeys.evict(id);
+  options.onProgress?.({ phase: 'destroy', done: destroyed.length, total: destroyed.length });
+  return destroyed;
+}

@@ -1,0 +1,314 @@
+/**
+ * The walk of a data re-key (see data-rekey.ts): the switch batches, then each
+ * pass over the secrets and every registered field's rows, re-encrypting rows on
+ * retiring keys with compare-and-swap, the checkpoint saved with every batch.
+ */
+import type { Kysely } from 'kysely';
+import { AUDIT_SCOPE } from '../audit/audit-keys.js';
+import { nowIso } from '../clock.js';
+import type { LockboxSchema } from '../store/schema.js';
+import type { BatchTransactions } from './batch-transactions.js';
+import { MAX_LISTED, MAX_PASSES, type RekeyCheckpoint, type RekeyTotals } from './checkpoint.js';
+import { compareAndSwapRows } from './compare-and-swap-rows.js';
+import type { RekeyRunOptions } from './data-rekey-job.js';
+import type { FieldTable, KeyValues } from './field-table.js';
+import type { ReencryptResult } from './reencrypt.js';
+import {
+  type Cursor,
+  type PreparedBatch,
+  prepareFieldRows,
+  prepareSecrets,
+  type RekeyTarget,
+} from './rekey-batch.js';
+import { RekeyKeys } from './rekey-keys.js';
+import { saveJob } from './rotation-jobs.js';
+import { switchScopes } from './switch-scopes.js';
+
+type Db = Kysely<LockboxSchema>;
+
+/** A checkpoint's field cursor as key values (older jobs stored a one-column key's bare value). */
+function rowCursor(row: RekeyCheckpoint['row']): KeyValues | null {
+  if (row === null) return null;
+  return Array.isArray(row) ? row : [String(row)];
+}
+
+async function anySecretOnRetiringKey(db: Db): Promise<boolean> {
+  const row = await db
+    .selectFrom('lockbox_secrets')
+    .select('data_key_id')
+    .where(
+      'data_key_id',
+      'in',
+      db.selectFrom('lockbox_data_keys').select('id').where('state', '=', 'retiring'),
+    )
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** A batch read and re-encrypted, not yet written. */
+interface Prepared {
+  batch: PreparedBatch;
+  results: ReencryptResult[];
+}
+
+export class RekeyWalker {
+  readonly #o: RekeyRunOptions;
+  readonly #keys: RekeyKeys;
+
+  constructor(options: RekeyRunOptions) {
+    this.#o = options;
+    this.#keys = new RekeyKeys(options.dataKeys);
+  }
+
+  get #cp(): RekeyCheckpoint {
+    return this.#o.job.checkpoint;
+  }
+
+  get #totals(): RekeyTotals {
+    return this.#o.job.totals;
+  }
+
+  #save(trx: Db): Promise<void> {
+    return saveJob(trx, this.#o.job.id, this.#cp, this.#totals);
+  }
+
+  #report(table?: string): void {
+    const cp = this.#cp;
+    this.#o.onProgress?.({
+      phase: cp.pass > 0 ? 'verify' : cp.phase === 'fields' ? 'fields' : 'secrets',
+      done: cp.passDone,
+      total: Math.max(this.#totals.plannedRows, cp.passDone),
+      ...(table === undefined ? {} : { table }),
+    });
+  }
+
+  /** Runs steps until the walk reaches destroy or pass `untilPass` begins. */
+  async walk(batches: BatchTransactions, untilPass: number): Promise<void> {
+    for (;;) {
+      const cp = this.#cp;
+      if (cp.phase === 'destroy' || cp.phase === 'done' || cp.pass >= untilPass) return;
+      if (cp.phase === 'switch') {
+        if ((await batches.run((trx) => this.#switchBatch(trx))) > 0) {
+          const done = this.#totals.scopesSwitched;
+          this.#o.onProgress?.({
+            phase: 'switch',
+            done,
+            total: Math.max(done, this.#totals.scopes),
+          });
+        }
+      } else {
+        await this.#walkTable(batches);
+      }
+    }
+  }
+
+  /** Switches the next batch of scopes to new data keys; returns how many. */
+  async #switchBatch(trx: Db): Promise<number> {
+    const cp = this.#cp;
+    if (cp.scope === null) {
+      // In the first batch's transaction, with its checkpoint: done exactly once.
+      await trx
+        .updateTable('lockbox_data_keys')
+        .set({ state: 'retiring', updated_at: nowIso() })
+        .where('scope', '=', AUDIT_SCOPE)
+        .where('state', '=', 'active')
+        .execute();
+    }
+    const { scopes, retired, created } = await switchScopes(trx, {
+      after: cp.scope,
+      limit: this.#o.batchSize,
+      startedAt: this.#o.job.startedAt,
+      keyring: this.#o.dataKeys.keyring,
+      integrity: this.#o.dataKeys.integrity,
+    });
+    if (scopes.length === 0) {
+      cp.phase = 'secrets';
+      cp.scope = null;
+    } else {
+      cp.scope = scopes[scopes.length - 1] as string;
+      this.#totals.dataKeysRetired += retired;
+      this.#totals.dataKeysCreated += created.size;
+      this.#totals.scopesSwitched += scopes.length;
+      for (const [scope, key] of created) this.#keys.remember(scope, key);
+    }
+    await this.#save(trx);
+    return scopes.length;
+  }
+
+  /** The field the checkpoint names (undefined while walking secrets). */
+  #table(): FieldTable | undefined {
+    const cp = this.#cp;
+    return cp.phase === 'fields' ? this.#o.fields.find((f) => f.label === cp.field) : undefined;
+  }
+
+  /** Reads the batch after `after` and re-encrypts its rows that are on retiring keys. */
+  #prepare(
+    batches: BatchTransactions,
+    table: FieldTable | undefined,
+    after: Cursor,
+  ): Promise<Prepared> {
+    const { batchSize } = this.#o;
+    return batches.read(async (db) => {
+      const batch =
+        table === undefined
+          ? await prepareSecrets(db, this.#keys, after as [string, string] | null, batchSize)
+          : await prepareFieldRows(db, this.#keys, table, after as KeyValues | null, batchSize);
+      const results = batch.request.run();
+      return { batch, results };
+    });
+  }
+
+  /**
+   * Walks the current table (secrets, or the checkpoint's field) to its end.
+   * In online mode the next batch is read (outside any transaction) while the
+   * current one is written, so on PostgreSQL their round trips overlap; each write
+   * commits its rows with the checkpoint after them, and its compare-and-swap
+   * leaves alone any row the application changed since it was read.
+   */
+  async #walkTable(batches: BatchTransactions): Promise<void> {
+    const cp = this.#cp;
+    if (cp.phase === 'fields' && this.#table() === undefined) {
+      // The field list changed since the checkpoint was written: walk them all again.
+      await batches.run((trx) => {
+        this.#toFields();
+        return this.#save(trx);
+      });
+      return;
+    }
+    // A verification pass first asks the data-key index whether any secret is
+    // still on a retiring key; usually none is, and the walk is skipped.
+    if (
+      cp.phase === 'secrets' &&
+      cp.pass > 0 &&
+      cp.secret === null &&
+      !(await batches.read((db) => anySecretOnRetiringKey(db)))
+    ) {
+      await batches.run((trx) => {
+        this.#toFields();
+        return this.#save(trx);
+      });
+      return;
+    }
+    const table = this.#table();
+    let next: Promise<Prepared> | undefined = this.#prepare(
+      batches,
+      table,
+      table === undefined ? cp.secret : rowCursor(cp.row),
+    );
+    next.catch(() => undefined);
+    for (;;) {
+      const { batch, results } = await (next as Promise<Prepared>);
+      if (batch.read === 0) {
+        await batches.run((trx) => {
+          this.#endTable(table);
+          return this.#save(trx);
+        });
+        return;
+      }
+      next = batches.pipelined ? this.#prepare(batches, table, batch.last) : undefined;
+      next?.catch(() => undefined);
+      await batches.run((trx) => this.#write(trx, table, batch, results));
+      this.#report(table?.label);
+      next ??= this.#prepare(batches, table, batch.last);
+    }
+  }
+
+  /** Writes a re-encrypted batch with compare-and-swap, and the checkpoint after it. */
+  async #write(
+    trx: Db,
+    table: FieldTable | undefined,
+    batch: PreparedBatch,
+    results: readonly ReencryptResult[],
+  ): Promise<void> {
+    const cp = this.#cp;
+    const where = table?.label ?? 'lockbox_secrets';
+    for (const f of batch.failed) this.#unreadable(where, f.label, f.code);
+    const written: { target: RekeyTarget; ciphertext: string }[] = [];
+    results.forEach((result, i) => {
+      const target = batch.targets[i] as RekeyTarget;
+      if (typeof result === 'string') written.push({ target, ciphertext: result });
+      else this.#unreadable(where, target.label, result.code);
+    });
+    let swapped: number;
+    if (table === undefined) {
+      swapped = await compareAndSwapRows(
+        trx,
+        this.#o.dialect,
+        {
+          table: 'lockbox_secrets',
+          keys: [{ column: 'scope' }, { column: 'name' }],
+          compared: 'ciphertext',
+          set: ['ciphertext', 'data_key_id'],
+        },
+        written.map(({ target, ciphertext }) => {
+          const [scope, name] = target.key as [string, string];
+          return [scope, name, target.expected, ciphertext, target.newKeyId];
+        }),
+      );
+      this.#totals.secrets += swapped;
+      cp.secret = batch.last as [string, string];
+    } else {
+      swapped = await table.compareAndSwap(
+        trx,
+        written.map(({ target, ciphertext }) => ({
+          key: target.key as KeyValues,
+          expected: target.expected,
+          next: ciphertext,
+        })),
+      );
+      this.#totals.fields[table.label] = (this.#totals.fields[table.label] ?? 0) + swapped;
+      cp.row = batch.last as KeyValues;
+    }
+    this.#totals.conflicts += written.length - swapped;
+    cp.passFound += written.length;
+    cp.passDone += batch.read;
+    await this.#save(trx);
+  }
+
+  #unreadable(where: string, row: string, code: string): void {
+    // Counted once, in the main pass; later passes meet the same rows again.
+    if (this.#cp.pass > 0) return;
+    this.#totals.unreadable += 1;
+    if (this.#totals.unreadableRows.length < MAX_LISTED) {
+      this.#totals.unreadableRows.push({ where, row, code });
+    }
+  }
+
+  #toFields(): void {
+    const cp = this.#cp;
+    cp.phase = 'fields';
+    cp.field = this.#o.fields[0]?.label ?? null;
+    cp.row = null;
+    if (cp.field === null) this.#endPass();
+  }
+
+  /** Moves on after the walk of `table` (secrets when undefined) reached its end. */
+  #endTable(table: FieldTable | undefined): void {
+    if (table === undefined) {
+      this.#toFields();
+      return;
+    }
+    const cp = this.#cp;
+    const index = this.#o.fields.indexOf(table);
+    const next = this.#o.fields[index + 1];
+    cp.field = next?.label ?? null;
+    cp.row = null;
+    if (next === undefined) this.#endPass();
+  }
+
+  #endPass(): void {
+    const cp = this.#cp;
+    if (cp.pass === 0 || (cp.passFound > 0 && cp.pass + 1 < MAX_PASSES)) {
+      cp.pass += 1;
+      cp.phase = 'secrets';
+    } else {
+      cp.phase = 'destroy';
+    }
+    cp.passFound = cp.phase === 'destroy' ? cp.passFound : 0;
+    cp.passDone = 0;
+    cp.secret = null;
+    cp.field = null;
+    cp.row = null;
+  }
+}
