@@ -142,12 +142,12 @@ export type { RotationMode, RotationModeChoice } from './rotation/rotation-mode.
 export type {
   AdoptAllOptions,
   AdoptOptions,
-  CommonOptions as RotationOptions,
   DataRekeyResult,
   MasterRotationResult,
   RekeyDataOptions,
   ResumeOptions,
   RotateMasterOptions,
+  RotationOptions,
   RotationStatus,
 } from './rotation/rotation-options.js';
 export type {
