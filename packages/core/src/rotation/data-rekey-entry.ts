@@ -4,8 +4,10 @@ import { recordEvent } from '../vault/audited.js';
 import { authenticatedRecipient } from '../vault/authenticated-meta.js';
 import type { Vault } from '../vault/lockbox.js';
 import {
+  finishingRekeyCheckpoint,
   initialRekeyCheckpoint,
-  MAX_PASSES,
+  initialRekeyTotals,
+  passesRun,
   type RekeyCheckpoint,
   type RekeyTotals,
 } from './checkpoint.js';
@@ -94,25 +96,8 @@ export async function rekeyData(
       mode: decision.mode,
       from: null,
       to: null,
-      // Finishing an earlier re-key: no switch, straight to a verification pass.
-      checkpoint:
-        options.finish === true
-          ? { ...initialRekeyCheckpoint(), phase: 'secrets', pass: 1 }
-          : initialRekeyCheckpoint(),
-      totals: {
-        plannedRows: plan.rows,
-        scopes: plan.scopes,
-        scopesSwitched: 0,
-        dataKeysRetired: 0,
-        dataKeysCreated: 0,
-        secrets: 0,
-        fields: {},
-        conflicts: 0,
-        unreadable: 0,
-        unreadableRows: [],
-        dataKeysDestroyed: 0,
-        dataKeysRetained: 0,
-      },
+      checkpoint: options.finish === true ? finishingRekeyCheckpoint() : initialRekeyCheckpoint(),
+      totals: initialRekeyTotals(plan.rows, plan.scopes),
       startedBy: options.actor?.id ?? null,
     }),
     work: async (job, lock) => {
@@ -172,7 +157,7 @@ export async function rekeyData(
                   rows: outcome.result.rows,
                   destroyed: job.totals.dataKeysDestroyed,
                   retained: job.totals.dataKeysRetained,
-                  passes: Math.min(job.checkpoint.pass + 1, MAX_PASSES),
+                  passes: passesRun(job.checkpoint),
                 }
               : { code: outcome.stop.code }),
           },

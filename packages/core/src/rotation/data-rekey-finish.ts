@@ -7,6 +7,7 @@ import { sql } from 'kysely';
 import { nowIso } from '../clock.js';
 import { META, setMeta } from '../vault/store-meta.js';
 import { isUserScope } from '../vault/user-scope-filter.js';
+import { afterDestroy } from './checkpoint.js';
 import type { RekeyRunOptions } from './data-rekey-job.js';
 import type { FieldTable } from './field-table.js';
 import { finishJob } from './rotation-jobs.js';
@@ -63,22 +64,16 @@ export async function finishDataRekey(options: RekeyRunOptions): Promise<string[
       .where('state', '=', 'retiring')
       .where(isUserScope('scope'))
       .execute();
-    const fieldScopes = new Set(fieldScopesOf(options.fields));
-    const graceMs = options.fieldGraceMs;
-    const deferred = left.filter(
-      (k) => fieldScopes.has(k.scope) && Date.parse(k.updated_at) + graceMs > Date.now(),
-    );
-    job.totals.dataKeysDestroyed += ids.length;
-    job.totals.dataKeysRetained = left.length - deferred.length;
-    job.totals.dataKeysDeferred = deferred.length;
-    job.totals.deferredUntil =
-      deferred.length === 0
-        ? null
-        : new Date(
-            Math.max(...deferred.map((k) => Date.parse(k.updated_at))) + graceMs,
-          ).toISOString();
-    cp.phase = 'done';
-    await finishJob(trx, job.id, 'done', cp, job.totals);
+    const end = afterDestroy(job, {
+      destroyed: ids.length,
+      left,
+      fieldScopes: new Set(fieldScopesOf(options.fields)),
+      graceMs: options.fieldGraceMs,
+      nowMs: Date.now(),
+    });
+    job.checkpoint = end.checkpoint;
+    job.totals = end.totals;
+    await finishJob(trx, job.id, 'done', job.checkpoint, job.totals);
     return ids;
   });
   for (const id of destroyed) options.dataKeys.evict(id);

@@ -8,7 +8,19 @@ import { AUDIT_SCOPE } from '../audit/audit-keys.js';
 import { nowIso } from '../clock.js';
 import type { LockboxSchema } from '../store/schema.js';
 import type { BatchTransactions } from './batch-transactions.js';
-import { MAX_LISTED, MAX_PASSES, type RekeyCheckpoint, type RekeyTotals } from './checkpoint.js';
+import {
+  afterBatchWritten,
+  afterSwitchBatch,
+  afterTableEnd,
+  progressPhase,
+  type RekeyCheckpoint,
+  type RekeyState,
+  type RekeyTotals,
+  rekeyWalkStops,
+  rowCursor,
+  toFields,
+  type UnreadableRow,
+} from './checkpoint.js';
 import { compareAndSwapRows } from './compare-and-swap-rows.js';
 import type { RekeyRunOptions } from './data-rekey-job.js';
 import type { FieldTable, KeyValues } from './field-table.js';
@@ -25,12 +37,6 @@ import { saveJob } from './rotation-jobs.js';
 import { switchScopes } from './switch-scopes.js';
 
 type Db = Kysely<LockboxSchema>;
-
-/** A checkpoint's field cursor as key values (older jobs stored a one-column key's bare value). */
-function rowCursor(row: RekeyCheckpoint['row']): KeyValues | null {
-  if (row === null) return null;
-  return Array.isArray(row) ? row : [String(row)];
-}
 
 async function anySecretOnRetiringKey(db: Db): Promise<boolean> {
   const row = await db
@@ -69,6 +75,20 @@ export class RekeyWalker {
     return this.#o.job.totals;
   }
 
+  /** Takes the state a transition returned as the job's own (saved with the next #save). */
+  #advance(next: RekeyState | RekeyCheckpoint): void {
+    if ('checkpoint' in next) {
+      this.#o.job.checkpoint = next.checkpoint;
+      this.#o.job.totals = next.totals;
+    } else {
+      this.#o.job.checkpoint = next;
+    }
+  }
+
+  get #fieldLabels(): string[] {
+    return this.#o.fields.map((f) => f.label);
+  }
+
   #save(trx: Db): Promise<void> {
     return saveJob(trx, this.#o.job.id, this.#cp, this.#totals);
   }
@@ -76,7 +96,7 @@ export class RekeyWalker {
   #report(table?: string): void {
     const cp = this.#cp;
     this.#o.onProgress?.({
-      phase: cp.pass > 0 ? 'verify' : cp.phase === 'fields' ? 'fields' : 'secrets',
+      phase: progressPhase(cp),
       done: cp.passDone,
       total: Math.max(this.#totals.plannedRows, cp.passDone),
       ...(table === undefined ? {} : { table }),
@@ -86,9 +106,8 @@ export class RekeyWalker {
   /** Runs steps until the walk reaches destroy or pass `untilPass` begins. */
   async walk(batches: BatchTransactions, untilPass: number): Promise<void> {
     for (;;) {
-      const cp = this.#cp;
-      if (cp.phase === 'destroy' || cp.phase === 'done' || cp.pass >= untilPass) return;
-      if (cp.phase === 'switch') {
+      if (rekeyWalkStops(this.#cp, untilPass)) return;
+      if (this.#cp.phase === 'switch') {
         if ((await batches.run((trx) => this.#switchBatch(trx))) > 0) {
           const done = this.#totals.scopesSwitched;
           this.#o.onProgress?.({
@@ -122,16 +141,8 @@ export class RekeyWalker {
       keyring: this.#o.dataKeys.keyring,
       integrity: this.#o.dataKeys.integrity,
     });
-    if (scopes.length === 0) {
-      cp.phase = 'secrets';
-      cp.scope = null;
-    } else {
-      cp.scope = scopes[scopes.length - 1] as string;
-      this.#totals.dataKeysRetired += retired;
-      this.#totals.dataKeysCreated += created.size;
-      this.#totals.scopesSwitched += scopes.length;
-      for (const [scope, key] of created) this.#keys.remember(scope, key);
-    }
+    for (const [scope, key] of created) this.#keys.remember(scope, key);
+    this.#advance(afterSwitchBatch(this.#o.job, { scopes, retired, created: created.size }));
     await this.#save(trx);
     return scopes.length;
   }
@@ -171,7 +182,7 @@ export class RekeyWalker {
     if (cp.phase === 'fields' && this.#table() === undefined) {
       // The field list changed since the checkpoint was written: walk them all again.
       await batches.run((trx) => {
-        this.#toFields();
+        this.#advance(toFields(cp, this.#fieldLabels));
         return this.#save(trx);
       });
       return;
@@ -185,7 +196,7 @@ export class RekeyWalker {
       !(await batches.read((db) => anySecretOnRetiringKey(db)))
     ) {
       await batches.run((trx) => {
-        this.#toFields();
+        this.#advance(toFields(cp, this.#fieldLabels));
         return this.#save(trx);
       });
       return;
@@ -201,7 +212,7 @@ export class RekeyWalker {
       const { batch, results } = await (next as Promise<Prepared>);
       if (batch.read === 0) {
         await batches.run((trx) => {
-          this.#endTable(table);
+          this.#advance(afterTableEnd(this.#cp, table?.label, this.#fieldLabels));
           return this.#save(trx);
         });
         return;
@@ -221,14 +232,17 @@ export class RekeyWalker {
     batch: PreparedBatch,
     results: readonly ReencryptResult[],
   ): Promise<void> {
-    const cp = this.#cp;
     const where = table?.label ?? 'lockbox_secrets';
-    for (const f of batch.failed) this.#unreadable(where, f.label, f.code);
+    const unreadable: UnreadableRow[] = batch.failed.map((f) => ({
+      where,
+      row: f.label,
+      code: f.code,
+    }));
     const written: { target: RekeyTarget; ciphertext: string }[] = [];
     results.forEach((result, i) => {
       const target = batch.targets[i] as RekeyTarget;
       if (typeof result === 'string') written.push({ target, ciphertext: result });
-      else this.#unreadable(where, target.label, result.code);
+      else unreadable.push({ where, row: target.label, code: result.code });
     });
     let swapped: number;
     if (table === undefined) {
@@ -246,8 +260,6 @@ export class RekeyWalker {
           return [scope, name, target.expected, ciphertext, target.newKeyId];
         }),
       );
-      this.#totals.secrets += swapped;
-      cp.secret = batch.last as [string, string];
     } else {
       swapped = await table.compareAndSwap(
         trx,
@@ -257,58 +269,17 @@ export class RekeyWalker {
           next: ciphertext,
         })),
       );
-      this.#totals.fields[table.label] = (this.#totals.fields[table.label] ?? 0) + swapped;
-      cp.row = batch.last as KeyValues;
     }
-    this.#totals.conflicts += written.length - swapped;
-    cp.passFound += written.length;
-    cp.passDone += batch.read;
+    this.#advance(
+      afterBatchWritten(this.#o.job, {
+        field: table?.label,
+        last: batch.last as [string, string] | KeyValues,
+        read: batch.read,
+        written: written.length,
+        swapped,
+        unreadable,
+      }),
+    );
     await this.#save(trx);
-  }
-
-  #unreadable(where: string, row: string, code: string): void {
-    // Counted once, in the main pass; later passes meet the same rows again.
-    if (this.#cp.pass > 0) return;
-    this.#totals.unreadable += 1;
-    if (this.#totals.unreadableRows.length < MAX_LISTED) {
-      this.#totals.unreadableRows.push({ where, row, code });
-    }
-  }
-
-  #toFields(): void {
-    const cp = this.#cp;
-    cp.phase = 'fields';
-    cp.field = this.#o.fields[0]?.label ?? null;
-    cp.row = null;
-    if (cp.field === null) this.#endPass();
-  }
-
-  /** Moves on after the walk of `table` (secrets when undefined) reached its end. */
-  #endTable(table: FieldTable | undefined): void {
-    if (table === undefined) {
-      this.#toFields();
-      return;
-    }
-    const cp = this.#cp;
-    const index = this.#o.fields.indexOf(table);
-    const next = this.#o.fields[index + 1];
-    cp.field = next?.label ?? null;
-    cp.row = null;
-    if (next === undefined) this.#endPass();
-  }
-
-  #endPass(): void {
-    const cp = this.#cp;
-    if (cp.pass === 0 || (cp.passFound > 0 && cp.pass + 1 < MAX_PASSES)) {
-      cp.pass += 1;
-      cp.phase = 'secrets';
-    } else {
-      cp.phase = 'destroy';
-    }
-    cp.passFound = cp.phase === 'destroy' ? cp.passFound : 0;
-    cp.passDone = 0;
-    cp.secret = null;
-    cp.field = null;
-    cp.row = null;
   }
 }

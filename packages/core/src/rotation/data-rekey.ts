@@ -43,7 +43,7 @@
 import type { Kysely } from 'kysely';
 import type { LockboxSchema } from '../store/schema.js';
 import { withBatchTransactions } from './batch-transactions.js';
-import { MAX_PASSES } from './checkpoint.js';
+import { atomicPartPending, MAX_PASSES } from './checkpoint.js';
 import { finishDataRekey } from './data-rekey-finish.js';
 import type { RekeyRunOptions } from './data-rekey-job.js';
 import { RekeyWalker } from './data-rekey-pass.js';
@@ -54,8 +54,7 @@ type Db = Kysely<LockboxSchema>;
 export async function runDataRekey(options: RekeyRunOptions): Promise<string[]> {
   const walker = new RekeyWalker(options);
   const touch = (trx: Db) => options.lock.touch(trx);
-  const { checkpoint } = options.job;
-  if (options.job.mode === 'atomic' && checkpoint.pass === 0 && checkpoint.phase !== 'destroy') {
+  if (options.job.mode === 'atomic' && atomicPartPending(options.job.checkpoint)) {
     await withBatchTransactions(options.db, 'atomic', touch, (batches) => walker.walk(batches, 1));
   }
   await withBatchTransactions(options.db, 'online', touch, (batches) =>

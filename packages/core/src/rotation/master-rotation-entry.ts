@@ -2,12 +2,11 @@
 import { performance } from 'node:perf_hooks';
 import { Keyring, type MasterKey } from '../keys/keyring.js';
 import { recordEvent } from '../vault/audited.js';
+import { initialMasterState, type MasterCheckpoint, type MasterTotals } from './checkpoint.js';
 import { pendingJob, runJob } from './job-runner.js';
 import { toMasterKey } from './master-key-input.js';
 import {
-  type MasterCheckpoint,
   type MasterJob,
-  type MasterTotals,
   proveMasterRotation,
   recordActiveMasterKey,
   runMasterRotation,
@@ -84,8 +83,7 @@ export async function rotateMaster(
       mode: decision.mode,
       from: oldKey.fingerprint,
       to: newKey.fingerprint,
-      checkpoint: { phase: 'rewrap', lastId: null, sweeps: 0 },
-      totals: { planned, rewrapped: 0 },
+      ...initialMasterState(planned),
       startedBy: options.actor?.id ?? null,
     }),
     work: async (job, lock) => {

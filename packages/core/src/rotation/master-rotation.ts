@@ -34,6 +34,14 @@ import {
 } from '../vault/master-key-records.js';
 import { META, setMeta } from '../vault/store-meta.js';
 import { type BatchTransactions, withBatchTransactions } from './batch-transactions.js';
+import {
+  afterRewrapBatch,
+  type MasterCheckpoint,
+  type MasterTotals,
+  masterFinished,
+  maySweepAgain,
+  nextSweep,
+} from './checkpoint.js';
 import { compareAndSwapRows } from './compare-and-swap-rows.js';
 import { finishJob, type RotationJob, saveJob } from './rotation-jobs.js';
 import type { RotationLockHandle } from './rotation-lock.js';
@@ -42,23 +50,7 @@ import type { ProgressListener } from './rotation-progress.js';
 
 type Db = Kysely<LockboxSchema>;
 
-export interface MasterCheckpoint {
-  phase: 'rewrap' | 'done';
-  /** The last data key id rewrapped (keys are walked in id order). */
-  lastId: string | null;
-  /** Sweeps restarted from the beginning, for keys created under the old key meanwhile. */
-  sweeps: number;
-}
-
-export interface MasterTotals {
-  /** Live data keys under the old key when the job started. */
-  planned: number;
-  rewrapped: number;
-}
-
 export type MasterJob = RotationJob<MasterCheckpoint, MasterTotals>;
-
-const MAX_SWEEPS = 3;
 
 /**
  * Fingerprints this store knows: authenticated master-key records and those
@@ -203,8 +195,9 @@ async function rewrapBatch(
     },
     updates,
   );
-  job.totals.rewrapped += rewrapped;
-  job.checkpoint.lastId = rows[rows.length - 1]!.id;
+  const next = afterRewrapBatch(job, { lastId: rows[rows.length - 1]!.id, rewrapped });
+  job.checkpoint = next.checkpoint;
+  job.totals = next.totals;
   await saveJob(trx, job.id, job.checkpoint, job.totals);
   return rows.length;
 }
@@ -248,11 +241,11 @@ export async function runMasterRotation(options: MasterRunOptions): Promise<numb
         }
         // Keys created under the old key by instances whose primary it still is,
         // and keys whose swap lost to a concurrent change, are picked up by a sweep.
-        if (job.checkpoint.sweeps >= MAX_SWEEPS) break;
+        if (!maySweepAgain(job.checkpoint)) break;
         const left = await batches.run((trx) => liveDataKeysUnder(trx, from));
-        if (left === 0) break;
-        job.checkpoint.sweeps += 1;
-        job.checkpoint.lastId = null;
+        const sweep = nextSweep(job.checkpoint, left);
+        if (sweep === undefined) break;
+        job.checkpoint = sweep;
       }
     },
   );
@@ -275,7 +268,7 @@ export async function runMasterRotation(options: MasterRunOptions): Promise<numb
       });
     }
     await setMeta(trx, META.keysChangedAt, now);
-    job.checkpoint.phase = 'done';
+    job.checkpoint = masterFinished(job.checkpoint);
     await finishJob(trx, job.id, 'done', job.checkpoint, job.totals);
     return remaining;
   });
