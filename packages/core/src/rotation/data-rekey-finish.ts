@@ -5,6 +5,7 @@
  */
 import { sql } from 'kysely';
 import { nowIso } from '../clock.js';
+import { destroyUnusedRetiringKeys, retiringUserDataKeys } from '../store/data-key-state-rows.js';
 import { META, setMeta } from '../vault/store-meta.js';
 import { isUserScope } from '../vault/user-scope-filter.js';
 import { afterDestroy } from './checkpoint.js';
@@ -33,37 +34,14 @@ export async function finishDataRekey(options: RekeyRunOptions): Promise<string[
       if (dialect === 'postgres') await sql`lock table lockbox_secrets in share mode`.execute(trx);
       const now = nowIso();
       const graceCutoff = new Date(Date.now() - options.fieldGraceMs).toISOString();
-      const fieldScopes = fieldScopesOf(options.fields);
-      const rows = await trx
-        .updateTable('lockbox_data_keys')
-        .set({ wrapped: null, wrapped_recovery: null, state: 'destroyed', updated_at: now })
-        .where('state', '=', 'retiring')
-        .where(isUserScope('scope'))
-        .where((eb) =>
-          fieldScopes.length === 0
-            ? eb.lit(true)
-            : eb.or([eb('scope', 'not in', fieldScopes), eb('updated_at', '<=', graceCutoff)]),
-        )
-        .where(({ not, exists, selectFrom }) =>
-          not(
-            exists(
-              selectFrom('lockbox_secrets')
-                .select('lockbox_secrets.scope')
-                .whereRef('lockbox_secrets.data_key_id', '=', 'lockbox_data_keys.id'),
-            ),
-          ),
-        )
-        .returning('id')
-        .execute();
-      ids = rows.map((r) => r.id);
+      ids = await destroyUnusedRetiringKeys(trx, isUserScope, {
+        graceScopes: fieldScopesOf(options.fields),
+        graceCutoff,
+        at: now,
+      });
       await setMeta(trx, META.keysChangedAt, now);
     }
-    const left = await trx
-      .selectFrom('lockbox_data_keys')
-      .select(['scope', 'updated_at'])
-      .where('state', '=', 'retiring')
-      .where(isUserScope('scope'))
-      .execute();
+    const left = await retiringUserDataKeys(trx, isUserScope);
     const end = afterDestroy(job, {
       destroyed: ids.length,
       left,

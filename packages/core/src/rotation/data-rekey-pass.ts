@@ -6,6 +6,7 @@
 import type { Kysely } from 'kysely';
 import { AUDIT_SCOPE } from '../audit/audit-keys.js';
 import { nowIso } from '../clock.js';
+import { markDataKeyRetiring } from '../store/data-key-state-rows.js';
 import type { LockboxSchema } from '../store/schema.js';
 import type { BatchTransactions } from './batch-transactions.js';
 import {
@@ -127,12 +128,7 @@ export class RekeyWalker {
     const cp = this.#cp;
     if (cp.scope === null) {
       // In the first batch's transaction, with its checkpoint: done exactly once.
-      await trx
-        .updateTable('lockbox_data_keys')
-        .set({ state: 'retiring', updated_at: nowIso() })
-        .where('scope', '=', AUDIT_SCOPE)
-        .where('state', '=', 'active')
-        .execute();
+      await markDataKeyRetiring(trx, AUDIT_SCOPE, nowIso());
     }
     const { scopes, retired, created } = await switchScopes(trx, {
       after: cp.scope,

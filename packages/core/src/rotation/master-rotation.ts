@@ -24,6 +24,11 @@ import { dataKeyContext } from '../crypto/context.js';
 import { isLockboxError, LockboxError } from '../errors.js';
 import { Keyring, type MasterKey } from '../keys/keyring.js';
 import type { DialectName } from '../store/connect.js';
+import {
+  firstLiveDataKeyUnder,
+  liveDataKeyCountUnder,
+  liveWrappedDataKeysUnder,
+} from '../store/data-key-state-rows.js';
 import type { LockboxSchema } from '../store/schema.js';
 import type { IntegrityKey } from '../vault/integrity-key.js';
 import {
@@ -62,14 +67,8 @@ export async function knownMasterKeys(db: Db, integrity: IntegrityKey): Promise<
   return new Set([...recorded.map((r) => r.fingerprint), ...wrapping]);
 }
 
-export async function liveDataKeysUnder(db: Db, fingerprint: string): Promise<number> {
-  const row = await db
-    .selectFrom('lockbox_data_keys')
-    .select((eb) => eb.fn.countAll<string | number>().as('n'))
-    .where('master_fingerprint', '=', fingerprint)
-    .where('state', '!=', 'destroyed')
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
+export function liveDataKeysUnder(db: Db, fingerprint: string): Promise<number> {
+  return liveDataKeyCountUnder(db, fingerprint);
 }
 
 /**
@@ -99,14 +98,7 @@ export async function proveMasterRotation(
       { details: { given: oldKey.fingerprint, known: [...known].sort() } },
     );
   }
-  const first = await db
-    .selectFrom('lockbox_data_keys')
-    .select(['id', 'scope', 'wrapped'])
-    .where('master_fingerprint', '=', oldKey.fingerprint)
-    .where('state', '!=', 'destroyed')
-    .orderBy('id')
-    .limit(1)
-    .executeTakeFirst();
+  const first = await firstLiveDataKeyUnder(db, oldKey.fingerprint);
   if (first !== undefined) {
     try {
       if (first.wrapped === null) throw new LockboxError('WRAPPED_KEY_MALFORMED');
@@ -169,20 +161,14 @@ async function rewrapBatch(
   from: string,
   batchSize: number,
 ): Promise<number> {
-  let query = trx
-    .selectFrom('lockbox_data_keys')
-    .select(['id', 'scope', 'wrapped'])
-    .where('master_fingerprint', '=', from)
-    .where('state', '!=', 'destroyed')
-    .where('wrapped', 'is not', null);
-  const { lastId } = job.checkpoint;
-  if (lastId !== null) query = query.where('id', '>', lastId);
-  const rows = await query.orderBy('id').limit(batchSize).execute();
+  const rows = await liveWrappedDataKeysUnder(trx, from, job.checkpoint.lastId, batchSize);
   if (rows.length === 0) return 0;
-  const updates = rows.map((row) => {
-    const wrapped = row.wrapped as string;
-    return [row.id, wrapped, rewrap(keyring, { ...row, wrapped }), keyring.primary.fingerprint];
-  });
+  const updates = rows.map((row) => [
+    row.id,
+    row.wrapped,
+    rewrap(keyring, row),
+    keyring.primary.fingerprint,
+  ]);
   const rewrapped = await compareAndSwapRows(
     trx,
     dialect,
