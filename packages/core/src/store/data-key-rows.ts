@@ -8,7 +8,8 @@
  * or in a rotation's batch: each is one statement, exactly as its caller ran it.
  *
  * Keys by master key, counts and the data re-key's state changes are in
- * store/data-key-state-rows.ts, this file's other half.
+ * store/data-key-state-rows.ts, and backup's and recovery's statements in
+ * store/data-key-backup-rows.ts: the same table's owner, split by concept.
  *
  * Which scopes are the application's and which Lockbox's own is the vault's
  * rule (vault/user-scope-filter.ts), so functions that walk user scopes take it
@@ -144,8 +145,15 @@ export async function latestDataKeyVersion(db: Executor, scope: string): Promise
   return Number(latest?.version ?? 0);
 }
 
-export async function insertDataKey(db: Executor, row: Insertable<DataKeyTable>): Promise<void> {
-  await db.insertInto('lockbox_data_keys').values(row).execute();
+/** Inserts one key, or several in one statement (a restore's batch). */
+export async function insertDataKey(
+  db: Executor,
+  row: Insertable<DataKeyTable> | readonly Insertable<DataKeyTable>[],
+): Promise<void> {
+  await db
+    .insertInto('lockbox_data_keys')
+    .values(row as Insertable<DataKeyTable>[])
+    .execute();
 }
 
 /**

@@ -1,6 +1,6 @@
 /**
- * lockbox_data_keys, continued (store/data-key-rows.ts is the table's other
- * half; together they are the only code that runs SQL on it): the statements of
+ * lockbox_data_keys, continued (with store/data-key-rows.ts and
+ * data-key-backup-rows.ts, the only code that runs SQL on it): the statements of
  * whole-table work — keys by master key, counts and the census, and the state
  * changes of a data re-key. Split off to keep each file readable, not because
  * the table has two owners.
