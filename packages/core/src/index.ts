@@ -141,7 +141,7 @@ export {
   type FieldCensus,
   type MasterKeyCensus,
 } from './rotation/census.js';
-export type { UnreadableRow } from './rotation/data-rekey.js';
+export type { UnreadableRow } from './rotation/checkpoint.js';
 export type { LegacyKeys } from './rotation/legacy-decoder.js';
 export type { MasterKeyInput } from './rotation/master-key-input.js';
 export { Rotation } from './rotation/rotation.js';
@@ -150,12 +150,12 @@ export type { RotationMode, RotationModeChoice } from './rotation/rotation-mode.
 export type {
   AdoptAllOptions,
   AdoptOptions,
-  CommonOptions as RotationOptions,
   DataRekeyResult,
   MasterRotationResult,
   RekeyDataOptions,
   ResumeOptions,
   RotateMasterOptions,
+  RotationOptions,
   RotationStatus,
 } from './rotation/rotation-options.js';
 export type {

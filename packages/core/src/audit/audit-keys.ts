@@ -16,6 +16,12 @@ import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { hkdfSha256 } from '../crypto/hkdf.js';
 import { isLockboxError } from '../errors.js';
+import {
+  activeDataKeyIdFor,
+  dataKeyScope,
+  dataKeyVersionIn,
+  scopeHasDataKey,
+} from '../store/data-key-rows.js';
 import type { LockboxSchema } from '../store/schema.js';
 import type { DataKeys, OpenDataKey } from '../vault/data-keys.js';
 
@@ -40,26 +46,12 @@ export type AuditKeySource = Pick<DataKeys, 'activeFor' | 'open'>;
 
 /** Whether any data key of the audit scope exists: one does from the log's first append on. */
 export async function auditKeyExists(db: Kysely<LockboxSchema>): Promise<boolean> {
-  const row = await db
-    .selectFrom('lockbox_data_keys')
-    .select('id')
-    .where('scope', '=', AUDIT_SCOPE)
-    .limit(1)
-    .executeTakeFirst();
-  return row !== undefined;
+  return scopeHasDataKey(db, AUDIT_SCOPE);
 }
 
 /** The id of the audit scope's active data key, or undefined (none yet, or retired by a re-key). */
 export async function activeAuditKeyId(db: Kysely<LockboxSchema>): Promise<string | undefined> {
-  const row = await db
-    .selectFrom('lockbox_data_keys')
-    .select('id')
-    .where('scope', '=', AUDIT_SCOPE)
-    .where('state', '=', 'active')
-    .orderBy('version', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  return row?.id;
+  return activeDataKeyIdFor(db, AUDIT_SCOPE);
 }
 
 export class AuditKeys {
@@ -115,13 +107,7 @@ export class AuditKeys {
   async version(id: string, db: Kysely<LockboxSchema> = this.#db): Promise<number | null> {
     const known = this.#versions.get(id);
     if (known !== undefined) return known;
-    const row = await db
-      .selectFrom('lockbox_data_keys')
-      .select('version')
-      .where('id', '=', id)
-      .where('scope', '=', AUDIT_SCOPE)
-      .executeTakeFirst();
-    const found = row === undefined ? null : Number(row.version);
+    const found = await dataKeyVersionIn(db, AUDIT_SCOPE, id);
     this.#versions.set(id, found);
     return found;
   }
@@ -136,14 +122,9 @@ export class AuditKeys {
   async byId(id: string, db: Kysely<LockboxSchema> = this.#db): Promise<AuditMacKey | undefined> {
     const known = this.#derived.get(id);
     if (known !== undefined) return known;
-    const row = await db
-      .selectFrom('lockbox_data_keys')
-      .select('scope')
-      .where('id', '=', id)
-      .executeTakeFirst();
     // Only keys of the audit scope count: a key_id edited to name some other
     // scope's data key must not verify.
-    if (row?.scope !== AUDIT_SCOPE) return undefined;
+    if ((await dataKeyScope(db, id)) !== AUDIT_SCOPE) return undefined;
     try {
       return this.#derive(await this.#dataKeys.open(id, db));
     } catch (err) {

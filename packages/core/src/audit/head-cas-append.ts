@@ -37,6 +37,7 @@
  */
 import { CompiledQuery, type SqliteDatabase } from 'kysely';
 import type { Store } from '../store/connect.js';
+import { activeDataKeyIdSql } from '../store/data-key-rows.js';
 import { markPrepared } from '../store/prepared-statements.js';
 import type { AuditTable } from '../store/schema.js';
 import { AUDIT_HEAD_META } from './audit-head.js';
@@ -60,8 +61,7 @@ const COLUMNS = [
 ] as const satisfies readonly (keyof AuditTable)[];
 
 /** The audit scope's active key, as activeAuditKeyId reads it (audit-keys.ts). */
-const ACTIVE_KEY = (p: string) =>
-  `(select id from lockbox_data_keys where scope = ${p} and state = 'active' order by version desc limit 1)`;
+const ACTIVE_KEY = activeDataKeyIdSql;
 
 /** Statement text per dialect and batch size (batches are at most 200 entries). */
 const cache = new Map<string, string>();

@@ -14,6 +14,10 @@
  * counts as none. Otherwise it is "not-backed-up", with the reasons. Read-only.
  */
 import type { Kysely } from 'kysely';
+import {
+  liveDataKeysCreatedAfter,
+  liveDataKeysWithoutRecoveryWrapCount,
+} from '../store/data-key-backup-rows.js';
 import type { LockboxSchema } from '../store/schema.js';
 import { getAuthenticatedMeta } from '../vault/authenticated-meta.js';
 import type { IntegrityKey } from '../vault/integrity-key.js';
@@ -40,28 +44,10 @@ export async function backupState(
   const recipient = stored.state === 'valid' ? stored.value : undefined;
   const lastExportAt = await getMeta(db, META.lastExportAt);
   const keysChangedAt = await getMeta(db, META.keysChangedAt);
-  const uncovered = await db
-    .selectFrom('lockbox_data_keys')
-    .select((eb) => eb.fn.countAll<string | number>().as('count'))
-    .where('state', '!=', 'destroyed')
-    .where('wrapped_recovery', 'is', null)
-    .executeTakeFirstOrThrow();
-  const missing = Number(uncovered.count);
+  const missing = await liveDataKeysWithoutRecoveryWrapCount(db);
   const recoveryCovers = recipient !== undefined && missing === 0;
   const newerKeys =
-    lastExportAt === undefined
-      ? 0
-      : Number(
-          (
-            await db
-              .selectFrom('lockbox_data_keys')
-              .select((eb) => eb.fn.countAll<string | number>().as('count'))
-              .where('state', '!=', 'destroyed')
-              .where('scope', 'not like', 'lockbox:%')
-              .where('created_at', '>', lastExportAt)
-              .executeTakeFirstOrThrow()
-          ).count,
-        );
+    lastExportAt === undefined ? 0 : await liveDataKeysCreatedAfter(db, lastExportAt);
   const exportCurrent =
     recipient === undefined &&
     lastExportAt !== undefined &&

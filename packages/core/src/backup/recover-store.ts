@@ -27,6 +27,13 @@ import { parseAgeIdentity, unwrapWithIdentity } from '../keys/age-identity.js';
 import { Keyring, type MasterKey, masterKeyFrom } from '../keys/keyring.js';
 import { withRotationLock } from '../rotation/rotation-lock.js';
 import { connectStore, type DatabaseDrivers, type Store } from '../store/connect.js';
+import {
+  isLiveDataKeyUnder,
+  liveDataKeysAfter,
+  rewrapDataKey,
+  scopesMissingRecoveryWrap,
+} from '../store/data-key-backup-rows.js';
+import { liveDataKeyCount } from '../store/data-key-state-rows.js';
 import { migrateToLatest, schemaVersion } from '../store/migrate.js';
 import type { Actor } from '../vault/audit-sink.js';
 import { DataKeys } from '../vault/data-keys.js';
@@ -102,29 +109,15 @@ async function recover(store: Store, options: RecoverStoreOptions): Promise<Reco
   const newKey =
     options.newKey instanceof Uint8Array ? masterKeyFrom(options.newKey) : options.newKey;
 
-  const missing = await db
-    .selectFrom('lockbox_data_keys')
-    .select('scope')
-    .distinct()
-    .where('state', '!=', 'destroyed')
-    .where('wrapped_recovery', 'is', null)
-    .orderBy('scope')
-    .execute();
-  if (missing.length > 0) {
-    const scopes = missing.map((r) => r.scope);
+  const scopes = await scopesMissingRecoveryWrap(db);
+  if (scopes.length > 0) {
     throw new LockboxError(
       'RECOVERY_INCOMPLETE',
       `data keys of ${scopes.length} scope(s) have no recovery wrap (${scopes.slice(0, LISTED_SCOPES).join(', ')}${scopes.length > LISTED_SCOPES ? ', …' : ''}); nothing was changed`,
       { details: { scopes: scopes.slice(0, LISTED_SCOPES), count: scopes.length } },
     );
   }
-  const using = await db
-    .selectFrom('lockbox_data_keys')
-    .select('id')
-    .where('state', '!=', 'destroyed')
-    .where('master_fingerprint', '=', newKey.fingerprint)
-    .executeTakeFirst();
-  if (using !== undefined) {
+  if (await isLiveDataKeyUnder(db, newKey.fingerprint)) {
     throw new LockboxError(
       'KEY_SAME_AS_OLD',
       `data keys are already wrapped under ${newKey.fingerprint}: this key is not lost — open the store with it`,
@@ -135,29 +128,14 @@ async function recover(store: Store, options: RecoverStoreOptions): Promise<Reco
   const summary = await withRotationLock(store, storeId, (lock) =>
     db.transaction().execute(async (trx) => {
       await lock.touch(trx);
-      const total = Number(
-        (
-          await trx
-            .selectFrom('lockbox_data_keys')
-            .select((eb) => eb.fn.countAll<string | number>().as('count'))
-            .where('state', '!=', 'destroyed')
-            .executeTakeFirstOrThrow()
-        ).count,
-      );
+      const total = await liveDataKeyCount(trx);
       let done = 0;
       let verified = 0;
       let after = '';
       let integrity: IntegrityKey | undefined;
       const now = nowIso();
       for (;;) {
-        const rows = await trx
-          .selectFrom('lockbox_data_keys')
-          .select(['id', 'scope', 'wrapped_recovery'])
-          .where('state', '!=', 'destroyed')
-          .where('id', '>', after)
-          .orderBy('id')
-          .limit(PAGE)
-          .execute();
+        const rows = await liveDataKeysAfter(trx, after, PAGE);
         for (const row of rows) {
           const bytes = await unwrapWithIdentity(pair.identity, row.wrapped_recovery as string);
           try {
@@ -198,15 +176,11 @@ async function recover(store: Store, options: RecoverStoreOptions): Promise<Reco
             if (row.scope === INTEGRITY_SCOPE) {
               integrity = new IntegrityKey(row.id, createSecretKey(bytes));
             }
-            await trx
-              .updateTable('lockbox_data_keys')
-              .set({
-                wrapped: newKey.wrap(bytes, dataKeyContext(row.scope, row.id)),
-                master_fingerprint: newKey.fingerprint,
-                updated_at: now,
-              })
-              .where('id', '=', row.id)
-              .execute();
+            await rewrapDataKey(trx, row.id, {
+              wrapped: newKey.wrap(bytes, dataKeyContext(row.scope, row.id)),
+              master_fingerprint: newKey.fingerprint,
+              updated_at: now,
+            });
           } finally {
             bytes.fill(0);
           }

@@ -22,6 +22,11 @@ import type { Kysely } from 'kysely';
 import { isLockboxError, LockboxError } from '../errors.js';
 import { parseAgeRecipient, wrapToRecipient } from '../keys/age-identity.js';
 import { withRotationLock } from '../rotation/rotation-lock.js';
+import {
+  liveDataKeysAfter,
+  recoveryWrapCoverage,
+  setRecoveryWrap,
+} from '../store/data-key-backup-rows.js';
 import type { LockboxSchema } from '../store/schema.js';
 import type { AuditSink } from '../vault/audit-sink.js';
 import {
@@ -82,14 +87,7 @@ export class Recovery {
 
   async coverage(): Promise<RecoveryCoverage> {
     const db = this.#vault.store.db;
-    const rows = await db
-      .selectFrom('lockbox_data_keys')
-      .select((eb) => [
-        eb.fn.countAll<string | number>().as('total'),
-        eb.fn.count<string | number>('wrapped_recovery').as('wrapped'),
-      ])
-      .where('state', '!=', 'destroyed')
-      .executeTakeFirstOrThrow();
+    const rows = await recoveryWrapCoverage(db);
     const recipient = await this.recipient().catch((err: unknown) => {
       if (isLockboxError(err, 'RECOVERY_RECIPIENT_UNAUTHENTICATED')) return undefined;
       throw err;
@@ -184,14 +182,7 @@ async function rewrapAll(
   let total = 0;
   let after = '';
   for (;;) {
-    const rows = await trx
-      .selectFrom('lockbox_data_keys')
-      .select(['id', 'scope', 'wrapped', 'wrapped_recovery'])
-      .where('state', '!=', 'destroyed')
-      .where('id', '>', after)
-      .orderBy('id')
-      .limit(PAGE)
-      .execute();
+    const rows = await liveDataKeysAfter(trx, after, PAGE);
     for (const row of rows) {
       total += 1;
       if (onlyMissing && row.wrapped_recovery !== null) continue;
@@ -199,11 +190,7 @@ async function rewrapAll(
       const bytes = open.key.export();
       try {
         const wrapped = await wrapToRecipient(recipient, bytes);
-        await trx
-          .updateTable('lockbox_data_keys')
-          .set({ wrapped_recovery: wrapped })
-          .where('id', '=', row.id)
-          .execute();
+        await setRecoveryWrap(trx, row.id, wrapped);
       } finally {
         bytes.fill(0);
       }

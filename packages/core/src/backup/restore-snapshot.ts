@@ -17,6 +17,12 @@ import { LockboxError } from '../errors.js';
 import { wrapToRecipient } from '../keys/age-identity.js';
 import { wrappingFingerprint } from '../keys/keyring.js';
 import type { Store } from '../store/connect.js';
+import {
+  liveDataKeysWithoutRecoveryWrap,
+  setRecoveryWrap,
+  userDataKeyCount,
+} from '../store/data-key-backup-rows.js';
+import { insertDataKey } from '../store/data-key-rows.js';
 import type { DataKeyTable, LockboxSchema, SecretTable } from '../store/schema.js';
 import { authenticatedRecipient, setAuthenticatedMeta } from '../vault/authenticated-meta.js';
 import type { DataKeys } from '../vault/data-keys.js';
@@ -84,13 +90,7 @@ export async function checkRestoreTarget(db: Db): Promise<void> {
       .select((eb) => eb.fn.countAll<string | number>().as('count'))
       .executeTakeFirst(),
   );
-  const dataKeys = await count(
-    db
-      .selectFrom('lockbox_data_keys')
-      .select((eb) => eb.fn.countAll<string | number>().as('count'))
-      .where(isUserScope('scope'))
-      .executeTakeFirst(),
-  );
+  const dataKeys = await userDataKeyCount(db, isUserScope);
   const fields = await count(
     db
       .selectFrom('lockbox_fields')
@@ -236,7 +236,7 @@ class RestoreRun {
 
   async #flushKeys(): Promise<void> {
     if (this.#keys.length === 0) return;
-    await this.#db.insertInto('lockbox_data_keys').values(this.#keys).execute();
+    await insertDataKey(this.#db, this.#keys);
     this.#keys = [];
   }
 
@@ -371,20 +371,11 @@ export async function restoreSnapshot(
 
 /** Wraps every live data key that has no recovery wrap to `recipient`. */
 async function wrapUncovered(trx: Db, dataKeys: DataKeys, recipient: string): Promise<void> {
-  const rows = await trx
-    .selectFrom('lockbox_data_keys')
-    .select(['id', 'scope', 'wrapped'])
-    .where('state', '!=', 'destroyed')
-    .where('wrapped_recovery', 'is', null)
-    .execute();
+  const rows = await liveDataKeysWithoutRecoveryWrap(trx);
   for (const row of rows) {
     const bytes = dataKeys.unwrapRow(row).key.export();
     try {
-      await trx
-        .updateTable('lockbox_data_keys')
-        .set({ wrapped_recovery: await wrapToRecipient(recipient, bytes) })
-        .where('id', '=', row.id)
-        .execute();
+      await setRecoveryWrap(trx, row.id, await wrapToRecipient(recipient, bytes));
     } finally {
       bytes.fill(0);
     }

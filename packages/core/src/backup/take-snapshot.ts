@@ -9,6 +9,11 @@
  */
 import { nowIso } from '../clock.js';
 import type { Store } from '../store/connect.js';
+import {
+  userDataKeyCount,
+  userDataKeysAfter,
+  userMasterFingerprints,
+} from '../store/data-key-backup-rows.js';
 import { getMeta, META } from '../vault/store-meta.js';
 import { isUserScope } from '../vault/user-scope-filter.js';
 import { type AgeEncryption, ageEncrypter, encryptStream } from './age-stream.js';
@@ -54,7 +59,7 @@ async function* snapshotChunks(
   onProgress: SnapshotOptions['onProgress'],
 ): AsyncGenerator<Uint8Array> {
   yield* consistentRead(source.store, async function* (trx) {
-    const count = async (table: 'lockbox_data_keys' | 'lockbox_secrets') =>
+    const count = async (table: 'lockbox_secrets') =>
       Number(
         (
           await trx
@@ -79,18 +84,9 @@ async function* snapshotChunks(
       scope: r.scope,
       createdAt: r.created_at,
     }));
-    const fingerprints = await trx
-      .selectFrom('lockbox_data_keys')
-      .select('master_fingerprint')
-      .distinct()
-      .where(isUserScope('scope'))
-      .where('state', '!=', 'destroyed')
-      .where('master_fingerprint', 'is not', null)
-      .orderBy('master_fingerprint')
-      .execute();
-    summary.masterFingerprints = fingerprints.map((r) => r.master_fingerprint as string);
+    summary.masterFingerprints = await userMasterFingerprints(trx, isUserScope);
     summary.counts = {
-      dataKeys: await count('lockbox_data_keys'),
+      dataKeys: await userDataKeyCount(trx, isUserScope),
       fields: fields.length,
       secrets: await count('lockbox_secrets'),
     };
@@ -110,14 +106,7 @@ async function* snapshotChunks(
 
     let afterKey: string | undefined;
     for (;;) {
-      let page = trx
-        .selectFrom('lockbox_data_keys')
-        .selectAll()
-        .where(isUserScope('scope'))
-        .orderBy('id')
-        .limit(pageSize);
-      if (afterKey !== undefined) page = page.where('id', '>', afterKey);
-      const rows = await page.execute();
+      const rows = await userDataKeysAfter(trx, isUserScope, afterKey, pageSize);
       if (rows.length === 0) break;
       yield encoder.encode(
         rows

@@ -14,6 +14,8 @@ import { AUDIT_SCOPE } from '../audit/audit-keys.js';
 import { CIPHERTEXT_TAG, parseCiphertext } from '../crypto/ciphertext.js';
 import { detectLegacyFormat } from '../crypto/legacy/detect-legacy-format.js';
 import { isLockboxError } from '../errors.js';
+import { dataKeyStatesByIds } from '../store/data-key-rows.js';
+import { dataKeyCensus } from '../store/data-key-state-rows.js';
 import type { LockboxSchema, ValueType } from '../store/schema.js';
 import type { Vault } from '../vault/lockbox.js';
 import { readMasterKeyRecords } from '../vault/master-key-records.js';
@@ -114,11 +116,7 @@ function structuralReason(info: DataKeyInfo | undefined, vault: Vault): string |
 async function dataKeyInfo(db: Db, ids: readonly string[]): Promise<Map<string, DataKeyInfo>> {
   const result = new Map<string, DataKeyInfo>();
   if (ids.length === 0) return result;
-  const rows = await db
-    .selectFrom('lockbox_data_keys')
-    .select(['id', 'state', 'master_fingerprint'])
-    .where('id', 'in', ids)
-    .execute();
+  const rows = await dataKeyStatesByIds(db, ids);
   for (const row of rows) result.set(row.id, { state: row.state, master: row.master_fingerprint });
   return result;
 }
@@ -283,20 +281,7 @@ export async function census(vault: Vault, options: CensusOptions = {}): Promise
   const verify = options.verify === true;
   const batchSize = options.batchSize ?? 2000;
   const keyring = vault.keyring;
-  const states = await db
-    .selectFrom('lockbox_data_keys')
-    .select((eb) => [
-      'state',
-      'master_fingerprint',
-      sql<
-        'user' | 'audit' | 'internal'
-      >`case when ${isUserScope('scope')} then 'user' when scope = ${AUDIT_SCOPE} then 'audit' else 'internal' end`.as(
-        'kind',
-      ),
-      eb.fn.countAll<string | number>().as('n'),
-    ])
-    .groupBy(['state', 'master_fingerprint', 'kind'])
-    .execute();
+  const states = await dataKeyCensus(db, isUserScope, AUDIT_SCOPE);
   const dataKeys = { active: 0, retiring: 0, destroyed: 0 };
   const auditKeys = { active: 0, verifyOnly: 0 };
   const wrapping = new Map<string, number>();

@@ -4,15 +4,13 @@
  * each registered field with them, and count the work. Read-only; any failure is
  * ROTATION_FIRST_ROW_FAILED naming the key or row, and nothing was changed.
  */
-import type { Kysely } from 'kysely';
 import { parseCiphertext } from '../crypto/ciphertext.js';
 import { isLockboxError, LockboxError } from '../errors.js';
-import type { LockboxSchema } from '../store/schema.js';
+import { dataKeyState, liveUserDataKeysAfter } from '../store/data-key-rows.js';
+import { liveUserDataKeyCounts } from '../store/data-key-state-rows.js';
 import type { Vault } from '../vault/lockbox.js';
 import { isUserScope } from '../vault/user-scope-filter.js';
 import { type FieldTable, type KeyValues, keyObject } from './field-table.js';
-
-type Db = Kysely<LockboxSchema>;
 
 export interface RekeyPlan {
   /** Live data keys of user scopes: they will be retired and destroyed. */
@@ -41,13 +39,7 @@ async function proveDataKeys(vault: Vault): Promise<void> {
   const db = vault.store.db;
   let after: string | null = null;
   for (;;) {
-    let query = db
-      .selectFrom('lockbox_data_keys')
-      .select(['id', 'scope', 'wrapped'])
-      .where('state', '!=', 'destroyed')
-      .where(isUserScope('scope'));
-    if (after !== null) query = query.where('id', '>', after);
-    const rows = await query.orderBy('id').limit(PROBE_BATCH).execute();
+    const rows = await liveUserDataKeysAfter(db, isUserScope, after, PROBE_BATCH);
     for (const row of rows) {
       try {
         vault.dataKeys.unwrapRow(row);
@@ -98,12 +90,8 @@ async function proveFirstFieldRow(vault: Vault, table: FieldTable): Promise<void
       } catch {
         continue;
       }
-      const key = await db
-        .selectFrom('lockbox_data_keys')
-        .select('state')
-        .where('id', '=', keyId)
-        .executeTakeFirst();
-      if (key === undefined || key.state === 'destroyed') continue;
+      const state = await dataKeyState(db, keyId);
+      if (state === undefined || state === 'destroyed') continue;
       const { table: name, column } = table.field;
       try {
         (await vault.fields.decryptBytes(name, column, keyObject(table, row.key), row.value)).fill(
@@ -123,19 +111,6 @@ async function proveFirstFieldRow(vault: Vault, table: FieldTable): Promise<void
   }
 }
 
-async function liveUserDataKeys(db: Db): Promise<{ dataKeys: number; scopes: number }> {
-  const row = await db
-    .selectFrom('lockbox_data_keys')
-    .select((eb) => [
-      eb.fn.countAll<string | number>().as('n'),
-      eb.fn.count<string | number>('scope').distinct().as('scopes'),
-    ])
-    .where('state', '!=', 'destroyed')
-    .where(isUserScope('scope'))
-    .executeTakeFirstOrThrow();
-  return { dataKeys: Number(row.n), scopes: Number(row.scopes) };
-}
-
 export async function planDataRekey(
   vault: Vault,
   fields: readonly FieldTable[],
@@ -144,7 +119,7 @@ export async function planDataRekey(
   await proveDataKeys(vault);
   await proveFirstSecret(vault);
   for (const table of fields) await proveFirstFieldRow(vault, table);
-  const keys = await liveUserDataKeys(db);
+  const keys = await liveUserDataKeyCounts(db, isUserScope);
   const secrets = await db
     .selectFrom('lockbox_secrets as s')
     .innerJoin('lockbox_data_keys as d', 'd.id', 's.data_key_id')

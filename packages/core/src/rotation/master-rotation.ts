@@ -24,6 +24,11 @@ import { dataKeyContext } from '../crypto/context.js';
 import { isLockboxError, LockboxError } from '../errors.js';
 import { Keyring, type MasterKey } from '../keys/keyring.js';
 import type { DialectName } from '../store/connect.js';
+import {
+  firstLiveDataKeyUnder,
+  liveDataKeyCountUnder,
+  liveWrappedDataKeysUnder,
+} from '../store/data-key-state-rows.js';
 import type { LockboxSchema } from '../store/schema.js';
 import type { IntegrityKey } from '../vault/integrity-key.js';
 import {
@@ -34,6 +39,14 @@ import {
 } from '../vault/master-key-records.js';
 import { META, setMeta } from '../vault/store-meta.js';
 import { type BatchTransactions, withBatchTransactions } from './batch-transactions.js';
+import {
+  afterRewrapBatch,
+  type MasterCheckpoint,
+  type MasterTotals,
+  masterFinished,
+  maySweepAgain,
+  nextSweep,
+} from './checkpoint.js';
 import { compareAndSwapRows } from './compare-and-swap-rows.js';
 import { finishJob, type RotationJob, saveJob } from './rotation-jobs.js';
 import type { RotationLockHandle } from './rotation-lock.js';
@@ -42,23 +55,7 @@ import type { ProgressListener } from './rotation-progress.js';
 
 type Db = Kysely<LockboxSchema>;
 
-export interface MasterCheckpoint {
-  phase: 'rewrap' | 'done';
-  /** The last data key id rewrapped (keys are walked in id order). */
-  lastId: string | null;
-  /** Sweeps restarted from the beginning, for keys created under the old key meanwhile. */
-  sweeps: number;
-}
-
-export interface MasterTotals {
-  /** Live data keys under the old key when the job started. */
-  planned: number;
-  rewrapped: number;
-}
-
 export type MasterJob = RotationJob<MasterCheckpoint, MasterTotals>;
-
-const MAX_SWEEPS = 3;
 
 /**
  * Fingerprints this store knows: authenticated master-key records and those
@@ -70,14 +67,8 @@ export async function knownMasterKeys(db: Db, integrity: IntegrityKey): Promise<
   return new Set([...recorded.map((r) => r.fingerprint), ...wrapping]);
 }
 
-export async function liveDataKeysUnder(db: Db, fingerprint: string): Promise<number> {
-  const row = await db
-    .selectFrom('lockbox_data_keys')
-    .select((eb) => eb.fn.countAll<string | number>().as('n'))
-    .where('master_fingerprint', '=', fingerprint)
-    .where('state', '!=', 'destroyed')
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
+export function liveDataKeysUnder(db: Db, fingerprint: string): Promise<number> {
+  return liveDataKeyCountUnder(db, fingerprint);
 }
 
 /**
@@ -107,14 +98,7 @@ export async function proveMasterRotation(
       { details: { given: oldKey.fingerprint, known: [...known].sort() } },
     );
   }
-  const first = await db
-    .selectFrom('lockbox_data_keys')
-    .select(['id', 'scope', 'wrapped'])
-    .where('master_fingerprint', '=', oldKey.fingerprint)
-    .where('state', '!=', 'destroyed')
-    .orderBy('id')
-    .limit(1)
-    .executeTakeFirst();
+  const first = await firstLiveDataKeyUnder(db, oldKey.fingerprint);
   if (first !== undefined) {
     try {
       if (first.wrapped === null) throw new LockboxError('WRAPPED_KEY_MALFORMED');
@@ -177,20 +161,14 @@ async function rewrapBatch(
   from: string,
   batchSize: number,
 ): Promise<number> {
-  let query = trx
-    .selectFrom('lockbox_data_keys')
-    .select(['id', 'scope', 'wrapped'])
-    .where('master_fingerprint', '=', from)
-    .where('state', '!=', 'destroyed')
-    .where('wrapped', 'is not', null);
-  const { lastId } = job.checkpoint;
-  if (lastId !== null) query = query.where('id', '>', lastId);
-  const rows = await query.orderBy('id').limit(batchSize).execute();
+  const rows = await liveWrappedDataKeysUnder(trx, from, job.checkpoint.lastId, batchSize);
   if (rows.length === 0) return 0;
-  const updates = rows.map((row) => {
-    const wrapped = row.wrapped as string;
-    return [row.id, wrapped, rewrap(keyring, { ...row, wrapped }), keyring.primary.fingerprint];
-  });
+  const updates = rows.map((row) => [
+    row.id,
+    row.wrapped,
+    rewrap(keyring, row),
+    keyring.primary.fingerprint,
+  ]);
   const rewrapped = await compareAndSwapRows(
     trx,
     dialect,
@@ -203,8 +181,9 @@ async function rewrapBatch(
     },
     updates,
   );
-  job.totals.rewrapped += rewrapped;
-  job.checkpoint.lastId = rows[rows.length - 1]!.id;
+  const next = afterRewrapBatch(job, { lastId: rows[rows.length - 1]!.id, rewrapped });
+  job.checkpoint = next.checkpoint;
+  job.totals = next.totals;
   await saveJob(trx, job.id, job.checkpoint, job.totals);
   return rows.length;
 }
@@ -248,11 +227,11 @@ export async function runMasterRotation(options: MasterRunOptions): Promise<numb
         }
         // Keys created under the old key by instances whose primary it still is,
         // and keys whose swap lost to a concurrent change, are picked up by a sweep.
-        if (job.checkpoint.sweeps >= MAX_SWEEPS) break;
+        if (!maySweepAgain(job.checkpoint)) break;
         const left = await batches.run((trx) => liveDataKeysUnder(trx, from));
-        if (left === 0) break;
-        job.checkpoint.sweeps += 1;
-        job.checkpoint.lastId = null;
+        const sweep = nextSweep(job.checkpoint, left);
+        if (sweep === undefined) break;
+        job.checkpoint = sweep;
       }
     },
   );
@@ -275,7 +254,7 @@ export async function runMasterRotation(options: MasterRunOptions): Promise<numb
       });
     }
     await setMeta(trx, META.keysChangedAt, now);
-    job.checkpoint.phase = 'done';
+    job.checkpoint = masterFinished(job.checkpoint);
     await finishJob(trx, job.id, 'done', job.checkpoint, job.totals);
     return remaining;
   });

@@ -6,6 +6,11 @@
  */
 import type { Kysely } from 'kysely';
 import { LockboxError } from '../errors.js';
+import {
+  activeDataKeysOfScopes,
+  dataKeysByIds,
+  dataKeysWithStateByIds,
+} from '../store/data-key-rows.js';
 import type { LockboxSchema } from '../store/schema.js';
 import type { DataKeys, OpenDataKey } from '../vault/data-keys.js';
 import { LruCache } from '../vault/lru-cache.js';
@@ -46,11 +51,7 @@ export class RekeyKeys {
     if (unknown.length > 0) {
       // The same query fetches the wrapped keys, so that the retiring ones (the
       // keys the batch's rows need) are unwrapped without another round trip.
-      const rows = await db
-        .selectFrom('lockbox_data_keys')
-        .select(['id', 'scope', 'wrapped', 'state'])
-        .where('id', 'in', unknown)
-        .execute();
+      const rows = await dataKeysWithStateByIds(db, unknown);
       const found = new Map(rows.map((r) => [r.id, r]));
       for (const id of unknown) {
         const row = found.get(id);
@@ -76,13 +77,7 @@ export class RekeyKeys {
       else keys.set(scope, cached);
     }
     if (missing.size === 0) return keys;
-    const rows = await db
-      .selectFrom('lockbox_data_keys')
-      .select(['id', 'scope', 'wrapped'])
-      .where('scope', 'in', [...missing])
-      .where('state', '=', 'active')
-      .orderBy('version', 'desc')
-      .execute();
+    const rows = await activeDataKeysOfScopes(db, [...missing]);
     for (const row of rows) {
       if (keys.has(row.scope)) continue;
       const key = this.#dataKeys.unwrapRow(row);
@@ -120,11 +115,7 @@ export class RekeyKeys {
       else keys.set(id, known);
     }
     if (wanted.length === 0) return keys;
-    const rows = await db
-      .selectFrom('lockbox_data_keys')
-      .select(['id', 'scope', 'wrapped'])
-      .where('id', 'in', wanted)
-      .execute();
+    const rows = await dataKeysByIds(db, wanted);
     for (const row of rows) keys.set(row.id, this.#unwrap(row));
     for (const id of wanted) {
       if (keys.has(id)) continue;

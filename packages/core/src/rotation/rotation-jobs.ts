@@ -1,6 +1,7 @@
 /**
- * Rotation jobs as stored in lockbox_rotation_jobs: what a job is doing, where a
- * rerun resumes (checkpoint) and what it has done so far (totals).
+ * Rotation jobs, over their rows in lockbox_rotation_jobs (store/rotation-job-rows.ts):
+ * what a job is doing, where a rerun resumes (checkpoint) and what it has done
+ * so far (totals).
  *
  * States:
  * - 'running': started and not finished. Either its process is working on it
@@ -14,9 +15,19 @@
  * describe, so after a crash they match the data exactly.
  */
 import { randomUUID } from 'node:crypto';
-import type { Kysely } from 'kysely';
 import { nowIso } from '../clock.js';
-import type { LockboxSchema, RotationJobTable } from '../store/schema.js';
+import type { Executor } from '../store/executor.js';
+import {
+  insertRotationJob,
+  jobRowsOfKind,
+  markJobFinished,
+  type RotationJobRow,
+  recentJobRows,
+  recordJobStopRow,
+  runningJobRow,
+  writeJobProgress,
+} from '../store/rotation-job-rows.js';
+import type { RotationJobTable } from '../store/schema.js';
 import type { RotationMode } from './rotation-mode.js';
 
 export type RotationKind = RotationJobTable['kind'];
@@ -46,9 +57,7 @@ export interface JobStop {
   message: string;
 }
 
-type Db = Kysely<LockboxSchema>;
-
-function toJob<C, T>(row: RotationJobTable): RotationJob<C, T> {
+function toJob<C, T>(row: RotationJobRow): RotationJob<C, T> {
   return {
     id: row.id,
     kind: row.kind,
@@ -68,7 +77,7 @@ function toJob<C, T>(row: RotationJobTable): RotationJob<C, T> {
 }
 
 export async function createJob<C, T>(
-  db: Db,
+  db: Executor,
   job: {
     /** Chosen by the caller when it must name the job before creating it (the lock holder). */
     id?: string;
@@ -82,7 +91,7 @@ export async function createJob<C, T>(
   },
 ): Promise<RotationJob<C, T>> {
   const now = nowIso();
-  const row: RotationJobTable = {
+  const row: RotationJobRow = {
     id: job.id ?? randomUUID(),
     kind: job.kind,
     mode: job.mode,
@@ -98,88 +107,60 @@ export async function createJob<C, T>(
     error: null,
     error_code: null,
   };
-  await db.insertInto('lockbox_rotation_jobs').values(row).execute();
+  await insertRotationJob(db, row);
   return toJob<C, T>(row);
 }
 
 /** Persists progress; call inside the transaction of the batch it describes. */
-export async function saveJob<C, T>(db: Db, id: string, checkpoint: C, totals: T): Promise<void> {
-  await db
-    .updateTable('lockbox_rotation_jobs')
-    .set({
-      checkpoint: JSON.stringify(checkpoint),
-      totals: JSON.stringify(totals),
-      updated_at: nowIso(),
-      error: null,
-      error_code: null,
-    })
-    .where('id', '=', id)
-    .execute();
+export async function saveJob<C, T>(
+  db: Executor,
+  id: string,
+  checkpoint: C,
+  totals: T,
+): Promise<void> {
+  await writeJobProgress(db, id, {
+    checkpoint: JSON.stringify(checkpoint),
+    totals: JSON.stringify(totals),
+    updatedAt: nowIso(),
+  });
 }
 
 export async function finishJob<C, T>(
-  db: Db,
+  db: Executor,
   id: string,
   state: 'done' | 'failed',
   checkpoint: C,
   totals: T,
   error: string | null = null,
 ): Promise<void> {
-  const now = nowIso();
-  await db
-    .updateTable('lockbox_rotation_jobs')
-    .set({
-      state,
-      checkpoint: JSON.stringify(checkpoint),
-      totals: JSON.stringify(totals),
-      updated_at: now,
-      finished_at: now,
-      error,
-      error_code: null,
-    })
-    .where('id', '=', id)
-    .execute();
+  await markJobFinished(db, id, {
+    state,
+    checkpoint: JSON.stringify(checkpoint),
+    totals: JSON.stringify(totals),
+    at: nowIso(),
+    error,
+  });
 }
 
 /** Records why a job stopped; it stays 'running' so that it can be resumed. */
-export async function recordJobError(db: Db, id: string, stop: JobStop): Promise<void> {
-  await db
-    .updateTable('lockbox_rotation_jobs')
-    .set({ error: `${stop.code}: ${stop.message}`, error_code: stop.code, updated_at: nowIso() })
-    .where('id', '=', id)
-    .execute();
+export async function recordJobError(db: Executor, id: string, stop: JobStop): Promise<void> {
+  await recordJobStopRow(db, id, {
+    error: `${stop.code}: ${stop.message}`,
+    errorCode: stop.code,
+    at: nowIso(),
+  });
 }
 
 /** The job that has not finished, if any (there is at most one: jobs start under the lock). */
-export async function unfinishedJob(db: Db): Promise<RotationJob | undefined> {
-  const row = await db
-    .selectFrom('lockbox_rotation_jobs')
-    .selectAll()
-    .where('state', '=', 'running')
-    .orderBy('started_at', 'desc')
-    .orderBy('id')
-    .limit(1)
-    .executeTakeFirst();
+export async function unfinishedJob(db: Executor): Promise<RotationJob | undefined> {
+  const row = await runningJobRow(db);
   return row === undefined ? undefined : toJob(row);
 }
 
-export async function recentJobs(db: Db, limit: number): Promise<RotationJob[]> {
-  const rows = await db
-    .selectFrom('lockbox_rotation_jobs')
-    .selectAll()
-    .orderBy('started_at', 'desc')
-    .orderBy('id')
-    .limit(limit)
-    .execute();
-  return rows.map((row) => toJob(row));
+export async function recentJobs(db: Executor, limit: number): Promise<RotationJob[]> {
+  return (await recentJobRows(db, limit)).map((row) => toJob(row));
 }
 
-export async function jobsOfKind(db: Db, kind: RotationKind): Promise<RotationJob[]> {
-  const rows = await db
-    .selectFrom('lockbox_rotation_jobs')
-    .selectAll()
-    .where('kind', '=', kind)
-    .orderBy('started_at')
-    .execute();
-  return rows.map((row) => toJob(row));
+export async function jobsOfKind(db: Executor, kind: RotationKind): Promise<RotationJob[]> {
+  return (await jobRowsOfKind(db, kind)).map((row) => toJob(row));
 }

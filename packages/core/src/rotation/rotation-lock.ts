@@ -4,7 +4,8 @@
  * PostgreSQL: a session advisory lock (`pg_try_advisory_lock`), held on one
  * dedicated connection for the whole job and released by the server when that
  * connection ends — so a killed process never leaves it behind. A row in
- * lockbox_locks records who holds it and since when, for the refusal message.
+ * lockbox_locks records who holds it and since when, for the refusal message
+ * (its SQL is store/lock-rows.ts).
  *
  * SQLite: the lockbox_locks row is the lock (insert; a conflict means someone
  * holds it). A holder that died without deleting its row is detected as stale:
@@ -20,11 +21,20 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { type Kysely, sql } from 'kysely';
+import { sql } from 'kysely';
 import { nowIso } from '../clock.js';
 import { LockboxError } from '../errors.js';
 import type { Store } from '../store/connect.js';
-import type { LockboxSchema } from '../store/schema.js';
+import type { Executor } from '../store/executor.js';
+import {
+  claimLockRow,
+  deleteLockRow,
+  insertLockRowIfFree,
+  lockRow,
+  refreshLockHeartbeat,
+  renameLockHolder,
+  takeOverLockRow,
+} from '../store/lock-rows.js';
 
 export const ROTATION_LOCK_NAME = 'rotation';
 /** A holder on another host whose heartbeat is older than this is presumed dead. */
@@ -33,7 +43,7 @@ const HEARTBEAT_MS = 15_000;
 /** The advisory lock's first key: "LKRT". The second is derived from the store id. */
 const ADVISORY_CLASS = 0x4c4b5254;
 
-type Db = Kysely<LockboxSchema>;
+type Db = Executor;
 
 export interface RotationLockInfo {
   /** "host:pid:job". */
@@ -88,12 +98,8 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-async function readLockRow(db: Db) {
-  return db
-    .selectFrom('lockbox_locks')
-    .selectAll()
-    .where('name', '=', ROTATION_LOCK_NAME)
-    .executeTakeFirst();
+function readLockRow(db: Db) {
+  return lockRow(db, ROTATION_LOCK_NAME);
 }
 
 function isStale(row: { holder: string; heartbeat_at: string }): boolean {
@@ -155,23 +161,14 @@ class Handle implements RotationLockHandle {
   async setJob(jobId: string): Promise<void> {
     const next = `${hostname()}:${process.pid}:${jobId}`;
     if (next === this.holder) return;
-    await this.#db
-      .updateTable('lockbox_locks')
-      .set({ holder: next })
-      .where('name', '=', ROTATION_LOCK_NAME)
-      .where('holder', '=', this.holder)
-      .execute();
+    await renameLockHolder(this.#db, ROTATION_LOCK_NAME, this.holder, next);
     this.holder = next;
   }
 
   async touch(db: Db): Promise<void> {
-    const result = await db
-      .updateTable('lockbox_locks')
-      .set({ heartbeat_at: nowIso() })
-      .where('name', '=', ROTATION_LOCK_NAME)
-      .where('holder', '=', this.holder)
-      .executeTakeFirst();
-    if (Number(result.numUpdatedRows) === 0) throw inProgress(await readLockRow(db));
+    if (!(await refreshLockHeartbeat(db, ROTATION_LOCK_NAME, this.holder, nowIso()))) {
+      throw inProgress(await readLockRow(db));
+    }
   }
 }
 
@@ -190,15 +187,10 @@ export async function withRotationLock<T>(
   const db = store.db;
   const handle = new Handle(db, `${hostname()}:${process.pid}:${label.replace(/:/g, '_')}`);
   const release = () =>
-    db
-      .deleteFrom('lockbox_locks')
-      .where('name', '=', ROTATION_LOCK_NAME)
-      .where('holder', '=', handle.holder)
-      .execute()
-      .then(
-        () => undefined,
-        () => undefined,
-      );
+    deleteLockRow(db, ROTATION_LOCK_NAME, handle.holder).then(
+      () => undefined,
+      () => undefined,
+    );
   if (store.dialect === 'postgres') {
     return db.connection().execute(async (conn) => {
       const key = await advisoryKey(conn, storeId);
@@ -211,20 +203,12 @@ export async function withRotationLock<T>(
       try {
         const now = nowIso();
         // Holding the advisory lock means any existing row is left over from a dead holder.
-        await db
-          .insertInto('lockbox_locks')
-          .values({
-            name: ROTATION_LOCK_NAME,
-            holder: handle.holder,
-            acquired_at: now,
-            heartbeat_at: now,
-          })
-          .onConflict((oc) =>
-            oc
-              .column('name')
-              .doUpdateSet({ holder: handle.holder, acquired_at: now, heartbeat_at: now }),
-          )
-          .execute();
+        await claimLockRow(db, {
+          name: ROTATION_LOCK_NAME,
+          holder: handle.holder,
+          acquired_at: now,
+          heartbeat_at: now,
+        });
         return await run(handle);
       } finally {
         await release();
@@ -237,13 +221,9 @@ export async function withRotationLock<T>(
   await acquireRow(db, handle.holder);
   let pending: Promise<unknown> = Promise.resolve();
   const timer = setInterval(() => {
-    pending = db
-      .updateTable('lockbox_locks')
-      .set({ heartbeat_at: nowIso() })
-      .where('name', '=', ROTATION_LOCK_NAME)
-      .where('holder', '=', handle.holder)
-      .execute()
-      .catch(() => undefined);
+    pending = refreshLockHeartbeat(db, ROTATION_LOCK_NAME, handle.holder, nowIso()).catch(
+      () => undefined,
+    );
   }, HEARTBEAT_MS);
   timer.unref();
   try {
@@ -257,21 +237,12 @@ export async function withRotationLock<T>(
 
 async function acquireRow(db: Db, holder: string): Promise<void> {
   const now = nowIso();
-  const inserted = await db
-    .insertInto('lockbox_locks')
-    .values({ name: ROTATION_LOCK_NAME, holder, acquired_at: now, heartbeat_at: now })
-    .onConflict((oc) => oc.column('name').doNothing())
-    .executeTakeFirst();
-  if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 1) return;
-  const row = await readLockRow(db);
-  if (row === undefined) return acquireRow(db, holder);
-  if (!isStale(row)) throw inProgress(row);
-  const taken = await db
-    .updateTable('lockbox_locks')
-    .set({ holder, acquired_at: now, heartbeat_at: now })
-    .where('name', '=', ROTATION_LOCK_NAME)
-    .where('holder', '=', row.holder)
-    .where('heartbeat_at', '=', row.heartbeat_at)
-    .executeTakeFirst();
-  if (Number(taken.numUpdatedRows) !== 1) throw inProgress(await readLockRow(db));
+  const row = { name: ROTATION_LOCK_NAME, holder, acquired_at: now, heartbeat_at: now };
+  if (await insertLockRowIfFree(db, row)) return;
+  const held = await readLockRow(db);
+  if (held === undefined) return acquireRow(db, holder);
+  if (!isStale(held)) throw inProgress(held);
+  if (!(await takeOverLockRow(db, held, { holder, acquired_at: now, heartbeat_at: now }))) {
+    throw inProgress(await readLockRow(db));
+  }
 }

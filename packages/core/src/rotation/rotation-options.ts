@@ -7,7 +7,7 @@
 import { LockboxError } from '../errors.js';
 import type { Actor } from '../vault/audit-sink.js';
 import type { FieldRegistration } from '../vault/fields.js';
-import type { UnreadableRow } from './data-rekey.js';
+import type { UnreadableRow } from './checkpoint.js';
 import type { LegacyKeys } from './legacy-decoder.js';
 import type { MasterKeyInput } from './master-key-input.js';
 import type { RotationJob } from './rotation-jobs.js';
@@ -15,7 +15,7 @@ import type { RotationLockInfo } from './rotation-lock.js';
 import type { RotationMode, RotationModeChoice } from './rotation-mode.js';
 import type { ProgressListener } from './rotation-progress.js';
 
-export interface CommonOptions {
+export interface RotationOptions {
   /** 'auto' (default): atomic when the work is small, online otherwise (see rotation-mode.ts). */
   mode?: RotationModeChoice;
   batchSize?: number;
@@ -27,7 +27,7 @@ export interface CommonOptions {
   requestId?: string;
 }
 
-export interface RotateMasterOptions extends CommonOptions {
+export interface RotateMasterOptions extends RotationOptions {
   oldKey: MasterKeyInput;
   newKey: MasterKeyInput;
 }
@@ -35,7 +35,7 @@ export interface RotateMasterOptions extends CommonOptions {
 /** How long a retiring data key of a field's scope outlives its switch by default: 15 minutes. */
 export const DEFAULT_FIELD_GRACE_MS = 15 * 60_000;
 
-export interface RekeyDataOptions extends CommonOptions {
+export interface RekeyDataOptions extends RotationOptions {
   /**
    * How long (ms) a retiring data key of a registered field's scope is kept after
    * the switch before it may be destroyed (default DEFAULT_FIELD_GRACE_MS). An
@@ -60,12 +60,12 @@ export function fieldGraceMsOf(value: number | undefined): number {
   return value;
 }
 
-export interface AdoptOptions extends LegacyKeys, Omit<CommonOptions, 'mode'> {
+export interface AdoptOptions extends LegacyKeys, Omit<RotationOptions, 'mode'> {
   table: string;
   column: string;
 }
 
-export interface AdoptAllOptions extends LegacyKeys, Omit<CommonOptions, 'mode'> {
+export interface AdoptAllOptions extends LegacyKeys, Omit<RotationOptions, 'mode'> {
   /**
    * The fields to adopt (default: every registered field). A full registration
    * (with `primaryKey` and `scope`) of a field not registered yet is accepted in a
@@ -75,7 +75,7 @@ export interface AdoptAllOptions extends LegacyKeys, Omit<CommonOptions, 'mode'>
   fields?: readonly ({ table: string; column: string } | FieldRegistration)[];
 }
 
-export interface ResumeOptions extends Omit<CommonOptions, 'mode' | 'dryRun'> {
+export interface ResumeOptions extends Omit<RotationOptions, 'mode' | 'dryRun'> {
   /** For a data re-key: see RekeyDataOptions.fieldGraceMs. */
   fieldGraceMs?: number;
   /** For a master rotation; default: the key in the keyring with the job's fingerprint. */

@@ -10,13 +10,18 @@
  * same checks (the primary not retired, the recipient authenticated).
  */
 import { createSecretKey, randomBytes } from 'node:crypto';
-import type { Kysely } from 'kysely';
 import { nowIso } from '../clock.js';
 import { dataKeyContext } from '../crypto/context.js';
 import { DATA_KEY_BYTES } from '../crypto/wrapped-key.js';
 import { wrapToRecipient } from '../keys/age-identity.js';
 import type { Keyring } from '../keys/keyring.js';
-import type { DataKeyTable, LockboxSchema } from '../store/schema.js';
+import {
+  type DataKeyRow,
+  insertDataKeysUnlessVersionTaken,
+  latestDataKeyVersions,
+} from '../store/data-key-rows.js';
+import { markScopesRetiring, scopesToSwitch } from '../store/data-key-state-rows.js';
+import type { Executor } from '../store/executor.js';
 import { authenticatedRecipient } from '../vault/authenticated-meta.js';
 import type { OpenDataKey } from '../vault/data-keys.js';
 import type { IntegrityKey } from '../vault/integrity-key.js';
@@ -24,9 +29,7 @@ import { usablePrimaryRecord } from '../vault/master-key-records.js';
 import { isUserScope } from '../vault/user-scope-filter.js';
 import { recordActiveMasterKey } from './master-rotation.js';
 
-type Db = Kysely<LockboxSchema>;
-
-const INSERT_CHUNK = 1000;
+type Db = Executor;
 
 export interface SwitchOptions {
   /** The last scope switched by an earlier batch (exclusive), or null. */
@@ -48,32 +51,12 @@ export interface SwitchedScopes {
 }
 
 export async function switchScopes(trx: Db, options: SwitchOptions): Promise<SwitchedScopes> {
-  let query = trx
-    .selectFrom('lockbox_data_keys')
-    .select('scope')
-    .distinct()
-    .where('state', '=', 'active')
-    .where('created_at', '<=', options.startedAt)
-    .where(isUserScope('scope'));
-  if (options.after !== null) query = query.where('scope', '>', options.after);
-  const scopes = (await query.orderBy('scope').limit(options.limit).execute()).map((r) => r.scope);
+  const scopes = await scopesToSwitch(trx, isUserScope, options);
   const created = new Map<string, OpenDataKey>();
   if (scopes.length === 0) return { scopes, retired: 0, created };
-  const versions = await trx
-    .selectFrom('lockbox_data_keys')
-    .select((eb) => ['scope', eb.fn.max('version').as('version')])
-    .where('scope', 'in', scopes)
-    .groupBy('scope')
-    .execute();
-  const latest = new Map(versions.map((v) => [v.scope, Number(v.version)]));
+  const latest = await latestDataKeyVersions(trx, scopes);
   const now = nowIso();
-  const retired = await trx
-    .updateTable('lockbox_data_keys')
-    .set({ state: 'retiring', updated_at: now })
-    .where('scope', 'in', scopes)
-    .where('state', '=', 'active')
-    .where('created_at', '<=', options.startedAt)
-    .executeTakeFirst();
+  const retired = await markScopesRetiring(trx, scopes, options.startedAt, now);
   const { keyring, integrity } = options;
   const masterRecord = await usablePrimaryRecord(
     trx,
@@ -82,7 +65,7 @@ export async function switchScopes(trx: Db, options: SwitchOptions): Promise<Swi
     scopes[0] as string,
   );
   const recipient = await authenticatedRecipient(trx, integrity);
-  const rows: DataKeyTable[] = [];
+  const rows: DataKeyRow[] = [];
   for (const scope of scopes) {
     const idBytes = randomBytes(8);
     const id = idBytes.toString('hex');
@@ -104,18 +87,9 @@ export async function switchScopes(trx: Db, options: SwitchOptions): Promise<Swi
   if (masterRecord === undefined) {
     await recordActiveMasterKey(trx, integrity, keyring.primary.fingerprint);
   }
-  let inserted = 0;
-  // Chunked: nine bound parameters a row, and SQLite allows 32,766 a statement.
-  for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
-    const result = await trx
-      .insertInto('lockbox_data_keys')
-      .values(rows.slice(start, start + INSERT_CHUNK))
-      .onConflict((oc) => oc.columns(['scope', 'version']).doNothing())
-      .executeTakeFirst();
-    inserted += Number(result.numInsertedOrUpdatedRows ?? 0n);
-  }
+  const inserted = await insertDataKeysUnlessVersionTaken(trx, rows);
   // A writer that created a scope's key at the same version first wins; its key
   // is then the active one, found through DataKeys.activeFor instead.
   if (inserted !== rows.length) created.clear();
-  return { scopes, retired: Number(retired.numUpdatedRows), created };
+  return { scopes, retired, created };
 }

@@ -24,6 +24,12 @@ import { DATA_KEY_BYTES } from '../crypto/wrapped-key.js';
 import { LockboxError } from '../errors.js';
 import { wrapToRecipient } from '../keys/age-identity.js';
 import type { Keyring } from '../keys/keyring.js';
+import {
+  activeDataKeyFor,
+  dataKeyById,
+  insertDataKeysUnlessVersionTaken,
+  latestDataKeyVersion,
+} from '../store/data-key-rows.js';
 import type { LockboxSchema } from '../store/schema.js';
 import { authenticatedRecipient } from './authenticated-meta.js';
 import { INTEGRITY_SCOPE, type IntegrityKey } from './integrity-key.js';
@@ -120,11 +126,7 @@ export class DataKeys {
   async open(id: string, db: Kysely<LockboxSchema> = this.#db): Promise<OpenDataKey> {
     const cached = this.#cache.get(id);
     if (cached !== undefined) return cached;
-    const row = await db
-      .selectFrom('lockbox_data_keys')
-      .select(['id', 'scope', 'wrapped'])
-      .where('id', '=', id)
-      .executeTakeFirst();
+    const row = await dataKeyById(db, id);
     if (row === undefined) {
       throw new LockboxError('DATA_KEY_NOT_FOUND', `data key ${id} is not in the store`, {
         details: { dataKeyId: id },
@@ -137,14 +139,7 @@ export class DataKeys {
 
   /** The scope's active data key, created (wrapped under the primary) when it has none. */
   async activeFor(scope: string, db: Kysely<LockboxSchema> = this.#db): Promise<OpenDataKey> {
-    const row = await db
-      .selectFrom('lockbox_data_keys')
-      .select(['id', 'scope', 'wrapped'])
-      .where('scope', '=', scope)
-      .where('state', '=', 'active')
-      .orderBy('version', 'desc')
-      .limit(1)
-      .executeTakeFirst();
+    const row = await activeDataKeyFor(db, scope);
     if (row !== undefined) {
       const cached = this.#cache.get(row.id);
       if (cached !== undefined) return cached;
@@ -180,12 +175,7 @@ export class DataKeys {
     const primary = this.#keyring.primary.fingerprint;
     const record = await usablePrimaryRecord(trx, integrity, primary, scope);
     const recipient = await authenticatedRecipient(trx, integrity);
-    const latest = await trx
-      .selectFrom('lockbox_data_keys')
-      .select((eb) => eb.fn.max('version').as('version'))
-      .where('scope', '=', scope)
-      .executeTakeFirst();
-    const version = Number(latest?.version ?? 0) + 1;
+    const version = (await latestDataKeyVersion(trx, scope)) + 1;
     const idBytes = randomBytes(8);
     const id = idBytes.toString('hex');
     const bytes = randomBytes(DATA_KEY_BYTES);
@@ -195,9 +185,8 @@ export class DataKeys {
       recipient === undefined ? null : await wrapToRecipient(recipient, bytes);
     const key = createSecretKey(bytes);
     bytes.fill(0);
-    const inserted = await trx
-      .insertInto('lockbox_data_keys')
-      .values({
+    const inserted = await insertDataKeysUnlessVersionTaken(trx, [
+      {
         id,
         scope,
         version,
@@ -207,10 +196,9 @@ export class DataKeys {
         state: 'active',
         created_at: now,
         updated_at: now,
-      })
-      .onConflict((oc) => oc.columns(['scope', 'version']).doNothing())
-      .executeTakeFirst();
-    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) {
+      },
+    ]);
+    if (inserted === 0) {
       return this.activeFor(scope, trx);
     }
     if (record === undefined) {

@@ -30,6 +30,7 @@ import { DATA_KEY_BYTES } from '../crypto/wrapped-key.js';
 import { LockboxError } from '../errors.js';
 import { wrapToRecipient } from '../keys/age-identity.js';
 import type { Keyring } from '../keys/keyring.js';
+import { activeDataKeysOf, insertDataKey, scopeHasDataKey } from '../store/data-key-rows.js';
 import type { LockboxSchema } from '../store/schema.js';
 import type { DataKeys } from './data-keys.js';
 
@@ -105,12 +106,7 @@ export async function openIntegrityKey(
   db: Kysely<LockboxSchema>,
   dataKeys: Pick<DataKeys, 'unwrapRow'>,
 ): Promise<IntegrityKey> {
-  const rows = await db
-    .selectFrom('lockbox_data_keys')
-    .select(['id', 'scope', 'wrapped'])
-    .where('scope', '=', INTEGRITY_SCOPE)
-    .where('state', '=', 'active')
-    .execute();
+  const rows = await activeDataKeysOf(db, INTEGRITY_SCOPE);
   if (rows.length !== 1) {
     throw new LockboxError(
       'INTEGRITY_KEY_MISSING',
@@ -136,12 +132,7 @@ export async function createIntegrityKey(
   keyring: Keyring,
   recoveryRecipient: string | undefined,
 ): Promise<IntegrityKey> {
-  const existing = await trx
-    .selectFrom('lockbox_data_keys')
-    .select('id')
-    .where('scope', '=', INTEGRITY_SCOPE)
-    .executeTakeFirst();
-  if (existing !== undefined) {
+  if (await scopeHasDataKey(trx, INTEGRITY_SCOPE)) {
     throw new LockboxError(
       'INTEGRITY_KEY_MISSING',
       'an integrity key row already exists but is not usable; it is never replaced',
@@ -152,21 +143,18 @@ export async function createIntegrityKey(
   const bytes = randomBytes(DATA_KEY_BYTES);
   try {
     const now = nowIso();
-    await trx
-      .insertInto('lockbox_data_keys')
-      .values({
-        id,
-        scope: INTEGRITY_SCOPE,
-        version: 1,
-        wrapped: keyring.wrap(bytes, dataKeyContext(INTEGRITY_SCOPE, id)),
-        master_fingerprint: keyring.primary.fingerprint,
-        wrapped_recovery:
-          recoveryRecipient === undefined ? null : await wrapToRecipient(recoveryRecipient, bytes),
-        state: 'active',
-        created_at: now,
-        updated_at: now,
-      })
-      .execute();
+    await insertDataKey(trx, {
+      id,
+      scope: INTEGRITY_SCOPE,
+      version: 1,
+      wrapped: keyring.wrap(bytes, dataKeyContext(INTEGRITY_SCOPE, id)),
+      master_fingerprint: keyring.primary.fingerprint,
+      wrapped_recovery:
+        recoveryRecipient === undefined ? null : await wrapToRecipient(recoveryRecipient, bytes),
+      state: 'active',
+      created_at: now,
+      updated_at: now,
+    });
     return new IntegrityKey(id, createSecretKey(bytes));
   } finally {
     bytes.fill(0);

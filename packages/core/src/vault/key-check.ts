@@ -7,6 +7,7 @@
 import type { Kysely } from 'kysely';
 import { LockboxError } from '../errors.js';
 import type { Keyring } from '../keys/keyring.js';
+import { liveDataKeyCountsByMaster, someLiveDataKeyUnder } from '../store/data-key-state-rows.js';
 import type { LockboxSchema } from '../store/schema.js';
 import type { DataKeys } from './data-keys.js';
 
@@ -19,12 +20,7 @@ export interface KeyCheck {
 }
 
 export async function inspectKeys(db: Kysely<LockboxSchema>, keyring: Keyring): Promise<KeyCheck> {
-  const rows = await db
-    .selectFrom('lockbox_data_keys')
-    .select((eb) => ['master_fingerprint', eb.fn.countAll<string | number>().as('count')])
-    .where('state', '!=', 'destroyed')
-    .groupBy('master_fingerprint')
-    .execute();
+  const rows = await liveDataKeyCountsByMaster(db);
   const needed = rows
     .filter((r) => r.master_fingerprint !== null)
     .map((r) => ({
@@ -77,13 +73,7 @@ export async function checkKeyring(
     }
   }
   for (const { fingerprint } of check.needed) {
-    const sample = await db
-      .selectFrom('lockbox_data_keys')
-      .select(['id', 'scope', 'wrapped'])
-      .where('master_fingerprint', '=', fingerprint)
-      .where('state', '!=', 'destroyed')
-      .limit(1)
-      .executeTakeFirstOrThrow();
+    const sample = await someLiveDataKeyUnder(db, fingerprint);
     dataKeys.unwrapRow(sample);
   }
   return check;

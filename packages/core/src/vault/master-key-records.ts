@@ -7,6 +7,7 @@
  */
 import type { Kysely } from 'kysely';
 import { LockboxError } from '../errors.js';
+import { anyDataKeyUnder, masterFingerprintsOfLiveDataKeys } from '../store/data-key-state-rows.js';
 import type { LockboxSchema, MasterKeyTable } from '../store/schema.js';
 import type { IntegrityKey } from './integrity-key.js';
 import { MASTER_KEY_MAC, rowMac, rowVerifies } from './row-macs.js';
@@ -131,23 +132,10 @@ export async function masterKeyKnown(db: Db, fingerprint: string): Promise<boole
     .where('fingerprint', '=', fingerprint)
     .executeTakeFirst();
   if (record !== undefined) return true;
-  const wrapped = await db
-    .selectFrom('lockbox_data_keys')
-    .select('id')
-    .where('master_fingerprint', '=', fingerprint)
-    .limit(1)
-    .executeTakeFirst();
-  return wrapped !== undefined;
+  return anyDataKeyUnder(db, fingerprint);
 }
 
 /** Fingerprints of the master keys wrapping live (not destroyed) data keys, sorted. */
 export async function fingerprintsWrappingLiveDataKeys(db: Db): Promise<string[]> {
-  const rows = await db
-    .selectFrom('lockbox_data_keys')
-    .select('master_fingerprint')
-    .distinct()
-    .where('state', '!=', 'destroyed')
-    .where('master_fingerprint', 'is not', null)
-    .execute();
-  return rows.map((r) => r.master_fingerprint as string).sort();
+  return (await masterFingerprintsOfLiveDataKeys(db)).sort();
 }

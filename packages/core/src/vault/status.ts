@@ -5,6 +5,7 @@
 import type { Kysely } from 'kysely';
 import { LockboxError } from '../errors.js';
 import type { Keyring } from '../keys/keyring.js';
+import { liveDataKeyCount } from '../store/data-key-state-rows.js';
 import type { LockboxSchema } from '../store/schema.js';
 import type { DataKeys } from './data-keys.js';
 import { type IntegrityReport, integrityReport } from './integrity-report.js';
@@ -60,11 +61,7 @@ export async function vaultStatus(
       });
     }
   }
-  const dataKeyCount = await db
-    .selectFrom('lockbox_data_keys')
-    .select((eb) => eb.fn.countAll<string | number>().as('count'))
-    .where('state', '!=', 'destroyed')
-    .executeTakeFirstOrThrow();
+  const dataKeyCount = await liveDataKeyCount(db);
   const scopes = [...scopeCounts].map(([scope, secrets]) => ({ scope, secrets }));
   return {
     schemaVersion,
@@ -73,7 +70,7 @@ export async function vaultStatus(
     totals: {
       secrets: scopes.reduce((sum, s) => sum + s.secrets, 0),
       scopes: scopes.length,
-      dataKeys: Number(dataKeyCount.count),
+      dataKeys: dataKeyCount,
     },
     undecryptable,
     integrity: await integrityReport(db, dataKeys.integrity, keyring),
