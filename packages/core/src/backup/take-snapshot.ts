@@ -9,8 +9,9 @@
  */
 import { nowIso } from '../clock.js';
 import type { Store } from '../store/connect.js';
+import { countSecrets, secretRowsAfter } from '../store/secret-rows.js';
+import { isUserScope } from '../store/user-scope-filter.js';
 import { getMeta, META } from '../vault/store-meta.js';
-import { isUserScope } from '../vault/user-scope-filter.js';
 import { type AgeEncryption, ageEncrypter, encryptStream } from './age-stream.js';
 import { consistentRead } from './consistent-read.js';
 import { jsonLine } from './json-lines.js';
@@ -54,11 +55,11 @@ async function* snapshotChunks(
   onProgress: SnapshotOptions['onProgress'],
 ): AsyncGenerator<Uint8Array> {
   yield* consistentRead(source.store, async function* (trx) {
-    const count = async (table: 'lockbox_data_keys' | 'lockbox_secrets') =>
+    const countDataKeys = async () =>
       Number(
         (
           await trx
-            .selectFrom(table)
+            .selectFrom('lockbox_data_keys')
             .select((eb) => eb.fn.countAll<string | number>().as('count'))
             .where(isUserScope('scope'))
             .executeTakeFirstOrThrow()
@@ -90,9 +91,9 @@ async function* snapshotChunks(
       .execute();
     summary.masterFingerprints = fingerprints.map((r) => r.master_fingerprint as string);
     summary.counts = {
-      dataKeys: await count('lockbox_data_keys'),
+      dataKeys: await countDataKeys(),
       fields: fields.length,
-      secrets: await count('lockbox_secrets'),
+      secrets: await countSecrets(trx, { userScopesOnly: true }),
     };
     const total = summary.counts.dataKeys + summary.counts.fields + summary.counts.secrets;
     const header: SnapshotHeader = {
@@ -146,22 +147,9 @@ async function* snapshotChunks(
     yield encoder.encode(fields.map((f) => jsonLine(f)).join(''));
     records += fields.length;
 
-    let after: { scope: string; name: string } | undefined;
+    let after: [string, string] | null = null;
     for (;;) {
-      let page = trx
-        .selectFrom('lockbox_secrets')
-        .selectAll()
-        .where(isUserScope('scope'))
-        .orderBy('scope')
-        .orderBy('name')
-        .limit(pageSize);
-      if (after !== undefined) {
-        const last = after;
-        page = page.where((eb) =>
-          eb(eb.refTuple('scope', 'name'), '>', eb.tuple(last.scope, last.name)),
-        );
-      }
-      const rows = await page.execute();
+      const rows = await secretRowsAfter(trx, { after, limit: pageSize, userScopesOnly: true });
       if (rows.length === 0) break;
       yield encoder.encode(
         rows
@@ -186,7 +174,7 @@ async function* snapshotChunks(
       records += rows.length;
       onProgress?.({ records, total });
       const last = rows[rows.length - 1] as (typeof rows)[number];
-      after = { scope: last.scope, name: last.name };
+      after = [last.scope, last.name];
       if (rows.length < pageSize) break;
     }
     yield encoder.encode(jsonLine({ end: true, records }));

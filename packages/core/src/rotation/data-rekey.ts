@@ -41,14 +41,19 @@
  */
 
 import type { Kysely } from 'kysely';
-import { sql } from 'kysely';
 import { AUDIT_SCOPE } from '../audit/audit-keys.js';
 import { nowIso } from '../clock.js';
 import type { DialectName } from '../store/connect.js';
 import type { LockboxSchema } from '../store/schema.js';
+import {
+  anySecretOnRetiringKey,
+  holdSecretWrites,
+  noSecretOnDataKey,
+  SECRET_REKEY_SWAP,
+} from '../store/secret-rows.js';
+import { isUserScope } from '../store/user-scope-filter.js';
 import type { DataKeys } from '../vault/data-keys.js';
 import { META, setMeta } from '../vault/store-meta.js';
-import { isUserScope } from '../vault/user-scope-filter.js';
 import { type BatchTransactions, withBatchTransactions } from './batch-transactions.js';
 import { compareAndSwapRows } from './compare-and-swap-rows.js';
 import type { FieldTable, KeyValues } from './field-table.js';
@@ -165,20 +170,6 @@ export async function runDataRekey(options: RekeyRunOptions): Promise<string[]> 
 function rowCursor(row: RekeyCheckpoint['row']): KeyValues | null {
   if (row === null) return null;
   return Array.isArray(row) ? row : [String(row)];
-}
-
-async function anySecretOnRetiringKey(db: Db): Promise<boolean> {
-  const row = await db
-    .selectFrom('lockbox_secrets')
-    .select('data_key_id')
-    .where(
-      'data_key_id',
-      'in',
-      db.selectFrom('lockbox_data_keys').select('id').where('state', '=', 'retiring'),
-    )
-    .limit(1)
-    .executeTakeFirst();
-  return row !== undefined;
 }
 
 /** A batch read and re-encrypted, not yet written. */
@@ -370,12 +361,7 @@ class RekeyWalker {
       swapped = await compareAndSwapRows(
         trx,
         this.#o.dialect,
-        {
-          table: 'lockbox_secrets',
-          keys: [{ column: 'scope' }, { column: 'name' }],
-          compared: 'ciphertext',
-          set: ['ciphertext', 'data_key_id'],
-        },
+        SECRET_REKEY_SWAP,
         written.map(({ target, ciphertext }) => {
           const [scope, name] = target.key as [string, string];
           return [scope, name, target.expected, ciphertext, target.newKeyId];
@@ -465,8 +451,7 @@ class RekeyWalker {
       if (cp.passFound === 0) {
         // Waits for secret writes in flight and holds new ones until commit, so
         // the "no secret references it" check below cannot be overtaken.
-        if (dialect === 'postgres')
-          await sql`lock table lockbox_secrets in share mode`.execute(trx);
+        if (dialect === 'postgres') await holdSecretWrites(trx);
         const now = nowIso();
         const graceCutoff = new Date(Date.now() - this.#o.fieldGraceMs).toISOString();
         const fieldScopes = this.#fieldScopes();
@@ -480,15 +465,7 @@ class RekeyWalker {
               ? eb.lit(true)
               : eb.or([eb('scope', 'not in', fieldScopes), eb('updated_at', '<=', graceCutoff)]),
           )
-          .where(({ not, exists, selectFrom }) =>
-            not(
-              exists(
-                selectFrom('lockbox_secrets')
-                  .select('lockbox_secrets.scope')
-                  .whereRef('lockbox_secrets.data_key_id', '=', 'lockbox_data_keys.id'),
-              ),
-            ),
-          )
+          .where(noSecretOnDataKey())
           .returning('id')
           .execute();
         ids = rows.map((r) => r.id);

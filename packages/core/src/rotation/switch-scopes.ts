@@ -17,11 +17,11 @@ import { DATA_KEY_BYTES } from '../crypto/wrapped-key.js';
 import { wrapToRecipient } from '../keys/age-identity.js';
 import type { Keyring } from '../keys/keyring.js';
 import type { DataKeyTable, LockboxSchema } from '../store/schema.js';
+import { isUserScope } from '../store/user-scope-filter.js';
 import { authenticatedRecipient } from '../vault/authenticated-meta.js';
 import type { OpenDataKey } from '../vault/data-keys.js';
 import type { IntegrityKey } from '../vault/integrity-key.js';
 import { usablePrimaryRecord } from '../vault/master-key-records.js';
-import { isUserScope } from '../vault/user-scope-filter.js';
 import { recordActiveMasterKey } from './master-rotation.js';
 
 type Db = Kysely<LockboxSchema>;
