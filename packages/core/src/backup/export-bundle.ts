@@ -22,7 +22,8 @@
 import { nowIso } from '../clock.js';
 import { LockboxError } from '../errors.js';
 import type { Store } from '../store/connect.js';
-import { countSecretsPerScope, secretRowsAfter } from '../store/secret-rows.js';
+import { countSecretsPerScope } from '../store/secret-row-counts.js';
+import { secretRowsAfter } from '../store/secret-rows.js';
 import { isInternalScope } from '../store/user-scope-filter.js';
 import type { DataKeys } from '../vault/data-keys.js';
 import type { Fields } from '../vault/fields.js';

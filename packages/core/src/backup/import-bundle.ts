@@ -11,11 +11,11 @@
  * Apply runs in one transaction and commits only after the whole bundle has
  * been read and authenticated; any refusal rolls it back, so a bad bundle writes
  * nothing. Values are re-encrypted with the target's own data keys (a different
- * master key is fine); the target assigns versions and timestamps. Each secret is
- * written exactly as Secrets.set writes it (vault/secret-row-writes.ts): the
- * statement lands only while the data key sealed with is active, so a data
- * re-key running meanwhile never finds an imported row under a key it retired —
- * the value is sealed again under the scope's new key.
+ * master key is fine); the target assigns versions and timestamps. Secrets are
+ * written with the guard Secrets.set uses (vault/secret-row-writes.ts, as a
+ * batch): only under data keys read active — and held so until commit — so a
+ * data re-key running meanwhile never finds an imported row under a key it
+ * retired; a scope whose key it retired is sealed under its new key instead.
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { nowIso } from '../clock.js';
@@ -25,7 +25,11 @@ import type { Executor } from '../store/executor.js';
 import type { Actor } from '../vault/audit-sink.js';
 import type { DataKeys, OpenDataKey } from '../vault/data-keys.js';
 import type { Fields } from '../vault/fields.js';
-import { plaintextOf, writeSecretVersion } from '../vault/secret-row-writes.js';
+import {
+  type BatchedWrite,
+  plaintextOf,
+  writeSecretVersionsInTransaction,
+} from '../vault/secret-row-writes.js';
 import type { AgeDecryption, ByteSource } from './age-stream.js';
 import type { BundleHeader, BundleRecord } from './bundle-format.js';
 import { readBundle } from './bundle-reader.js';
@@ -199,14 +203,17 @@ class ImportRun {
   async #apply(classified: Classified[]): Promise<void> {
     // Under 'fail', once a conflict is known the import will be refused: stop writing.
     if (this.report.policy === 'fail' && this.#conflictSeen) return;
-    for (const { record, action, stored } of classified) {
-      if (!this.#writes(action)) continue;
-      const { type, plaintext, owned } = plaintextOf(record.value);
-      try {
-        const outcome = await writeSecretVersion(
-          this.#db,
-          this.#target.dataKeys,
-          {
+    const batch: BatchedWrite[] = [];
+    const owned: Uint8Array[] = [];
+    const keys = new Map<string, OpenDataKey>();
+    try {
+      for (const { record, action, stored } of classified) {
+        if (!this.#writes(action)) continue;
+        const { type, plaintext, owned: ours } = plaintextOf(record.value);
+        if (ours) owned.push(plaintext);
+        if (!keys.has(record.scope)) keys.set(record.scope, await this.#keyFor(record.scope));
+        batch.push({
+          write: {
             scope: record.scope,
             name: record.name,
             type,
@@ -216,24 +223,34 @@ class ImportRun {
             updatedAt: this.#now,
             updatedBy: this.#actor,
           },
-          stored,
-          await this.#keyFor(record.scope),
-        );
-        // A re-key may have moved the scope to a new key: the next records use it.
-        this.#keys.set(record.scope, outcome.key);
-        if (!outcome.written) {
-          // Each write was sealed for the version after the one classified; it lands
-          // only on a row still at that version, so the bound version is the stored one.
-          throw new LockboxError(
-            'VERSION_CONFLICT',
-            stored === undefined
-              ? 'another writer created some of the imported secrets during the import; nothing was imported'
-              : 'another writer changed some of the imported secrets during the import; nothing was imported',
-          );
-        }
-      } finally {
-        if (owned) plaintext.fill(0);
+          current: stored,
+        });
       }
+      const lock = this.#target.store.dialect === 'postgres';
+      const written = await writeSecretVersionsInTransaction(
+        this.#db,
+        this.#target.dataKeys,
+        batch,
+        keys,
+        lock,
+      );
+      // A re-key may have moved a scope to a new key: the next batches use it.
+      for (const [scope, key] of keys) this.#keys.set(scope, key);
+      const creates = batch.filter((b) => b.current === undefined).length;
+      if (written.created !== creates) {
+        throw new LockboxError(
+          'VERSION_CONFLICT',
+          'another writer created some of the imported secrets during the import; nothing was imported',
+        );
+      }
+      if (written.overwritten !== batch.length - creates) {
+        throw new LockboxError(
+          'VERSION_CONFLICT',
+          'another writer changed some of the imported secrets during the import; nothing was imported',
+        );
+      }
+    } finally {
+      for (const plaintext of owned) plaintext.fill(0);
     }
   }
 

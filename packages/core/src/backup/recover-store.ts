@@ -28,7 +28,7 @@ import { Keyring, type MasterKey, masterKeyFrom } from '../keys/keyring.js';
 import { withRotationLock } from '../rotation/rotation-lock.js';
 import { connectStore, type DatabaseDrivers, type Store } from '../store/connect.js';
 import { migrateToLatest, schemaVersion } from '../store/migrate.js';
-import { sampleSecretOnDataKey } from '../store/secret-rows.js';
+import { sampleSecretOnDataKey } from '../store/secret-row-counts.js';
 import type { Actor } from '../vault/audit-sink.js';
 import { DataKeys } from '../vault/data-keys.js';
 import { INTEGRITY_SCOPE, IntegrityKey } from '../vault/integrity-key.js';

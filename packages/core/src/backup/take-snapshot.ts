@@ -9,7 +9,8 @@
  */
 import { nowIso } from '../clock.js';
 import type { Store } from '../store/connect.js';
-import { countSecrets, secretRowsAfter } from '../store/secret-rows.js';
+import { countSecrets } from '../store/secret-row-counts.js';
+import { secretRowsAfter } from '../store/secret-rows.js';
 import { isUserScope } from '../store/user-scope-filter.js';
 import { getMeta, META } from '../vault/store-meta.js';
 import { type AgeEncryption, ageEncrypter, encryptStream } from './age-stream.js';

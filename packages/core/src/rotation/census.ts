@@ -15,11 +15,8 @@ import { CIPHERTEXT_TAG, parseCiphertext } from '../crypto/ciphertext.js';
 import { detectLegacyFormat } from '../crypto/legacy/detect-legacy-format.js';
 import { isLockboxError } from '../errors.js';
 import type { LockboxSchema } from '../store/schema.js';
-import {
-  countSecretsPerMasterKey,
-  countSecretsTagged,
-  secretRowsAfter,
-} from '../store/secret-rows.js';
+import { countSecretsPerMasterKey, countSecretsTagged } from '../store/secret-row-counts.js';
+import { secretRowsAfter } from '../store/secret-rows.js';
 import { isUserScope } from '../store/user-scope-filter.js';
 import type { Vault } from '../vault/lockbox.js';
 import { readMasterKeyRecords } from '../vault/master-key-records.js';

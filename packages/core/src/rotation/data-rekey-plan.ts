@@ -8,7 +8,10 @@ import type { Kysely } from 'kysely';
 import { parseCiphertext } from '../crypto/ciphertext.js';
 import { isLockboxError, LockboxError } from '../errors.js';
 import type { LockboxSchema } from '../store/schema.js';
-import { countSecretsOnLiveUserKeys, firstSecretOnLiveUserKey } from '../store/secret-rows.js';
+import {
+  countSecretsOnLiveUserKeys,
+  firstSecretOnLiveUserKey,
+} from '../store/secret-row-counts.js';
 import { isUserScope } from '../store/user-scope-filter.js';
 import type { Vault } from '../vault/lockbox.js';
 import { type FieldTable, type KeyValues, keyObject } from './field-table.js';

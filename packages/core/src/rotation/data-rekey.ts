@@ -50,7 +50,7 @@ import {
   holdSecretWrites,
   noSecretOnDataKey,
   SECRET_REKEY_SWAP,
-} from '../store/secret-rows.js';
+} from '../store/secret-row-counts.js';
 import { isUserScope } from '../store/user-scope-filter.js';
 import type { DataKeys } from '../vault/data-keys.js';
 import { META, setMeta } from '../vault/store-meta.js';

@@ -5,7 +5,7 @@
  * the primary (new data keys are wrapped under the primary).
  */
 import { LockboxError } from '../errors.js';
-import { countSecretsUnderMasterKey } from '../store/secret-rows.js';
+import { countSecretsUnderMasterKey } from '../store/secret-row-counts.js';
 import type { Vault } from '../vault/lockbox.js';
 import { liveDataKeysUnder } from './master-rotation.js';
 

@@ -19,13 +19,13 @@
 import { nowIso } from '../clock.js';
 import { LockboxError } from '../errors.js';
 import type { Executor } from '../store/executor.js';
+import { scopeSecretCounts } from '../store/secret-row-counts.js';
 import {
   deleteSecretRow,
   listSecretRows,
   readSecretRow,
   readSecretValue,
   readStoredVersion,
-  scopeSecretCounts,
   secretExists,
 } from '../store/secret-rows.js';
 import type { Actor, AuditSink } from './audit-sink.js';

@@ -6,7 +6,7 @@ import type { Kysely } from 'kysely';
 import { LockboxError } from '../errors.js';
 import type { Keyring } from '../keys/keyring.js';
 import type { LockboxSchema } from '../store/schema.js';
-import { countSecretsPerDataKey } from '../store/secret-rows.js';
+import { countSecretsPerDataKey } from '../store/secret-row-counts.js';
 import type { DataKeys } from './data-keys.js';
 import { type IntegrityReport, integrityReport } from './integrity-report.js';
 import { inspectKeys, type KeyCheck } from './key-check.js';
