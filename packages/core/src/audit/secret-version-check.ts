@@ -24,6 +24,7 @@
  */
 import type { Kysely } from 'kysely';
 import type { LockboxSchema } from '../store/schema.js';
+import { secretVersionsAfter } from '../store/secret-rows.js';
 import type { AuditVerifyResult } from './audit-verifier.js';
 
 export type VersionMismatchKind = 'rolled-back' | 'resurrected' | 'vanished' | 'ahead';
@@ -128,12 +129,7 @@ export async function checkSecretVersions(
   const seen = new Set<string>();
   let cursor: [string, string] | null = null;
   for (;;) {
-    let query = db.selectFrom('lockbox_secrets').select(['scope', 'name', 'version']);
-    if (cursor !== null) {
-      const [scope, name] = cursor;
-      query = query.where((eb) => eb(eb.refTuple('scope', 'name'), '>', eb.tuple(scope, name)));
-    }
-    const rows = await query.orderBy('scope').orderBy('name').limit(PAGE).execute();
+    const rows = await secretVersionsAfter(db, cursor, PAGE);
     for (const row of rows) {
       const key = pair(row.scope, row.name);
       seen.add(key);

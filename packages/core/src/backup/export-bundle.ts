@@ -22,10 +22,13 @@
 import { nowIso } from '../clock.js';
 import { LockboxError } from '../errors.js';
 import type { Store } from '../store/connect.js';
+import { countSecretsPerScope } from '../store/secret-row-counts.js';
+import { secretRowsAfter } from '../store/secret-rows.js';
+import { isInternalScope } from '../store/user-scope-filter.js';
 import type { DataKeys } from '../vault/data-keys.js';
 import type { Fields } from '../vault/fields.js';
 import { validateUserScope } from '../vault/names.js';
-import { isInternalScope, isUserScope } from '../vault/user-scope-filter.js';
+import { openSecretRow } from '../vault/secret-row-codec.js';
 import { type AgeEncryption, ageEncrypter, encryptStream } from './age-stream.js';
 import {
   BUNDLE_FORMAT,
@@ -43,7 +46,6 @@ import {
   planFieldExport,
 } from './export-field-values.js';
 import { jsonLine } from './json-lines.js';
-import { decryptSecretRow } from './secret-rows.js';
 
 export interface ExportOptions {
   encryption: AgeEncryption;
@@ -96,15 +98,9 @@ async function* bundleChunks(
     // Counted without any scope filter and classified here, independently of the
     // SQL filter the pages use: if the two ever disagree, the export fails below
     // instead of silently leaving a scope out of a "complete" backup.
-    let counts = trx
-      .selectFrom('lockbox_secrets')
-      .select((eb) => ['scope', eb.fn.countAll<string | number>().as('count')])
-      .groupBy('scope')
-      .orderBy('scope');
-    if (scopes !== undefined) counts = counts.where('scope', 'in', scopes);
-    summary.scopes = (await counts.execute())
-      .filter((r) => !isInternalScope(r.scope))
-      .map((r) => ({ scope: r.scope, secrets: Number(r.count) }));
+    summary.scopes = (await countSecretsPerScope(trx, scopes)).filter(
+      (r) => !isInternalScope(r.scope),
+    );
     const secrets = summary.scopes.reduce((sum, s) => sum + s.secrets, 0);
     const fields = await planFieldExport(trx, source.store.dialect, source.fields, scopes);
     summary.fields = fields.map((f) => f.summary);
@@ -124,36 +120,18 @@ async function* bundleChunks(
     yield encoder.encode(jsonLine(header));
     onProgress?.({ records: 0, total });
 
-    let after: { scope: string; name: string } | undefined;
+    let after: [string, string] | null = null;
     for (;;) {
-      let page = trx
-        .selectFrom('lockbox_secrets')
-        .select([
-          'scope',
-          'name',
-          'version',
-          'value_type',
-          'ciphertext',
-          'metadata',
-          'updated_at',
-          'created_at',
-        ])
-        .where(isUserScope('scope'))
-        .orderBy('scope')
-        .orderBy('name')
-        .limit(pageSize);
-      if (scopes !== undefined) page = page.where('scope', 'in', scopes);
-      if (after !== undefined) {
-        const last = after;
-        page = page.where((eb) =>
-          eb(eb.refTuple('scope', 'name'), '>', eb.tuple(last.scope, last.name)),
-        );
-      }
-      const rows = await page.execute();
+      const rows = await secretRowsAfter(trx, {
+        after,
+        limit: pageSize,
+        userScopesOnly: true,
+        ...(scopes === undefined ? {} : { scopes }),
+      });
       if (rows.length === 0) break;
       let text = '';
       for (const row of rows) {
-        const plaintext = await decryptSecretRow(source.dataKeys, row, trx);
+        const plaintext = await openSecretRow(source.dataKeys, row, trx);
         const value = row.value_type === 'utf8' ? plaintext.toString('utf8') : plaintext;
         text += jsonLine(
           encodeBundleRecord({
@@ -172,7 +150,7 @@ async function* bundleChunks(
       yield encoder.encode(text);
       onProgress?.({ records: summary.records, total });
       const last = rows[rows.length - 1] as (typeof rows)[number];
-      after = { scope: last.scope, name: last.name };
+      after = [last.scope, last.name];
       if (rows.length < pageSize) break;
     }
     if (summary.records !== secrets) {

@@ -1,20 +1,9 @@
 /**
  * Importing a bundle: preview (what would change, per scope; writes nothing) and
- * apply (one transaction, with a conflict policy).
- *
- * Each record is classified against the target store:
- *   create     — the target has no secret at that scope and name
- *   unchanged  — the target holds the same value, type and metadata
- *   conflict   — the target differs and was changed after the bundle's record
- *                (its updated_at is later than the record's updatedAt), or the
- *                target's value cannot be decrypted: overwriting would lose
- *                something nobody has seen
- *   overwrite  — the target differs and is not newer (or the record has no updatedAt)
- *
- * Policies (apply): `skip` writes only creates; `overwrite` writes creates,
- * overwrites and conflicts; `fail` (the default) refuses the whole import with
- * IMPORT_CONFLICT if there is any conflict, and otherwise writes creates and
- * overwrites. Unchanged records are never written.
+ * apply (one transaction, with a conflict policy). Each record is classified
+ * against the target store, and the policy decides which classes are written
+ * (import-plan.ts); under `fail` (the default) any conflict refuses the whole
+ * import with IMPORT_CONFLICT.
  *
  * Field value records (bundle version 2) go to import-field-values.ts, in the
  * same run and transaction: rows the target has are updated, others reported.
@@ -22,28 +11,41 @@
  * Apply runs in one transaction and commits only after the whole bundle has
  * been read and authenticated; any refusal rolls it back, so a bad bundle writes
  * nothing. Values are re-encrypted with the target's own data keys (a different
- * master key is fine); the target assigns versions and timestamps.
+ * master key is fine); the target assigns versions and timestamps. Secrets are
+ * written with the guard Secrets.set uses (vault/secret-row-writes.ts, as a
+ * batch): only under data keys read active — and held so until commit — so a
+ * data re-key running meanwhile never finds an imported row under a key it
+ * retired; a scope whose key it retired is sealed under its new key instead.
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import type { Insertable, Kysely } from 'kysely';
 import { nowIso } from '../clock.js';
 import { LockboxError } from '../errors.js';
 import type { Store } from '../store/connect.js';
-import type { LockboxSchema, SecretTable } from '../store/schema.js';
+import type { Executor } from '../store/executor.js';
 import type { Actor } from '../vault/audit-sink.js';
 import type { DataKeys, OpenDataKey } from '../vault/data-keys.js';
 import type { Fields } from '../vault/fields.js';
+import {
+  type BatchedWrite,
+  plaintextOf,
+  writeSecretVersionsInTransaction,
+} from '../vault/secret-row-writes.js';
 import type { AgeDecryption, ByteSource } from './age-stream.js';
 import type { BundleHeader, BundleRecord } from './bundle-format.js';
 import { readBundle } from './bundle-reader.js';
-import { canonicalJson } from './canonical-json.js';
 import type { FieldValueRecord } from './field-record.js';
 import { type FieldImportCounts, FieldValueImport } from './import-field-values.js';
-import { decryptSecretRow, encryptSecretValue } from './secret-rows.js';
+import {
+  type Classified,
+  CONFLICT_POLICIES,
+  type ConflictPolicy,
+  classifyRecords,
+  type ImportAction,
+  type ImportConflict,
+  writtenUnder,
+} from './import-plan.js';
 
-export type ConflictPolicy = 'skip' | 'overwrite' | 'fail';
-export type ImportAction = 'create' | 'overwrite' | 'unchanged' | 'conflict';
-export const CONFLICT_POLICIES: readonly ConflictPolicy[] = ['skip', 'overwrite', 'fail'];
+export { CONFLICT_POLICIES, type ConflictPolicy, type ImportAction, type ImportConflict };
 
 export interface ImportOptions {
   decryption: AgeDecryption;
@@ -75,12 +77,6 @@ export interface ScopeImportCounts {
   conflict: number;
 }
 
-export interface ImportConflict {
-  scope: string;
-  name: string;
-  reason: 'newer-in-target' | 'undecryptable-in-target';
-}
-
 export interface ImportReport {
   mode: 'preview' | 'apply';
   policy: ConflictPolicy;
@@ -109,30 +105,10 @@ export interface ImportTarget {
 const MAX_LISTED_CONFLICTS = 100;
 const DEFAULT_BATCH = 500;
 
-type Db = Kysely<LockboxSchema>;
-
-interface Classified {
-  record: BundleRecord;
-  action: ImportAction;
-  /** The target's row when there is one: an overwrite stores the next version, bound into its ciphertext. */
-  stored?: { version: number; createdAt: string };
-}
-
-function pairKey(scope: string, name: string): string {
-  return `${scope}\u0000${name}`;
-}
-
-function sameValue(record: BundleRecord, type: string, stored: Buffer): boolean {
-  const recordType = typeof record.value === 'string' ? 'utf8' : 'bytes';
-  if (recordType !== type) return false;
-  const bytes = typeof record.value === 'string' ? Buffer.from(record.value, 'utf8') : record.value;
-  return bytes.equals(stored);
-}
-
 class ImportRun {
   readonly report: ImportReport;
   readonly #target: ImportTarget;
-  readonly #db: Db;
+  readonly #db: Executor;
   readonly #write: boolean;
   readonly #actor: string;
   readonly #now = nowIso();
@@ -141,7 +117,12 @@ class ImportRun {
   readonly #fields: FieldValueImport;
   #conflictSeen = false;
 
-  constructor(target: ImportTarget, db: Db, mode: 'preview' | 'apply', options: ImportOptions) {
+  constructor(
+    target: ImportTarget,
+    db: Executor,
+    mode: 'preview' | 'apply',
+    options: ImportOptions,
+  ) {
     this.#target = target;
     this.#db = db;
     this.#fields = new FieldValueImport(target, db, mode === 'apply', options.authorize);
@@ -174,71 +155,13 @@ class ImportRun {
   }
 
   async batch(records: BundleRecord[]): Promise<void> {
-    const classified = await this.#classify(records);
-    for (const { record, action } of classified) this.#count(record, action);
-    if (this.#write) await this.#apply(classified);
-  }
-
-  async #classify(records: BundleRecord[]): Promise<Classified[]> {
-    let query = this.#db
-      .selectFrom('lockbox_secrets')
-      .select([
-        'scope',
-        'name',
-        'value_type',
-        'ciphertext',
-        'metadata',
-        'updated_at',
-        'version',
-        'created_at',
-      ])
-      .where((eb) =>
-        eb(
-          eb.refTuple('scope', 'name'),
-          'in',
-          records.map((r) => eb.tuple(r.scope, r.name)),
-        ),
-      );
-    // Lock the rows this import may overwrite, so the classification holds until commit.
-    if (this.#write && this.#target.store.dialect === 'postgres') query = query.forUpdate();
-    const existing = new Map(
-      (await query.execute()).map((row) => [pairKey(row.scope, row.name), row]),
-    );
-    const classified: Classified[] = [];
-    for (const record of records) {
-      const row = existing.get(pairKey(record.scope, record.name));
-      if (row === undefined) {
-        classified.push({ record, action: 'create' });
-        continue;
-      }
-      const target = { version: Number(row.version), createdAt: row.created_at };
-      let stored: Buffer;
-      try {
-        stored = await decryptSecretRow(this.#target.dataKeys, row, this.#db);
-      } catch (err) {
-        if (!(err instanceof LockboxError)) throw err;
-        classified.push({ record, action: 'conflict', stored: target });
-        this.#listConflict(record, 'undecryptable-in-target');
-        continue;
-      }
-      const same =
-        sameValue(record, row.value_type, stored) &&
-        canonicalJson(record.metadata) ===
-          canonicalJson(row.metadata === null ? null : JSON.parse(row.metadata));
-      stored.fill(0);
-      if (same) {
-        classified.push({ record, action: 'unchanged', stored: target });
-      } else if (
-        record.updatedAt !== undefined &&
-        Date.parse(row.updated_at) > Date.parse(record.updatedAt)
-      ) {
-        classified.push({ record, action: 'conflict', stored: target });
-        this.#listConflict(record, 'newer-in-target');
-      } else {
-        classified.push({ record, action: 'overwrite', stored: target });
-      }
+    const lock = this.#write && this.#target.store.dialect === 'postgres';
+    const classified = await classifyRecords(this.#db, this.#target.dataKeys, records, lock);
+    for (const { record, action, conflict } of classified) {
+      if (conflict !== undefined) this.#listConflict(record, conflict);
+      this.#count(record, action);
     }
-    return classified;
+    if (this.#write) await this.#apply(classified);
   }
 
   #listConflict(record: BundleRecord, reason: ImportConflict['reason']): void {
@@ -262,16 +185,8 @@ class ImportRun {
     if (this.#writes(action)) this.report.writes[action === 'create' ? 'create' : 'overwrite'] += 1;
   }
 
-  /** Whether apply writes a record of this class under the policy. */
   #writes(action: ImportAction): boolean {
-    switch (this.report.policy) {
-      case 'skip':
-        return action === 'create';
-      case 'overwrite':
-        return action !== 'unchanged';
-      case 'fail':
-        return action === 'create' || action === 'overwrite';
-    }
+    return writtenUnder(this.report.policy, action);
   }
 
   async #keyFor(scope: string): Promise<OpenDataKey> {
@@ -288,77 +203,54 @@ class ImportRun {
   async #apply(classified: Classified[]): Promise<void> {
     // Under 'fail', once a conflict is known the import will be refused: stop writing.
     if (this.report.policy === 'fail' && this.#conflictSeen) return;
-    const creates: Insertable<SecretTable>[] = [];
-    const updates: Insertable<SecretTable>[] = [];
-    for (const { record, action, stored } of classified) {
-      if (!this.#writes(action)) continue;
-      const key = await this.#keyFor(record.scope);
-      const version = (stored?.version ?? 0) + 1;
-      const createdAt = stored?.createdAt ?? this.#now;
-      const { ciphertext, type } = encryptSecretValue(
-        key,
-        { scope: record.scope, name: record.name, version, createdAt },
-        record.value,
+    const batch: BatchedWrite[] = [];
+    const owned: Uint8Array[] = [];
+    const keys = new Map<string, OpenDataKey>();
+    try {
+      for (const { record, action, stored } of classified) {
+        if (!this.#writes(action)) continue;
+        const { type, plaintext, owned: ours } = plaintextOf(record.value);
+        if (ours) owned.push(plaintext);
+        if (!keys.has(record.scope)) keys.set(record.scope, await this.#keyFor(record.scope));
+        batch.push({
+          write: {
+            scope: record.scope,
+            name: record.name,
+            type,
+            plaintext,
+            metadata: record.metadata === null ? null : JSON.stringify(record.metadata),
+            keepMetadata: false,
+            updatedAt: this.#now,
+            updatedBy: this.#actor,
+          },
+          current: stored,
+        });
+      }
+      const lock = this.#target.store.dialect === 'postgres';
+      const written = await writeSecretVersionsInTransaction(
+        this.#db,
+        this.#target.dataKeys,
+        batch,
+        keys,
+        lock,
       );
-      const row = {
-        scope: record.scope,
-        name: record.name,
-        version,
-        value_type: type,
-        ciphertext,
-        data_key_id: key.id,
-        metadata: record.metadata === null ? null : JSON.stringify(record.metadata),
-        created_at: createdAt,
-        updated_at: this.#now,
-        updated_by: this.#actor,
-      };
-      (action === 'create' ? creates : updates).push(row);
-    }
-    if (creates.length > 0) {
-      const inserted = await this.#db
-        .insertInto('lockbox_secrets')
-        .values(creates)
-        .onConflict((oc) => oc.columns(['scope', 'name']).doNothing())
-        .executeTakeFirst();
-      if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) !== creates.length) {
+      // A re-key may have moved a scope to a new key: the next batches use it.
+      for (const [scope, key] of keys) this.#keys.set(scope, key);
+      const creates = batch.filter((b) => b.current === undefined).length;
+      if (written.created !== creates) {
         throw new LockboxError(
           'VERSION_CONFLICT',
           'another writer created some of the imported secrets during the import; nothing was imported',
         );
       }
-    }
-    if (updates.length > 0) {
-      // Each overwrite was sealed for the version after the one classified; it lands
-      // only on a row still at that version, so the bound version is the stored one.
-      const written = await this.#db
-        .insertInto('lockbox_secrets')
-        .values(updates)
-        .onConflict((oc) =>
-          oc
-            .columns(['scope', 'name'])
-            .doUpdateSet((eb) => ({
-              version: eb.ref('excluded.version'),
-              value_type: eb.ref('excluded.value_type'),
-              ciphertext: eb.ref('excluded.ciphertext'),
-              data_key_id: eb.ref('excluded.data_key_id'),
-              metadata: eb.ref('excluded.metadata'),
-              updated_at: eb.ref('excluded.updated_at'),
-              updated_by: eb.ref('excluded.updated_by'),
-            }))
-            .where((eb) =>
-              eb.and([
-                eb(eb('lockbox_secrets.version', '+', 1), '=', eb.ref('excluded.version')),
-                eb('lockbox_secrets.created_at', '=', eb.ref('excluded.created_at')),
-              ]),
-            ),
-        )
-        .executeTakeFirst();
-      if (Number(written.numInsertedOrUpdatedRows ?? 0n) !== updates.length) {
+      if (written.overwritten !== batch.length - creates) {
         throw new LockboxError(
           'VERSION_CONFLICT',
           'another writer changed some of the imported secrets during the import; nothing was imported',
         );
       }
+    } finally {
+      for (const plaintext of owned) plaintext.fill(0);
     }
   }
 
@@ -394,7 +286,7 @@ class ImportRun {
 
 async function run(
   target: ImportTarget,
-  db: Db,
+  db: Executor,
   input: ByteSource,
   mode: 'preview' | 'apply',
   options: ImportOptions,

@@ -35,6 +35,7 @@ import {
 } from '../store/data-key-backup-rows.js';
 import { liveDataKeyCount } from '../store/data-key-state-rows.js';
 import { migrateToLatest, schemaVersion } from '../store/migrate.js';
+import { sampleSecretOnDataKey } from '../store/secret-row-counts.js';
 import type { Actor } from '../vault/audit-sink.js';
 import { DataKeys } from '../vault/data-keys.js';
 import { INTEGRITY_SCOPE, IntegrityKey } from '../vault/integrity-key.js';
@@ -146,12 +147,7 @@ async function recover(store: Store, options: RecoverStoreOptions): Promise<Reco
                 { details: { scope: row.scope, dataKeyId: row.id } },
               );
             }
-            const sample = await trx
-              .selectFrom('lockbox_secrets')
-              .select(['scope', 'name', 'value_type', 'ciphertext', 'version', 'created_at'])
-              .where('data_key_id', '=', row.id)
-              .limit(1)
-              .executeTakeFirst();
+            const sample = await sampleSecretOnDataKey(trx, row.id);
             if (sample !== undefined) {
               try {
                 openSecret(

@@ -24,13 +24,16 @@ import {
 } from '../store/data-key-backup-rows.js';
 import { insertDataKey } from '../store/data-key-rows.js';
 import type { DataKeyTable, LockboxSchema, SecretTable } from '../store/schema.js';
+import { countSecrets } from '../store/secret-row-counts.js';
+import { insertSecretRows } from '../store/secret-rows.js';
+import { isUserScope } from '../store/user-scope-filter.js';
 import { authenticatedRecipient, setAuthenticatedMeta } from '../vault/authenticated-meta.js';
 import type { DataKeys } from '../vault/data-keys.js';
 import { keyColumnsOf, writeRegistration } from '../vault/fields.js';
 import { writeMasterKeyRecord } from '../vault/master-key-records.js';
 import { validateIdentifier, validateName, validateUserScope } from '../vault/names.js';
+import { openSecretRow } from '../vault/secret-row-codec.js';
 import { META } from '../vault/store-meta.js';
-import { isUserScope } from '../vault/user-scope-filter.js';
 import {
   type AgeDecryption,
   type ByteSource,
@@ -44,7 +47,6 @@ import {
 } from './age-stream.js';
 import { DEFAULT_MAX_BUNDLE_BYTES } from './bundle-reader.js';
 import { malformed, readJsonLines } from './json-lines.js';
-import { decryptSecretRow } from './secret-rows.js';
 import {
   parseSnapshotHeader,
   parseSnapshotRow,
@@ -84,12 +86,7 @@ const MAX_LINE_BYTES = 1024 * 1024;
 export async function checkRestoreTarget(db: Db): Promise<void> {
   const count = async (query: Promise<{ count: string | number } | undefined>) =>
     Number((await query)?.count ?? 0);
-  const secrets = await count(
-    db
-      .selectFrom('lockbox_secrets')
-      .select((eb) => eb.fn.countAll<string | number>().as('count'))
-      .executeTakeFirst(),
-  );
+  const secrets = await countSecrets(db);
   const dataKeys = await userDataKeyCount(db, isUserScope);
   const fields = await count(
     db
@@ -269,7 +266,7 @@ class RestoreRun {
     // Throws SECRET_UNDECRYPTABLE naming the scope/name when the row does not open.
     // The ciphertext is kept as it is, with the version and created_at it is bound
     // to (lb2:), so a snapshot row whose version was edited does not restore.
-    (await decryptSecretRow(this.#target.dataKeys, stored, this.#db)).fill(0);
+    (await openSecretRow(this.#target.dataKeys, stored, this.#db)).fill(0);
     this.#secrets.push({
       ...stored,
       data_key_id: row.dataKeyId,
@@ -283,7 +280,7 @@ class RestoreRun {
   async flush(): Promise<void> {
     await this.#flushKeys();
     if (this.#secrets.length === 0) return;
-    await this.#db.insertInto('lockbox_secrets').values(this.#secrets).execute();
+    await insertSecretRows(this.#db, this.#secrets);
     this.#secrets = [];
   }
 }

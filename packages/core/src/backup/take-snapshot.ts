@@ -14,8 +14,10 @@ import {
   userDataKeysAfter,
   userMasterFingerprints,
 } from '../store/data-key-backup-rows.js';
+import { countSecrets } from '../store/secret-row-counts.js';
+import { secretRowsAfter } from '../store/secret-rows.js';
+import { isUserScope } from '../store/user-scope-filter.js';
 import { getMeta, META } from '../vault/store-meta.js';
-import { isUserScope } from '../vault/user-scope-filter.js';
 import { type AgeEncryption, ageEncrypter, encryptStream } from './age-stream.js';
 import { consistentRead } from './consistent-read.js';
 import { jsonLine } from './json-lines.js';
@@ -59,16 +61,6 @@ async function* snapshotChunks(
   onProgress: SnapshotOptions['onProgress'],
 ): AsyncGenerator<Uint8Array> {
   yield* consistentRead(source.store, async function* (trx) {
-    const count = async (table: 'lockbox_secrets') =>
-      Number(
-        (
-          await trx
-            .selectFrom(table)
-            .select((eb) => eb.fn.countAll<string | number>().as('count'))
-            .where(isUserScope('scope'))
-            .executeTakeFirstOrThrow()
-        ).count,
-      );
     const fields: SnapshotField[] = (
       await trx
         .selectFrom('lockbox_fields')
@@ -88,7 +80,7 @@ async function* snapshotChunks(
     summary.counts = {
       dataKeys: await userDataKeyCount(trx, isUserScope),
       fields: fields.length,
-      secrets: await count('lockbox_secrets'),
+      secrets: await countSecrets(trx, { userScopesOnly: true }),
     };
     const total = summary.counts.dataKeys + summary.counts.fields + summary.counts.secrets;
     const header: SnapshotHeader = {
@@ -135,22 +127,9 @@ async function* snapshotChunks(
     yield encoder.encode(fields.map((f) => jsonLine(f)).join(''));
     records += fields.length;
 
-    let after: { scope: string; name: string } | undefined;
+    let after: [string, string] | null = null;
     for (;;) {
-      let page = trx
-        .selectFrom('lockbox_secrets')
-        .selectAll()
-        .where(isUserScope('scope'))
-        .orderBy('scope')
-        .orderBy('name')
-        .limit(pageSize);
-      if (after !== undefined) {
-        const last = after;
-        page = page.where((eb) =>
-          eb(eb.refTuple('scope', 'name'), '>', eb.tuple(last.scope, last.name)),
-        );
-      }
-      const rows = await page.execute();
+      const rows = await secretRowsAfter(trx, { after, limit: pageSize, userScopesOnly: true });
       if (rows.length === 0) break;
       yield encoder.encode(
         rows
@@ -175,7 +154,7 @@ async function* snapshotChunks(
       records += rows.length;
       onProgress?.({ records, total });
       const last = rows[rows.length - 1] as (typeof rows)[number];
-      after = { scope: last.scope, name: last.name };
+      after = [last.scope, last.name];
       if (rows.length < pageSize) break;
     }
     yield encoder.encode(jsonLine({ end: true, records }));

@@ -9,17 +9,19 @@
  * key not in the keyring — or, with `verify`, any row that fails to decrypt).
  * A previous key is droppable when no live data key is wrapped under it.
  */
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import { AUDIT_SCOPE } from '../audit/audit-keys.js';
 import { CIPHERTEXT_TAG, parseCiphertext } from '../crypto/ciphertext.js';
 import { detectLegacyFormat } from '../crypto/legacy/detect-legacy-format.js';
 import { isLockboxError } from '../errors.js';
 import { dataKeyStatesByIds } from '../store/data-key-rows.js';
 import { dataKeyCensus } from '../store/data-key-state-rows.js';
-import type { LockboxSchema, ValueType } from '../store/schema.js';
+import type { LockboxSchema } from '../store/schema.js';
+import { countSecretsPerMasterKey, countSecretsTagged } from '../store/secret-row-counts.js';
+import { secretRowsAfter } from '../store/secret-rows.js';
+import { isUserScope } from '../store/user-scope-filter.js';
 import type { Vault } from '../vault/lockbox.js';
 import { readMasterKeyRecords } from '../vault/master-key-records.js';
-import { isUserScope } from '../vault/user-scope-filter.js';
 import { FieldTable, type KeyValues, keyObject } from './field-table.js';
 
 type Db = Kysely<LockboxSchema>;
@@ -123,16 +125,7 @@ async function dataKeyInfo(db: Db, ids: readonly string[]): Promise<Map<string, 
 
 async function secretsCensus(vault: Vault, verify: boolean, batchSize: number) {
   const db = vault.store.db;
-  const grouped = await db
-    .selectFrom('lockbox_secrets as s')
-    .leftJoin('lockbox_data_keys as d', 'd.id', 's.data_key_id')
-    .select((eb) => [
-      'd.master_fingerprint as master',
-      'd.state as state',
-      eb.fn.countAll<string | number>().as('n'),
-    ])
-    .groupBy(['d.master_fingerprint', 'd.state'])
-    .execute();
+  const grouped = await countSecretsPerMasterKey(db);
   const out: Census['secrets'] = {
     total: 0,
     byMasterKey: {},
@@ -141,14 +134,9 @@ async function secretsCensus(vault: Vault, verify: boolean, batchSize: number) {
     unreadableByReason: {},
     versionless: 0,
   };
-  const versionless = await db
-    .selectFrom('lockbox_secrets')
-    .select((eb) => eb.fn.countAll<string | number>().as('n'))
-    .where(sql<boolean>`substr(ciphertext, 1, 4) = ${CIPHERTEXT_TAG}`)
-    .executeTakeFirstOrThrow();
-  out.versionless = Number(versionless.n);
+  out.versionless = await countSecretsTagged(db, CIPHERTEXT_TAG);
   for (const row of grouped) {
-    const n = Number(row.n);
+    const n = row.secrets;
     out.total += n;
     const info = row.state === null ? undefined : { state: row.state, master: row.master };
     if (row.master !== null && row.state !== 'destroyed') bump(out.byMasterKey, row.master, n);
@@ -162,19 +150,10 @@ async function secretsCensus(vault: Vault, verify: boolean, batchSize: number) {
   if (verify) {
     let after: [string, string] | null = null;
     for (;;) {
-      let query = db
-        .selectFrom('lockbox_secrets')
-        .select(['scope', 'name', 'value_type', 'ciphertext', 'version', 'created_at']);
-      if (after !== null) {
-        const [scope, name] = after;
-        query = query.where((eb) => eb(eb.refTuple('scope', 'name'), '>', eb.tuple(scope, name)));
-      }
-      const rows = await query.orderBy('scope').orderBy('name').limit(batchSize).execute();
+      const rows = await secretRowsAfter(db, { after, limit: batchSize });
       for (const row of rows) {
         try {
-          (
-            await vault.secrets.decryptRow({ ...row, value_type: row.value_type as ValueType })
-          ).fill(0);
+          (await vault.secrets.decryptRow(row)).fill(0);
         } catch (err) {
           if (!isLockboxError(err)) throw err;
           out.unreadable += 1;

@@ -3,11 +3,11 @@
  * needs are destroyed, those a row or the field grace period still needs are
  * kept and counted, and the job is finished, all in one transaction.
  */
-import { sql } from 'kysely';
 import { nowIso } from '../clock.js';
 import { destroyUnusedRetiringKeys, retiringUserDataKeys } from '../store/data-key-state-rows.js';
+import { holdSecretWrites } from '../store/secret-row-counts.js';
+import { isUserScope } from '../store/user-scope-filter.js';
 import { META, setMeta } from '../vault/store-meta.js';
-import { isUserScope } from '../vault/user-scope-filter.js';
 import { afterDestroy } from './checkpoint.js';
 import type { RekeyRunOptions } from './data-rekey-job.js';
 import type { FieldTable } from './field-table.js';
@@ -31,7 +31,7 @@ export async function finishDataRekey(options: RekeyRunOptions): Promise<string[
     if (cp.passFound === 0) {
       // Waits for secret writes in flight and holds new ones until commit, so
       // the "no secret references it" check below cannot be overtaken.
-      if (dialect === 'postgres') await sql`lock table lockbox_secrets in share mode`.execute(trx);
+      if (dialect === 'postgres') await holdSecretWrites(trx);
       const now = nowIso();
       const graceCutoff = new Date(Date.now() - options.fieldGraceMs).toISOString();
       ids = await destroyUnusedRetiringKeys(trx, isUserScope, {

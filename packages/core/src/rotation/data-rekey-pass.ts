@@ -8,6 +8,7 @@ import { AUDIT_SCOPE } from '../audit/audit-keys.js';
 import { nowIso } from '../clock.js';
 import { markDataKeyRetiring } from '../store/data-key-state-rows.js';
 import type { LockboxSchema } from '../store/schema.js';
+import { anySecretOnRetiringKey, SECRET_REKEY_SWAP } from '../store/secret-row-counts.js';
 import type { BatchTransactions } from './batch-transactions.js';
 import {
   afterBatchWritten,
@@ -38,20 +39,6 @@ import { saveJob } from './rotation-jobs.js';
 import { switchScopes } from './switch-scopes.js';
 
 type Db = Kysely<LockboxSchema>;
-
-async function anySecretOnRetiringKey(db: Db): Promise<boolean> {
-  const row = await db
-    .selectFrom('lockbox_secrets')
-    .select('data_key_id')
-    .where(
-      'data_key_id',
-      'in',
-      db.selectFrom('lockbox_data_keys').select('id').where('state', '=', 'retiring'),
-    )
-    .limit(1)
-    .executeTakeFirst();
-  return row !== undefined;
-}
 
 /** A batch read and re-encrypted, not yet written. */
 interface Prepared {
@@ -245,12 +232,7 @@ export class RekeyWalker {
       swapped = await compareAndSwapRows(
         trx,
         this.#o.dialect,
-        {
-          table: 'lockbox_secrets',
-          keys: [{ column: 'scope' }, { column: 'name' }],
-          compared: 'ciphertext',
-          set: ['ciphertext', 'data_key_id'],
-        },
+        SECRET_REKEY_SWAP,
         written.map(({ target, ciphertext }) => {
           const [scope, name] = target.key as [string, string];
           return [scope, name, target.expected, ciphertext, target.newKeyId];

@@ -8,8 +8,12 @@ import { parseCiphertext } from '../crypto/ciphertext.js';
 import { isLockboxError, LockboxError } from '../errors.js';
 import { dataKeyState, liveUserDataKeysAfter } from '../store/data-key-rows.js';
 import { liveUserDataKeyCounts } from '../store/data-key-state-rows.js';
+import {
+  countSecretsOnLiveUserKeys,
+  firstSecretOnLiveUserKey,
+} from '../store/secret-row-counts.js';
+import { isUserScope } from '../store/user-scope-filter.js';
 import type { Vault } from '../vault/lockbox.js';
-import { isUserScope } from '../vault/user-scope-filter.js';
 import { type FieldTable, type KeyValues, keyObject } from './field-table.js';
 
 export interface RekeyPlan {
@@ -56,16 +60,7 @@ async function proveDataKeys(vault: Vault): Promise<void> {
 }
 
 async function proveFirstSecret(vault: Vault): Promise<void> {
-  const first = await vault.store.db
-    .selectFrom('lockbox_secrets as s')
-    .innerJoin('lockbox_data_keys as d', 'd.id', 's.data_key_id')
-    .select(['s.scope', 's.name', 's.value_type', 's.ciphertext', 's.version', 's.created_at'])
-    .where('d.state', '!=', 'destroyed')
-    .where(isUserScope('d.scope'))
-    .orderBy('s.scope')
-    .orderBy('s.name')
-    .limit(1)
-    .executeTakeFirst();
+  const first = await firstSecretOnLiveUserKey(vault.store.db);
   if (first === undefined) return;
   try {
     (await vault.secrets.decryptRow(first)).fill(0);
@@ -120,15 +115,9 @@ export async function planDataRekey(
   await proveFirstSecret(vault);
   for (const table of fields) await proveFirstFieldRow(vault, table);
   const keys = await liveUserDataKeyCounts(db, isUserScope);
-  const secrets = await db
-    .selectFrom('lockbox_secrets as s')
-    .innerJoin('lockbox_data_keys as d', 'd.id', 's.data_key_id')
-    .select((eb) => eb.fn.countAll<string | number>().as('n'))
-    .where('d.state', '!=', 'destroyed')
-    .where(isUserScope('d.scope'))
-    .executeTakeFirstOrThrow();
+  const secrets = await countSecretsOnLiveUserKeys(db);
   const fieldRows: Record<string, number> = {};
   for (const table of fields) fieldRows[table.label] = await table.count(db, 'lockbox');
-  const rows = Number(secrets.n) + Object.values(fieldRows).reduce((a, b) => a + b, 0);
-  return { ...keys, secrets: Number(secrets.n), fieldRows, rows };
+  const rows = secrets + Object.values(fieldRows).reduce((a, b) => a + b, 0);
+  return { ...keys, secrets, fieldRows, rows };
 }

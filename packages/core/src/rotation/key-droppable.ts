@@ -5,6 +5,7 @@
  * the primary (new data keys are wrapped under the primary).
  */
 import { LockboxError } from '../errors.js';
+import { countSecretsUnderMasterKey } from '../store/secret-row-counts.js';
 import type { Vault } from '../vault/lockbox.js';
 import { liveDataKeysUnder } from './master-rotation.js';
 
@@ -23,16 +24,10 @@ export async function assertKeyDroppable(
   }
   const dataKeys = await liveDataKeysUnder(vault.store.db, fingerprint);
   if (dataKeys === 0) return;
-  const secrets = await vault.store.db
-    .selectFrom('lockbox_secrets as s')
-    .innerJoin('lockbox_data_keys as d', 'd.id', 's.data_key_id')
-    .select((eb) => eb.fn.countAll<string | number>().as('n'))
-    .where('d.master_fingerprint', '=', fingerprint)
-    .where('d.state', '!=', 'destroyed')
-    .executeTakeFirstOrThrow();
+  const secrets = await countSecretsUnderMasterKey(vault.store.db, fingerprint);
   throw new LockboxError(
     'KEY_STILL_NEEDED',
-    `master key ${fingerprint} still wraps ${dataKeys} data key(s) used by ${Number(secrets.n)} secret(s) (and any field rows on them); finish \`lockbox rotate master\` and check \`lockbox doctor\` before dropping it`,
-    { details: { fingerprint, dataKeys, secrets: Number(secrets.n) } },
+    `master key ${fingerprint} still wraps ${dataKeys} data key(s) used by ${secrets} secret(s) (and any field rows on them); finish \`lockbox rotate master\` and check \`lockbox doctor\` before dropping it`,
+    { details: { fingerprint, dataKeys, secrets } },
   );
 }

@@ -14,7 +14,8 @@ import {
   ROW_CIPHERTEXT_TAG,
 } from '../crypto/ciphertext.js';
 import { LockboxError } from '../errors.js';
-import type { LockboxSchema, ValueType } from '../store/schema.js';
+import type { LockboxSchema } from '../store/schema.js';
+import { secretRowsAfter } from '../store/secret-rows.js';
 import type { OpenDataKey } from '../vault/data-keys.js';
 import { secretContextFor } from '../vault/secret-ciphertext.js';
 import type { FieldTable, KeyValues } from './field-table.js';
@@ -96,14 +97,7 @@ export async function prepareSecrets(
   limit: number,
 ): Promise<PreparedBatch> {
   // Walked in primary-key order (never sorted): the cost stays linear in the rows.
-  let query = db
-    .selectFrom('lockbox_secrets')
-    .select(['scope', 'name', 'value_type', 'ciphertext', 'data_key_id', 'version', 'created_at']);
-  if (after !== null) {
-    const [scope, name] = after;
-    query = query.where((eb) => eb(eb.refTuple('scope', 'name'), '>', eb.tuple(scope, name)));
-  }
-  const rows = await query.orderBy('scope').orderBy('name').limit(limit).execute();
+  const rows = await secretRowsAfter(db, { after, limit });
   const lastRow = rows[rows.length - 1];
   const last: Cursor = lastRow === undefined ? after : [lastRow.scope, lastRow.name];
   const states = await keys.states(
@@ -117,17 +111,16 @@ export async function prepareSecrets(
     const label = `${row.scope}/${row.name}`;
     try {
       const envelope = parseCiphertext(row.ciphertext);
-      const bound = { ...row, value_type: row.value_type as ValueType };
       candidates.push({
         key: [row.scope, row.name],
         label,
         value: row.ciphertext,
         envelope,
         scope: row.scope,
-        context: secretContextFor(envelope.tag, bound),
+        context: secretContextFor(envelope.tag, row),
         // The version is not changed by a re-key, so the new ciphertext binds the
         // one stored; the compare-and-swap on the old ciphertext keeps it so.
-        sealAs: { tag: ROW_CIPHERTEXT_TAG, context: secretContextFor(ROW_CIPHERTEXT_TAG, bound) },
+        sealAs: { tag: ROW_CIPHERTEXT_TAG, context: secretContextFor(ROW_CIPHERTEXT_TAG, row) },
       });
     } catch (err) {
       if (!(err instanceof LockboxError)) throw err;

@@ -22,11 +22,11 @@ import {
 } from '../store/data-key-rows.js';
 import { markScopesRetiring, scopesToSwitch } from '../store/data-key-state-rows.js';
 import type { Executor } from '../store/executor.js';
+import { isUserScope } from '../store/user-scope-filter.js';
 import { authenticatedRecipient } from '../vault/authenticated-meta.js';
 import type { OpenDataKey } from '../vault/data-keys.js';
 import type { IntegrityKey } from '../vault/integrity-key.js';
 import { usablePrimaryRecord } from '../vault/master-key-records.js';
-import { isUserScope } from '../vault/user-scope-filter.js';
 import { recordActiveMasterKey } from './master-rotation.js';
 
 type Db = Executor;

@@ -11,9 +11,10 @@
  * store/data-key-state-rows.ts, and backup's and recovery's statements in
  * store/data-key-backup-rows.ts: the same table's owner, split by concept.
  *
- * Which scopes are the application's and which Lockbox's own is the vault's
- * rule (vault/user-scope-filter.ts), so functions that walk user scopes take it
- * as `userScope`, the SQL condition on a scope column.
+ * Which scopes are the application's and which Lockbox's own is decided by
+ * store/user-scope-filter.ts; functions that walk user scopes take that
+ * condition as `userScope` (the SQL condition on a scope column), so each call
+ * site says which scopes it walks.
  */
 import type { Insertable, RawBuilder, Selectable } from 'kysely';
 import type { Executor } from './executor.js';

@@ -8,6 +8,7 @@
 import { sql } from 'kysely';
 import type { DataKeyRow, UserScopeCondition, WrappedDataKeyRow } from './data-key-rows.js';
 import type { Executor } from './executor.js';
+import { noSecretOnDataKey } from './secret-row-counts.js';
 
 // ---- by master key
 
@@ -230,15 +231,7 @@ export async function destroyUnusedRetiringKeys(
         ? eb.lit(true)
         : eb.or([eb('scope', 'not in', graceScopes), eb('updated_at', '<=', graceCutoff)]),
     )
-    .where(({ not, exists, selectFrom }) =>
-      not(
-        exists(
-          selectFrom('lockbox_secrets')
-            .select('lockbox_secrets.scope')
-            .whereRef('lockbox_secrets.data_key_id', '=', 'lockbox_data_keys.id'),
-        ),
-      ),
-    )
+    .where(noSecretOnDataKey())
     .returning('id')
     .execute();
   return rows.map((r) => r.id);

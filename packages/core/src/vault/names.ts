@@ -6,6 +6,7 @@
  * hide text in a terminal), not empty, and bounded in length.
  */
 import { LockboxError } from '../errors.js';
+import { INTERNAL_SCOPE_PREFIX } from '../store/user-scope-filter.js';
 import { isWellFormedText } from './text-input.js';
 
 export const MAX_NAME_LENGTH = 256;
@@ -67,7 +68,7 @@ export function validateIdentifier(what: string, value: unknown): string {
 }
 
 /** Scopes starting with this prefix belong to Lockbox itself (for example the audit key). */
-export const INTERNAL_SCOPE_PREFIX = 'lockbox:';
+export { INTERNAL_SCOPE_PREFIX };
 
 /** A scope an application may write to: valid, and not one of Lockbox's own. */
 export function validateUserScope(scope: unknown): string {

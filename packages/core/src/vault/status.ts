@@ -7,6 +7,7 @@ import { LockboxError } from '../errors.js';
 import type { Keyring } from '../keys/keyring.js';
 import { liveDataKeyCount } from '../store/data-key-state-rows.js';
 import type { LockboxSchema } from '../store/schema.js';
+import { countSecretsPerDataKey } from '../store/secret-row-counts.js';
 import type { DataKeys } from './data-keys.js';
 import { type IntegrityReport, integrityReport } from './integrity-report.js';
 import { inspectKeys, type KeyCheck } from './key-check.js';
@@ -37,23 +38,18 @@ export async function vaultStatus(
   schemaVersion: number,
 ): Promise<VaultStatus> {
   const keys = await inspectKeys(db, keyring);
-  const byKey = await db
-    .selectFrom('lockbox_secrets')
-    .select((eb) => ['data_key_id', 'scope', eb.fn.countAll<string | number>().as('count')])
-    .groupBy(['data_key_id', 'scope'])
-    .orderBy('scope')
-    .execute();
+  const byKey = await countSecretsPerDataKey(db);
   const scopeCounts = new Map<string, number>();
   const undecryptable: UndecryptableGroup[] = [];
   for (const row of byKey) {
-    const count = Number(row.count);
+    const count = row.secrets;
     scopeCounts.set(row.scope, (scopeCounts.get(row.scope) ?? 0) + count);
     try {
-      await dataKeys.open(row.data_key_id);
+      await dataKeys.open(row.dataKeyId);
     } catch (err) {
       if (!(err instanceof LockboxError)) throw err;
       undecryptable.push({
-        dataKeyId: row.data_key_id,
+        dataKeyId: row.dataKeyId,
         scope: row.scope,
         secrets: count,
         code: err.code,

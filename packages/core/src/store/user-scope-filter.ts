@@ -2,7 +2,8 @@
  * The one test for "is this one of the application's scopes, not Lockbox's own
  * (INTERNAL_SCOPE_PREFIX, e.g. "lockbox:audit")", in SQL and in JavaScript.
  * Every query that walks user scopes (export, snapshot, restore, data re-key)
- * uses isUserScope; never `LIKE`.
+ * uses isUserScope (the secrets' queries through store/secret-rows.ts); never
+ * `LIKE`.
  *
  * Why not LIKE: SQLite's LIKE ignores ASCII case, so `NOT LIKE 'lockbox:%'`
  * also drops "LOCKBOX:prod" and "Lockbox:x", which are ordinary user scopes
@@ -11,7 +12,12 @@
  * dialects agree with isInternalScope below.
  */
 import { type RawBuilder, sql } from 'kysely';
-import { INTERNAL_SCOPE_PREFIX } from './names.js';
+
+/**
+ * Scopes Lockbox keeps its own keys in. Defined here, with the filter, because
+ * store/ imports nothing above it; vault/names.ts re-exports it for validation.
+ */
+export const INTERNAL_SCOPE_PREFIX = 'lockbox:';
 
 /** SQL condition on `column`: true for user scopes, false for Lockbox's internal ones. */
 export function isUserScope(column: string): RawBuilder<boolean> {
