@@ -4,9 +4,10 @@
  *
  * Contracts:
  * - Only age ciphertext is ever written: a bundle goes to a 0600 temporary file
- *   beside the target and is renamed into place when complete, or removed on
- *   failure — a half-written bundle never appears under the final name. An
- *   existing file is refused (FILE_EXISTS) unless --force.
+ *   beside the target, fsynced, and linked into place when complete (rename with
+ *   --force), or removed on failure — a half-written bundle never appears under
+ *   the final name. An existing file is refused (FILE_EXISTS) unless --force,
+ *   also one that appears while the bundle is written.
  * - A bundle is never written to a terminal (INVALID_ARGUMENT): binary on a
  *   screen helps nobody.
  * - Passphrases come from stdin (prompted without echo on a terminal) or from a
@@ -16,7 +17,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { lstat, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { link, lstat, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
 import {
@@ -310,17 +311,32 @@ export async function openOutput(
       // Durable before it gets its name: a crash never leaves a short bundle at `path`.
       const handle = await open(temp, 'r');
       await handle.sync().finally(() => handle.close());
-      if (options.force !== true && (await exists())) {
-        await unlink(temp).catch(() => undefined);
-        throw new LockboxError(
-          'FILE_EXISTS',
-          `${path} appeared while writing; nothing was replaced`,
-          {
-            details: { path },
-          },
-        );
+      if (options.force === true) {
+        await rename(temp, path);
+        return;
       }
-      await rename(temp, path);
+      // link() gives the finished file its name only if nothing has that name,
+      // atomically: a file created at `path` since the check above (by anyone)
+      // is never replaced, as an exists-then-rename would.
+      try {
+        await link(temp, path);
+      } catch (err) {
+        await unlink(temp).catch(() => undefined);
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+          throw new LockboxError(
+            'FILE_EXISTS',
+            `${path} appeared while writing; nothing was replaced`,
+            { details: { path } },
+          );
+        }
+        throw new LockboxError('PATH_INVALID', `cannot create ${path}`, {
+          details: { path },
+          cause: err,
+        });
+      }
+      // The bundle is in place under both names; dropping the temporary one
+      // cannot fail in a way that un-commits it.
+      await unlink(temp).catch(() => undefined);
     },
     discard: async () => {
       if (!stream.destroyed) {

@@ -54,3 +54,23 @@ export function createProgress(options: ProgressOptions): Progress {
     },
   };
 }
+
+/** Runs `work` with `progress`, which is finished however the work ends. */
+export async function finishing<P extends { finish(): void }, T>(
+  progress: P,
+  work: (progress: P) => Promise<T>,
+): Promise<T> {
+  try {
+    return await work(progress);
+  } finally {
+    progress.finish();
+  }
+}
+
+/** Runs `work` with a new bar (createProgress), cleared however the work ends. */
+export function withProgress<T>(
+  options: ProgressOptions,
+  work: (progress: Progress) => Promise<T>,
+): Promise<T> {
+  return finishing(createProgress(options), work);
+}

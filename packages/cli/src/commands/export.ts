@@ -10,15 +10,9 @@
  */
 import type { ExportSummary } from '@lockbox/core';
 import type { Command } from 'commander';
-import {
-  type EncryptionFlags,
-  encryptionFrom,
-  encryptionOptions,
-  openOutput,
-  writeTo,
-} from '../bundle-io.js';
+import { type EncryptionFlags, encryptionFrom, encryptionOptions } from '../bundle-io.js';
 import type { CliContext } from '../context.js';
-import { createProgress } from '../progress.js';
+import { writeArchive } from '../write-archive.js';
 
 interface ExportFlags extends EncryptionFlags {
   scope?: string[];
@@ -60,38 +54,19 @@ export function registerExport(program: Command, context: CliContext): void {
     .option('--force', 'replace an existing output file')
     .action(async (flags: ExportFlags, command: Command) => {
       const invocation = context.invocation(command);
-      const { output } = invocation;
       const encryption = await encryptionFrom(flags, invocation);
-      const destination = await openOutput(flags.output, invocation, {
-        force: flags.force === true,
-      });
-      const lockbox = await invocation.open();
-      const progress = createProgress({
-        label: 'exporting',
-        total: 0,
-        stream: invocation.io.stderr,
-      });
-      let summary: ExportSummary;
-      try {
-        summary = await writeTo(destination, (sink) =>
+      await writeArchive(
+        invocation,
+        flags,
+        'exporting',
+        (lockbox, sink, onProgress) =>
           lockbox.backup.export(sink, {
             encryption,
             ...(flags.scope === undefined ? {} : { scopes: flags.scope }),
             actor: invocation.actor,
-            onProgress: (p) => progress.update(p.records, p.total),
+            onProgress,
           }),
-        );
-      } finally {
-        progress.finish();
-      }
-      const where = destination.path ?? 'stdout';
-      if (destination.path === undefined) {
-        // stdout holds the bundle: the summary goes to stderr.
-        output.note(
-          output.json ? JSON.stringify(summary) : describeExport(summary, where).join('\n'),
-        );
-        return;
-      }
-      output.result({ ...summary, output: destination.path }, (s) => describeExport(s, where));
+        describeExport,
+      );
     });
 }

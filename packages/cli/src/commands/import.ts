@@ -24,7 +24,7 @@ import {
 } from '../bundle-io.js';
 import type { CliContext } from '../context.js';
 import { formatTable } from '../output.js';
-import { createProgress } from '../progress.js';
+import { withProgress } from '../progress.js';
 
 interface ImportFlags extends DecryptionFlags {
   preview?: boolean;
@@ -132,27 +132,25 @@ export function registerImport(program: Command, context: CliContext): void {
       const decryption = await decryptionFrom(flags, invocation);
       const input = await openInput(file, invocation, flags);
       const lockbox = await invocation.open();
-      const progress = createProgress({
-        label: flags.preview === true ? 'reading' : 'importing',
-        total: input.size ?? 0,
-        stream: invocation.io.stderr,
-      });
-      const options = {
-        decryption,
-        policy: flags.onConflict as ConflictPolicy,
-        actor: invocation.actor,
-        ...(maxBytes === undefined ? {} : { maxBytes }),
-        onProgress: (p: { bytes: number }) => progress.update(p.bytes),
-      };
-      let report: ImportReport;
-      try {
-        report =
-          flags.preview === true
-            ? await lockbox.backup.preview(input.stream, options)
-            : await lockbox.backup.apply(input.stream, options);
-      } finally {
-        progress.finish();
-      }
+      const report = await withProgress(
+        {
+          label: flags.preview === true ? 'reading' : 'importing',
+          total: input.size ?? 0,
+          stream: invocation.io.stderr,
+        },
+        (progress) => {
+          const options = {
+            decryption,
+            policy: flags.onConflict as ConflictPolicy,
+            actor: invocation.actor,
+            ...(maxBytes === undefined ? {} : { maxBytes }),
+            onProgress: (p: { bytes: number }) => progress.update(p.bytes),
+          };
+          return flags.preview === true
+            ? lockbox.backup.preview(input.stream, options)
+            : lockbox.backup.apply(input.stream, options);
+        },
+      );
       invocation.output.result(report, render);
     });
 }

@@ -22,7 +22,7 @@ import {
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { nodeDrivers } from '../node-drivers.js';
-import { createProgress } from '../progress.js';
+import { withProgress } from '../progress.js';
 
 interface RecoverFlags {
   identity: string;
@@ -68,21 +68,19 @@ export function registerRecover(program: Command, context: CliContext): void {
       } else {
         newKey = masterKeyFromEnv(flags.newKeyEnv as string, env);
       }
-      const progress = createProgress({
-        label: 'recovering',
-        total: 0,
-        stream: invocation.io.stderr,
-      });
       try {
-        const summary = await Recovery.recoverStore({
-          database: config.database,
-          drivers: nodeDrivers,
-          identity,
-          newKey,
-          actor: invocation.actor,
-          onProgress: (p) => progress.update(p.dataKeys, p.total),
-        });
-        progress.finish();
+        const summary = await withProgress(
+          { label: 'recovering', total: 0, stream: invocation.io.stderr },
+          (progress) =>
+            Recovery.recoverStore({
+              database: config.database,
+              drivers: nodeDrivers,
+              identity,
+              newKey,
+              actor: invocation.actor,
+              onProgress: (p) => progress.update(p.dataKeys, p.total),
+            }),
+        );
         invocation.output.result(
           { ...summary, ...(generated === undefined ? {} : { keyFile: generated }) },
           (s) => [
@@ -95,7 +93,6 @@ export function registerRecover(program: Command, context: CliContext): void {
           ],
         );
       } catch (err) {
-        progress.finish();
         // The new key protects nothing if the recovery was refused.
         if (generated !== undefined) await unlink(generated).catch(() => undefined);
         throw err;

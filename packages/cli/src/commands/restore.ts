@@ -14,7 +14,7 @@ import {
   parseSize,
 } from '../bundle-io.js';
 import type { CliContext } from '../context.js';
-import { createProgress } from '../progress.js';
+import { withProgress } from '../progress.js';
 
 interface RestoreFlags extends DecryptionFlags {
   maxSize?: string;
@@ -49,22 +49,16 @@ export function registerRestore(program: Command, context: CliContext): void {
       const decryption = encrypted ? await decryptionFrom(flags, invocation) : undefined;
       const input = await openInput(file, invocation, flags);
       const lockbox = await invocation.open();
-      const progress = createProgress({
-        label: 'restoring',
-        total: 0,
-        stream: invocation.io.stderr,
-      });
-      let summary: RestoreSummary;
-      try {
-        summary = await lockbox.backup.restore(input.stream, {
-          ...(decryption === undefined ? {} : { decryption }),
-          ...(flags.maxSize === undefined ? {} : { maxBytes: parseSize(flags.maxSize) }),
-          actor: invocation.actor,
-          onProgress: (p) => progress.update(p.records, p.total),
-        });
-      } finally {
-        progress.finish();
-      }
+      const summary = await withProgress(
+        { label: 'restoring', total: 0, stream: invocation.io.stderr },
+        (progress) =>
+          lockbox.backup.restore(input.stream, {
+            ...(decryption === undefined ? {} : { decryption }),
+            ...(flags.maxSize === undefined ? {} : { maxBytes: parseSize(flags.maxSize) }),
+            actor: invocation.actor,
+            onProgress: (p) => progress.update(p.records, p.total),
+          }),
+      );
       invocation.output.result(summary, describe);
     });
 }

@@ -31,6 +31,7 @@ import {
   type SwapStep,
 } from '../key-file-rotation.js';
 import { companionPaths, loadKeyring } from '../key-files.js';
+import { finishing } from '../progress.js';
 import { batchSizeOf, type ModeFlags, modeOf, progressFor } from './rotate-flags.js';
 import {
   openingKeyring,
@@ -127,27 +128,25 @@ export async function rotateMaster(
             }),
         actor: invocation.actor,
       });
-    let result: MasterRotationResult;
     let swap: SwapReport | undefined;
-    try {
-      if (follow && !dryRun) {
-        ({ result, swap } = await rotateFollowingKeyFiles(
+    const result = await finishing(progress, async (): Promise<MasterRotationResult> => {
+      try {
+        if (!follow || dryRun) return await rotate(dryRun);
+        const followed = await rotateFollowingKeyFiles(
           files,
           neededKeys(lockbox),
           keys.nextBytes as Buffer,
           rotate,
-        ));
-      } else {
-        result = await rotate(dryRun);
+        );
+        swap = followed.swap;
+        return followed.result;
+      } catch (err) {
+        if (keys.generatedFile !== undefined && !dryRun) {
+          await forgetUnusedKeyFile(lockbox, keys.generatedFile, keys.next.fingerprint);
+        }
+        throw err;
       }
-    } catch (err) {
-      if (keys.generatedFile !== undefined && !dryRun) {
-        await forgetUnusedKeyFile(lockbox, keys.generatedFile, keys.next.fingerprint);
-      }
-      throw err;
-    } finally {
-      progress.finish();
-    }
+    });
     const configuredPrimary = await loadKeyring(config).then(
       (loaded) => loaded.keyring.primary.fingerprint,
       () => undefined,

@@ -15,11 +15,9 @@
  */
 import { resolve } from 'node:path';
 import {
-  type AdoptionResult,
-  type DataRekeyResult,
   type FieldDeclaration,
+  type FieldRegistration,
   LockboxError,
-  type MasterRotationResult,
   masterKeyFromEnv,
   masterKeyFromFile,
   readSecretFile,
@@ -28,6 +26,7 @@ import { type Command, Option } from 'commander';
 import type { CliContext, Invocation } from '../context.js';
 import { exitCodeFor } from '../exit-codes.js';
 import { diffFields } from '../fields-diff.js';
+import { finishing } from '../progress.js';
 import {
   batchSizeOf,
   type DataFlags,
@@ -143,7 +142,7 @@ async function adopt(invocation: Invocation, flags: AdoptFlags): Promise<void> {
       }
     }
     // Every registration is checked before any is written, so a refusal writes nothing.
-    const planned = [];
+    const planned: FieldRegistration[] = [];
     for (const field of toRegister) planned.push(await lockbox.fields.plan(field));
     if (!dryRun) for (const field of planned) await lockbox.fields.register(field);
     for (const f of planned) {
@@ -151,15 +150,13 @@ async function adopt(invocation: Invocation, flags: AdoptFlags): Promise<void> {
         `${dryRun ? 'would register' : 'registered'} ${f.table}.${f.column} (key ${f.primaryKey.join(', ')}, scope ${f.scope})`,
       );
     }
-    const progress = progressFor(invocation);
-    let results: AdoptionResult[];
-    try {
+    const results = await finishing(progressFor(invocation), async (progress) => {
       const only =
         flags.table === undefined
           ? undefined
           : [planned[0] ?? { table: flags.table, column: flags.column as string }];
       const all = only ?? [...(await lockbox.fields.list()), ...(dryRun ? planned : [])];
-      results = await lockbox.rotation.adoptAll({
+      return lockbox.rotation.adoptAll({
         fields: all,
         fernetKeys,
         v2Keys,
@@ -169,9 +166,7 @@ async function adopt(invocation: Invocation, flags: AdoptFlags): Promise<void> {
         onProgress: progress.onProgress,
         actor: invocation.actor,
       });
-    } finally {
-      progress.finish();
-    }
+    });
     invocation.output.result({ dryRun, registered: planned, fields: results }, (r) =>
       r.fields.length === 0
         ? ['no registered fields to adopt']
@@ -235,10 +230,8 @@ export function registerRotate(program: Command, context: CliContext): void {
     .action(async (flags: DataFlags, command: Command) => {
       const invocation = context.invocation(command);
       const lockbox = await invocation.open();
-      const progress = progressFor(invocation);
-      let result: DataRekeyResult;
-      try {
-        result = await lockbox.rotation.rekeyData({
+      const result = await finishing(progressFor(invocation), (progress) =>
+        lockbox.rotation.rekeyData({
           mode: modeOf(flags),
           ...batchSizeOf(flags),
           ...fieldGraceOf(flags),
@@ -246,10 +239,8 @@ export function registerRotate(program: Command, context: CliContext): void {
           dryRun: flags.dryRun === true,
           onProgress: progress.onProgress,
           actor: invocation.actor,
-        });
-      } finally {
-        progress.finish();
-      }
+        }),
+      );
       invocation.output.result(result, describeData);
       warnData(invocation, result);
     });
@@ -324,17 +315,13 @@ export function registerRotate(program: Command, context: CliContext): void {
         return;
       }
       const lockbox = await invocation.open();
-      const progress = progressFor(invocation);
-      let result: MasterRotationResult | DataRekeyResult;
-      try {
-        result = await lockbox.rotation.resume({
+      const result = await finishing(progressFor(invocation), (progress) =>
+        lockbox.rotation.resume({
           ...batchSizeOf(flags),
           onProgress: progress.onProgress,
           actor: invocation.actor,
-        });
-      } finally {
-        progress.finish();
-      }
+        }),
+      );
       if (result.kind === 'master') {
         const followed = await followResumedRotation(invocation, lockbox, result);
         invocation.output.result(result, (r) => [...describeMaster(r), ...followed]);

@@ -7,15 +7,9 @@
  */
 import { LockboxError, type SnapshotSummary } from '@lockbox/core';
 import type { Command } from 'commander';
-import {
-  type EncryptionFlags,
-  encryptionFrom,
-  encryptionOptions,
-  openOutput,
-  writeTo,
-} from '../bundle-io.js';
+import { type EncryptionFlags, encryptionFrom, encryptionOptions } from '../bundle-io.js';
 import type { CliContext } from '../context.js';
-import { createProgress } from '../progress.js';
+import { writeArchive } from '../write-archive.js';
 
 interface SnapshotFlags extends EncryptionFlags {
   output?: string;
@@ -49,7 +43,6 @@ export function registerSnapshot(program: Command, context: CliContext): void {
     .option('--force', 'replace an existing output file')
     .action(async (flags: SnapshotFlags, command: Command) => {
       const invocation = context.invocation(command);
-      const { output } = invocation;
       const encrypted =
         (flags.recipient?.length ?? 0) + (flags.recipientFile?.length ?? 0) > 0 ||
         flags.passphraseStdin === true ||
@@ -62,32 +55,13 @@ export function registerSnapshot(program: Command, context: CliContext): void {
       }
       const encryption =
         flags.unencrypted === true ? 'none' : await encryptionFrom(flags, invocation);
-      const destination = await openOutput(flags.output, invocation, {
-        force: flags.force === true,
-      });
-      const lockbox = await invocation.open();
-      const progress = createProgress({
-        label: 'snapshot',
-        total: 0,
-        stream: invocation.io.stderr,
-      });
-      let summary: SnapshotSummary;
-      try {
-        summary = await writeTo(destination, (sink) =>
-          lockbox.backup.snapshot(sink, {
-            encryption,
-            actor: invocation.actor,
-            onProgress: (p) => progress.update(p.records, p.total),
-          }),
-        );
-      } finally {
-        progress.finish();
-      }
-      const where = destination.path ?? 'stdout';
-      if (destination.path === undefined) {
-        output.note(output.json ? JSON.stringify(summary) : describe(summary, where).join('\n'));
-        return;
-      }
-      output.result({ ...summary, output: destination.path }, (s) => describe(s, where));
+      await writeArchive(
+        invocation,
+        flags,
+        'snapshot',
+        (lockbox, sink, onProgress) =>
+          lockbox.backup.snapshot(sink, { encryption, actor: invocation.actor, onProgress }),
+        describe,
+      );
     });
 }

@@ -25,6 +25,7 @@ import { LockboxError } from '../errors.js';
 import { keyColumnsOf } from '../vault/fields.js';
 import { validateIdentifier, validateName, validateUserScope } from '../vault/names.js';
 import { validateMetadata } from '../vault/text-input.js';
+import { type ArchiveKind, checkArchiveVersion } from './archive-header.js';
 import {
   checkFields,
   malformed,
@@ -38,6 +39,13 @@ import { readRecordValue } from './record-value.js';
 export const BUNDLE_FORMAT = 'lockbox-bundle';
 /** The newest version this reader reads (and what an export with field values writes). */
 export const BUNDLE_VERSION = 2;
+
+const BUNDLE_KIND: ArchiveKind = {
+  format: BUNDLE_FORMAT,
+  noun: 'bundle',
+  newest: BUNDLE_VERSION,
+  purpose: 'import it',
+};
 /** The version an export without field values writes (every Lockbox reads it). */
 export const BUNDLE_VERSION_SECRETS_ONLY = 1;
 /** Secrets' metadata limit (Secrets refuses larger metadata the same way). */
@@ -98,23 +106,7 @@ export function encodeBundleTrailer(records: number): BundleTrailer {
  * bundle header and BUNDLE_VERSION_UNSUPPORTED when its version is newer than 1.
  */
 export function parseBundleHeader(object: Record<string, unknown>, line: number): BundleHeader {
-  if (object.format !== BUNDLE_FORMAT) {
-    throw malformed(
-      line,
-      `the first line must be a header with "format":"${BUNDLE_FORMAT}" (is this a Lockbox bundle?)`,
-    );
-  }
-  const version = object.version;
-  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) {
-    throw malformed(line, 'the header\'s "version" must be a positive integer');
-  }
-  if (version > BUNDLE_VERSION) {
-    throw new LockboxError(
-      'BUNDLE_VERSION_UNSUPPORTED',
-      `the bundle is format version ${version}; this Lockbox reads versions 1 to ${BUNDLE_VERSION} (upgrade Lockbox to import it)`,
-      { details: { version, supported: BUNDLE_VERSION } },
-    );
-  }
+  const version = checkArchiveVersion(object, line, BUNDLE_KIND);
   checkFields(
     object,
     line,

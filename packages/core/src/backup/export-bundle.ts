@@ -29,7 +29,8 @@ import type { DataKeys } from '../vault/data-keys.js';
 import type { Fields } from '../vault/fields.js';
 import { validateUserScope } from '../vault/names.js';
 import { openSecretRow } from '../vault/secret-row-codec.js';
-import { type AgeEncryption, ageEncrypter, encryptStream } from './age-stream.js';
+import { type AgeEncryption, ageEncrypter } from './age-stream.js';
+import { writeArchive } from './archive-writer.js';
 import {
   BUNDLE_FORMAT,
   BUNDLE_VERSION,
@@ -201,19 +202,11 @@ export async function exportBundle(
     bytes: 0,
     complete: scopes === undefined,
   };
-  const plain = ReadableStream.from(
+  await writeArchive(
     bundleChunks(source, scopes, pageSize, summary, options.onProgress),
+    encrypter,
+    output,
+    summary,
   );
-  const cipher = await encryptStream(plain, encrypter);
-  await cipher
-    .pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          summary.bytes += chunk.length;
-          controller.enqueue(chunk);
-        },
-      }),
-    )
-    .pipeTo(output);
   return summary;
 }

@@ -16,8 +16,8 @@
  * data keys and ciphertexts — still, names, scopes and metadata are visible, so
  * snapshots are age-encrypted by default too.
  */
-import { LockboxError } from '../errors.js';
 import type { DataKeyState, ValueType } from '../store/schema.js';
+import { type ArchiveKind, checkArchiveVersion } from './archive-header.js';
 import {
   checkFields,
   malformed,
@@ -28,6 +28,13 @@ import {
 
 export const SNAPSHOT_FORMAT = 'lockbox-snapshot';
 export const SNAPSHOT_VERSION = 1;
+
+const SNAPSHOT_KIND: ArchiveKind = {
+  format: SNAPSHOT_FORMAT,
+  noun: 'snapshot',
+  newest: SNAPSHOT_VERSION,
+  purpose: 'restore it',
+};
 
 export interface SnapshotHeader {
   format: typeof SNAPSHOT_FORMAT;
@@ -99,23 +106,7 @@ function positive(object: Record<string, unknown>, field: string, line: number):
 }
 
 export function parseSnapshotHeader(object: Record<string, unknown>, line: number): SnapshotHeader {
-  if (object.format !== SNAPSHOT_FORMAT) {
-    throw malformed(
-      line,
-      `the first line must be a header with "format":"${SNAPSHOT_FORMAT}" (is this a Lockbox snapshot?)`,
-    );
-  }
-  const version = object.version;
-  if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 1) {
-    throw malformed(line, 'the header\'s "version" must be a positive integer');
-  }
-  if (version > SNAPSHOT_VERSION) {
-    throw new LockboxError(
-      'BUNDLE_VERSION_UNSUPPORTED',
-      `the snapshot is format version ${version}; this Lockbox reads version ${SNAPSHOT_VERSION} (upgrade Lockbox to restore it)`,
-      { details: { version, supported: SNAPSHOT_VERSION } },
-    );
-  }
+  const version = checkArchiveVersion(object, line, SNAPSHOT_KIND);
   checkFields(object, line, 'the header', [
     'format',
     'version',

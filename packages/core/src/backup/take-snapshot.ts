@@ -18,7 +18,8 @@ import { countSecrets } from '../store/secret-row-counts.js';
 import { secretRowsAfter } from '../store/secret-rows.js';
 import { isUserScope } from '../store/user-scope-filter.js';
 import { getMeta, META } from '../vault/store-meta.js';
-import { type AgeEncryption, ageEncrypter, encryptStream } from './age-stream.js';
+import { type AgeEncryption, ageEncrypter } from './age-stream.js';
+import { writeArchive } from './archive-writer.js';
 import { consistentRead } from './consistent-read.js';
 import { jsonLine } from './json-lines.js';
 import {
@@ -175,19 +176,11 @@ export async function takeSnapshot(
     bytes: 0,
     encrypted: encrypter !== undefined,
   };
-  const plain = ReadableStream.from(
+  await writeArchive(
     snapshotChunks(source, options.pageSize ?? DEFAULT_PAGE_SIZE, summary, options.onProgress),
+    encrypter,
+    output,
+    summary,
   );
-  const bytes = encrypter === undefined ? plain : await encryptStream(plain, encrypter);
-  await bytes
-    .pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          summary.bytes += chunk.length;
-          controller.enqueue(chunk);
-        },
-      }),
-    )
-    .pipeTo(output);
   return summary;
 }
