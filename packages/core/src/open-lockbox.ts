@@ -52,7 +52,7 @@ export class Lockbox {
     this.secrets = vault.secrets;
     this.fields = vault.fields;
     this.audit = audit;
-    this.tokens = new Tokens(vault.store.db, vault.dataKeys, this.audit);
+    this.tokens = new Tokens(vault.store, vault.dataKeys, this.audit);
     this.recovery = new Recovery(vault, this.audit);
     this.backup = new Backup(vault, this.audit);
     this.rotation = new Rotation(vault, this.audit);

@@ -80,14 +80,17 @@ type KnownHead = AuditHead & { keyId: string; text: string };
 class RetiredAuditKey extends Error {}
 
 export class AuditLog implements AuditSink {
-  readonly #store: Pick<Store, 'db' | 'dialect' | 'sqliteConnection'>;
+  readonly #store: Pick<Store, 'db' | 'dialect' | 'sqliteConnection' | 'durable'>;
   readonly #keys: AuditKeys;
   readonly #verifier: AuditVerifier;
   readonly #queue: GroupCommit<PreparedEvent>;
   /** The head as this handle last wrote it; undefined until then and after any failed append. */
   #head: KnownHead | undefined;
 
-  constructor(store: Pick<Store, 'db' | 'dialect' | 'sqliteConnection'>, dataKeys: AuditKeySource) {
+  constructor(
+    store: Pick<Store, 'db' | 'dialect' | 'sqliteConnection' | 'durable'>,
+    dataKeys: AuditKeySource,
+  ) {
     this.#store = store;
     this.#keys = new AuditKeys(store.db, dataKeys);
     this.#verifier = new AuditVerifier(store, this.#keys);
@@ -270,6 +273,9 @@ export class AuditLog implements AuditSink {
    * AUDIT_CHAIN_BROKEN when the head does not authenticate.
    */
   async anchor(): Promise<AuditAnchor | null> {
+    // Kept outside the database: the entries it names must outlive a power loss,
+    // or a verify after one would report a truncation that nobody made.
+    await this.#store.durable();
     const head = await readHead(this.#store.db, this.#keys);
     if (head.state === 'absent') return null;
     if (head.state === 'invalid') {

@@ -97,7 +97,7 @@ export interface ImportReport {
 }
 
 export interface ImportTarget {
-  store: Pick<Store, 'db' | 'dialect'>;
+  store: Pick<Store, 'db' | 'dialect' | 'durable'>;
   dataKeys: DataKeys;
   fields: Pick<Fields, 'find'>;
 }
@@ -361,5 +361,10 @@ export async function applyImport(
   input: ByteSource,
   options: ImportOptions,
 ): Promise<ImportReport> {
-  return target.store.db.transaction().execute((trx) => run(target, trx, input, 'apply', options));
+  const report = await target.store.db
+    .transaction()
+    .execute((trx) => run(target, trx, input, 'apply', options));
+  // The bundle may be deleted once the import is reported: what it wrote must outlive a power loss.
+  await target.store.durable();
+  return report;
 }

@@ -156,6 +156,8 @@ export class Recovery {
         };
       }),
     );
+    // Reported set, the identity is relied on from now on (and the old one may be destroyed).
+    await store.durable();
     await this.#audit?.record({
       action: 'recovery.set',
       outcome: 'ok',

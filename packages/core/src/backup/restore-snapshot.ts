@@ -72,7 +72,7 @@ export interface RestoreSummary {
 }
 
 export interface RestoreTarget {
-  store: Pick<Store, 'db' | 'dialect'>;
+  store: Pick<Store, 'db' | 'dialect' | 'durable'>;
   dataKeys: DataKeys;
 }
 
@@ -299,7 +299,7 @@ export async function restoreSnapshot(
 ): Promise<RestoreSummary> {
   await checkRestoreTarget(target.store.db);
   const chunks = await openSnapshot(source, options);
-  return target.store.db.transaction().execute(async (trx) => {
+  const summary = await target.store.db.transaction().execute(async (trx) => {
     await checkRestoreTarget(trx);
     const integrity = target.dataKeys.integrity;
     const recipient = await authenticatedRecipient(trx, integrity);
@@ -364,6 +364,9 @@ export async function restoreSnapshot(
       recovery,
     };
   });
+  // The restored store replaces the source (the old one may be deleted): it must outlive a power loss.
+  await target.store.durable();
+  return summary;
 }
 
 /** Wraps every live data key that has no recovery wrap to `recipient`. */

@@ -10,7 +10,12 @@ import { type RotationLockHandle, withRotationLock } from './rotation-lock.js';
 export interface RotationContext {
   readonly vault: Vault;
   readonly audit: AuditSink | undefined;
-  /** Runs `run` under the rotation lock, its row labelled `label`. */
+  /**
+   * Runs `run` under the rotation lock, its row labelled `label`; what it
+   * committed is made durable (`Store.durable`) before the lock is released and
+   * the result reported, since an operator acts on that result outside the
+   * database (renames key files, deletes the old key).
+   */
   locked<T>(label: string, run: (lock: RotationLockHandle) => Promise<T>): Promise<T>;
 }
 
@@ -18,6 +23,16 @@ export function rotationContext(vault: Vault, audit: AuditSink | undefined): Rot
   return {
     vault,
     audit,
-    locked: (label, run) => withRotationLock(vault.store, vault.storeId, run, label),
+    locked: (label, run) =>
+      withRotationLock(
+        vault.store,
+        vault.storeId,
+        async (lock) => {
+          const result = await run(lock);
+          await vault.store.durable();
+          return result;
+        },
+        label,
+      ),
   };
 }

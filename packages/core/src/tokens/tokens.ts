@@ -20,11 +20,11 @@
  * - create and revoke are audited (token.create / token.revoke) with the token id,
  *   name and permissions, never the token.
  */
-import type { Kysely } from 'kysely';
 import { nowIso } from '../clock.js';
 import { constantTimeEqual } from '../crypto/constant-time.js';
 import { LockboxError } from '../errors.js';
-import type { LockboxSchema, TokenTable } from '../store/schema.js';
+import type { Store } from '../store/connect.js';
+import type { TokenTable } from '../store/schema.js';
 import type { Actor, AuditSink } from '../vault/audit-sink.js';
 import type { IntegrityKey } from '../vault/integrity-key.js';
 import { validateName } from '../vault/names.js';
@@ -89,7 +89,7 @@ export interface IntegritySource {
 }
 
 export class Tokens {
-  readonly #db: Kysely<LockboxSchema>;
+  readonly #store: Pick<Store, 'db' | 'durable'>;
   readonly #keys: IntegritySource;
   readonly #audit: AuditSink | undefined;
   readonly #touched = new Map<string, number>();
@@ -97,8 +97,8 @@ export class Tokens {
   /** Bumped by every revoke, so a verify that raced one does not cache its result. */
   #revocations = 0;
 
-  constructor(db: Kysely<LockboxSchema>, keys: IntegritySource, audit?: AuditSink) {
-    this.#db = db;
+  constructor(store: Pick<Store, 'db' | 'durable'>, keys: IntegritySource, audit?: AuditSink) {
+    this.#store = store;
     this.#keys = keys;
     this.#audit = audit;
   }
@@ -120,7 +120,7 @@ export class Tokens {
         created_at: now,
         revoked_at: null,
       };
-      const inserted = await this.#db
+      const inserted = await this.#store.db
         .insertInto('lockbox_tokens')
         .values({
           ...row,
@@ -204,7 +204,7 @@ export class Tokens {
 
   /** Every token (revoked ones too, marked by revokedAt), oldest first, without hashes. */
   async list(): Promise<TokenInfo[]> {
-    const rows = await this.#db
+    const rows = await this.#store.db
       .selectFrom('lockbox_tokens')
       .selectAll()
       .orderBy('created_at')
@@ -235,7 +235,7 @@ export class Tokens {
       const revoked = { ...before, revoked_at: nowIso() };
       const authentic = rowVerifies(integrity, TOKEN_MAC, before, before.mac);
       // A row that fails its check keeps failing it: revoked_at only, never a fresh MAC.
-      await this.#db
+      await this.#store.db
         .updateTable('lockbox_tokens')
         .set({
           revoked_at: revoked.revoked_at,
@@ -244,6 +244,9 @@ export class Tokens {
         .where('id', '=', id)
         .where('revoked_at', 'is', null)
         .execute();
+      // Whoever is told "revoked" acts on it (hands out a new token, closes the incident):
+      // a power loss must not bring the old one back.
+      await this.#store.durable();
     }
     // Again after the write: a verify that read the row before it may have cached it meanwhile.
     this.#revocations += 1;
@@ -265,7 +268,7 @@ export class Tokens {
   }
 
   #row(id: string): Promise<TokenTable | undefined> {
-    return this.#db
+    return this.#store.db
       .selectFrom('lockbox_tokens')
       .selectAll()
       .where('id', '=', id)
@@ -282,7 +285,7 @@ export class Tokens {
     this.#touched.set(info.id, nowMs);
     const now = new Date(nowMs).toISOString();
     const staleBefore = new Date(nowMs - TOKEN_TOUCH_INTERVAL_MS).toISOString();
-    await this.#db
+    await this.#store.db
       .updateTable('lockbox_tokens')
       .set({ last_used_at: now })
       .where('id', '=', info.id)

@@ -17,9 +17,11 @@ import { dataKeyStates, expectAllReadable, secretKey, seed } from './store-fixtu
 describe.each(DIALECTS)('concurrent processes on %s', (dialect) => {
   it('two processes rotate at once: one runs, the other gets ROTATION_IN_PROGRESS naming it', async () => {
     const database = await freshDatabase(dialect);
+    const dir = mkdtempSync(join(tmpdir(), 'lockbox-race-'));
     try {
       const data = await seed(database, { scopes: 4, perScope: 1, rows: 2 });
       const newKey = generateMasterKey();
+      const release = join(dir, 'release');
       const args = {
         url: database.url,
         primary: data.key.toString('base64'),
@@ -28,10 +30,15 @@ describe.each(DIALECTS)('concurrent processes on %s', (dialect) => {
         batchSize: 1,
         oldKey: data.key.toString('base64'),
         newKey: newKey.toString('base64'),
-        // Whoever gets the lock holds it a while, so the two certainly overlap.
-        holdMs: 1500,
+        // Whoever gets the lock holds it until the other has been refused, so the two
+        // overlap however slowly either process starts.
+        holdUntil: release,
       };
-      const [a, b] = await Promise.all([runChild(args), runChild(args)]);
+      const first = startChild(args);
+      const second = startChild(args);
+      await Promise.race([first.done, second.done]);
+      writeFileSync(release, '');
+      const [a, b] = await Promise.all([first.done, second.done]);
       const outcomes = [a, b].map((o) => o.answer);
       const winner = outcomes.find((o) => o?.ok === true);
       const loser = outcomes.find((o) => o?.ok === false);
@@ -50,6 +57,7 @@ describe.each(DIALECTS)('concurrent processes on %s', (dialect) => {
         await lockbox.close();
       }
     } finally {
+      rmSync(dir, { recursive: true, force: true });
       await database.drop();
     }
   });
