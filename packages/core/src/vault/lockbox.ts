@@ -73,7 +73,7 @@ export class Vault {
     const actor = options.actor ?? { id: 'app' };
     const audit =
       typeof options.audit === 'function' ? options.audit({ store, dataKeys }) : options.audit;
-    this.secrets = new Secrets(store.db, dataKeys, {
+    this.secrets = new Secrets(store, dataKeys, {
       defaultActor: actor,
       ...(audit === undefined ? {} : { audit }),
       ...(options.maxValueBytes === undefined ? {} : { maxValueBytes: options.maxValueBytes }),

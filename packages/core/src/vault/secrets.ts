@@ -18,6 +18,7 @@
  */
 import { nowIso } from '../clock.js';
 import { LockboxError } from '../errors.js';
+import type { Store } from '../store/connect.js';
 import type { Executor } from '../store/executor.js';
 import { scopeSecretCounts } from '../store/secret-row-counts.js';
 import {
@@ -57,6 +58,8 @@ const MAX_RACE_ATTEMPTS = 100;
 
 export class Secrets {
   readonly #db: Executor;
+  /** The store's SQLite connection, for the hot reads (secret-rows.ts readSecretRow). */
+  readonly #sqlite: Store['sqliteConnection'];
   readonly #keys: DataKeys;
   readonly #maxValueBytes: number;
   readonly #audit: AuditSink | undefined;
@@ -64,8 +67,13 @@ export class Secrets {
   /** The key and versions this handle last wrote, tried first by `set`. */
   readonly #hints = new WriteHints();
 
-  constructor(db: Executor, keys: DataKeys, options: SecretsOptions = {}) {
-    this.#db = db;
+  constructor(
+    store: Pick<Store, 'db' | 'sqliteConnection'>,
+    keys: DataKeys,
+    options: SecretsOptions = {},
+  ) {
+    this.#db = store.db;
+    this.#sqlite = store.sqliteConnection;
     this.#keys = keys;
     this.#maxValueBytes = options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES;
     this.#audit = options.audit;
@@ -192,7 +200,7 @@ export class Secrets {
       { action: 'secret.read', scope, name },
       options,
       async () => {
-        const row = await readSecretRow(this.#db, scope, name);
+        const row = await readSecretRow(this.#db, scope, name, this.#sqlite);
         if (row === undefined) throw notFound(scope, name);
         const plaintext = await this.decryptRow(row);
         const value = row.value_type === 'utf8' ? plaintext.toString('utf8') : plaintext;
@@ -210,7 +218,7 @@ export class Secrets {
   async #valueOnly(scope: string, name: string): Promise<Buffer> {
     validateScope(scope);
     validateName(name);
-    const row = await readSecretValue(this.#db, scope, name);
+    const row = await readSecretValue(this.#db, scope, name, this.#sqlite);
     if (row === undefined) throw notFound(scope, name);
     return this.decryptRow({ ...row, scope, name });
   }
