@@ -20,6 +20,7 @@ import type { Kysely } from 'kysely';
 import { constantTimeEqual } from '../crypto/constant-time.js';
 import { encodeContext } from '../crypto/context.js';
 import { LockboxError } from '../errors.js';
+import { auditEntryHash } from '../store/audit-rows.js';
 import type { LockboxSchema } from '../store/schema.js';
 import type { AuditHead } from './audit-head.js';
 import { type AuditKeys, type AuditMacKey, macHex } from './audit-keys.js';
@@ -133,12 +134,7 @@ export async function checkAnchor(
       `the log ends at entry ${end}, before the anchored entry ${anchor.seq} (anchored ${anchor.at}): later entries were deleted and an older head restored`,
     );
   }
-  const row = await db
-    .selectFrom('lockbox_audit')
-    .select('hash')
-    .where('seq', '=', anchor.seq)
-    .executeTakeFirst();
-  if (row?.hash !== anchor.hash) {
+  if ((await auditEntryHash(db, anchor.seq)) !== anchor.hash) {
     return broken(
       anchor.seq,
       'edited',

@@ -4,6 +4,7 @@
  */
 import { type Kysely, sql } from 'kysely';
 import type { DialectName } from '../store/connect.js';
+import { lockMetaRow } from '../store/meta-rows.js';
 import type { LockboxSchema } from '../store/schema.js';
 import { type ChainedFields, encodeChainedFields } from './audit-entry.js';
 import { AUDIT_HEAD_META } from './audit-head.js';
@@ -43,17 +44,6 @@ export async function lockAuditChain(
     // The head row too: the compare-and-swap append (head-cas-append.ts) takes no
     // advisory lock, only this row's lock when it moves the head, so holding it
     // here keeps it out until commit (and then its compare fails: the head moved).
-    await trx
-      .selectFrom('lockbox_meta')
-      .select('key')
-      .where('key', '=', AUDIT_HEAD_META)
-      .forUpdate()
-      .execute();
-    return;
   }
-  await trx
-    .updateTable('lockbox_meta')
-    .set((eb) => ({ value: eb.ref('value') }))
-    .where('key', '=', AUDIT_HEAD_META)
-    .execute();
+  await lockMetaRow(trx, dialect, AUDIT_HEAD_META);
 }

@@ -11,6 +11,7 @@
 import type { Kysely } from 'kysely';
 import { constantTimeEqual } from '../crypto/constant-time.js';
 import { encodeContext } from '../crypto/context.js';
+import { getMeta, setMeta } from '../store/meta-rows.js';
 import type { LockboxSchema } from '../store/schema.js';
 import type { AuditKeys, AuditMacKey } from './audit-keys.js';
 import { macHex } from './audit-keys.js';
@@ -44,15 +45,11 @@ export function encodeHead(key: AuditMacKey, head: AuditHead): string {
 
 /** Reads and authenticates the head. Never throws for a malformed value: that is tampering. */
 export async function readHead(db: Kysely<LockboxSchema>, keys: AuditKeys): Promise<HeadReading> {
-  const row = await db
-    .selectFrom('lockbox_meta')
-    .select('value')
-    .where('key', '=', AUDIT_HEAD_META)
-    .executeTakeFirst();
-  if (row === undefined) return { state: 'absent' };
+  const value = await getMeta(db, AUDIT_HEAD_META);
+  if (value === undefined) return { state: 'absent' };
   let parsed: unknown;
   try {
-    parsed = JSON.parse(row.value);
+    parsed = JSON.parse(value);
   } catch {
     return { state: 'invalid', why: 'the audit head is not JSON' };
   }
@@ -79,9 +76,5 @@ export async function readHead(db: Kysely<LockboxSchema>, keys: AuditKeys): Prom
 
 /** Stores the head text made by `encodeHead`. */
 export async function writeHead(db: Kysely<LockboxSchema>, value: string): Promise<void> {
-  await db
-    .insertInto('lockbox_meta')
-    .values({ key: AUDIT_HEAD_META, value })
-    .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
-    .execute();
+  await setMeta(db, AUDIT_HEAD_META, value);
 }

@@ -22,10 +22,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Kysely } from 'kysely';
 import { nowIso } from '../clock.js';
 import { LockboxError } from '../errors.js';
+import { auditEntries, insertAuditEntries, lastAuditEntry } from '../store/audit-rows.js';
 import type { Store } from '../store/connect.js';
+import { getMeta } from '../store/meta-rows.js';
 import type { AuditTable, LockboxSchema } from '../store/schema.js';
 import type { AuditEvent, AuditSink } from '../vault/audit-sink.js';
-import { getMeta, META } from '../vault/store-meta.js';
+import { META } from '../vault/store-meta.js';
 import { type AuditAnchor, checkAnchor, makeAnchor, parseAnchor } from './audit-anchor.js';
 import { entryHash, lockAuditChain } from './audit-chain.js';
 import {
@@ -193,7 +195,7 @@ export class AuditLog implements AuditSink {
         moveHead = head.state === 'absent' && last === undefined && this.#keys.mayStartChain(key);
       }
       const { rows, head: next } = chainRows(events, key, seq, prevHash);
-      await trx.insertInto('lockbox_audit').values(rows).execute();
+      await insertAuditEntries(trx, rows);
       if (moveHead) {
         const text = encodeHead(key, next);
         await writeHead(trx, text);
@@ -215,15 +217,14 @@ export class AuditLog implements AuditSink {
         throw new LockboxError('INVALID_ARGUMENT', 'after and before must be integers');
       }
     }
-    let query = this.#store.db.selectFrom('lockbox_audit').selectAll();
-    if (options.after !== undefined) query = query.where('seq', '>', options.after);
-    if (options.before !== undefined) query = query.where('seq', '<', options.before);
-    if (options.action !== undefined) query = query.where('action', '=', options.action);
-    if (options.scope !== undefined) query = query.where('scope', '=', options.scope);
-    const rows = await query
-      .orderBy('seq', options.order ?? 'asc')
-      .limit(limit)
-      .execute();
+    const rows = await auditEntries(this.#store.db, {
+      after: options.after,
+      before: options.before,
+      action: options.action,
+      scope: options.scope,
+      order: options.order,
+      limit,
+    });
     return rows.map(toAuditEntry);
   }
 
@@ -334,12 +335,7 @@ function prepare(event: AuditEvent): PreparedEvent {
 async function lastEntry(
   db: Kysely<LockboxSchema>,
 ): Promise<{ seq: number; hash: string } | undefined> {
-  const row = await db
-    .selectFrom('lockbox_audit')
-    .select(['seq', 'hash'])
-    .orderBy('seq', 'desc')
-    .limit(1)
-    .executeTakeFirst();
+  const row = await lastAuditEntry(db);
   return row === undefined ? undefined : { seq: Number(row.seq), hash: row.hash };
 }
 

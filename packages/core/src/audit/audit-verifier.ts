@@ -25,9 +25,9 @@
  *
  * Entries appended while verify runs lie beyond the pinned end and are not read.
  */
-import type { Kysely } from 'kysely';
+import { auditEntries, auditEntryAfter, highestAuditSeq } from '../store/audit-rows.js';
 import type { Store } from '../store/connect.js';
-import type { AuditTable, LockboxSchema } from '../store/schema.js';
+import type { AuditTable } from '../store/schema.js';
 import { entryHash, lockAuditChain } from './audit-chain.js';
 import { GENESIS_HASH } from './audit-entry.js';
 import { type AuditHead, type HeadReading, readHead } from './audit-head.js';
@@ -85,9 +85,11 @@ export class AuditVerifier {
       ({ ok: false, firstBroken, reason, message, entries: verified }) as const;
 
     while (maxSeq !== null) {
-      let page = this.#store.db.selectFrom('lockbox_audit').selectAll().where('seq', '<=', maxSeq);
-      if (cursor !== undefined) page = page.where('seq', '>', cursor);
-      const rows = await page.orderBy('seq').limit(batchSize).execute();
+      const rows = await auditEntries(this.#store.db, {
+        after: cursor,
+        through: maxSeq,
+        limit: batchSize,
+      });
       if (rows.length === 0) break;
       for (const raw of rows) {
         const row = { ...raw, seq: Number(raw.seq) };
@@ -169,12 +171,7 @@ export class AuditVerifier {
     return this.#store.db.transaction().execute(async (trx) => {
       if (this.#store.dialect === 'postgres') await lockAuditChain(trx, 'postgres');
       const head = await readHead(trx, this.#keys);
-      const max = await trx
-        .selectFrom('lockbox_audit')
-        .select((eb) => eb.fn.max('seq').as('seq'))
-        .executeTakeFirst();
-      const seq = max?.seq;
-      return { head, maxSeq: seq === null || seq === undefined ? null : Number(seq) };
+      return { head, maxSeq: await highestAuditSeq(trx) };
     });
   }
 
@@ -211,14 +208,7 @@ export class AuditVerifier {
   }
 
   async #nextRow(seq: number): Promise<AuditTable | undefined> {
-    const db: Kysely<LockboxSchema> = this.#store.db;
-    return db
-      .selectFrom('lockbox_audit')
-      .selectAll()
-      .where('seq', '>', seq)
-      .orderBy('seq')
-      .limit(1)
-      .executeTakeFirst();
+    return auditEntryAfter(this.#store.db, seq);
   }
 }
 

@@ -36,29 +36,18 @@
  * append's.
  */
 import { CompiledQuery, type SqliteDatabase } from 'kysely';
+import {
+  auditEntryParameters,
+  insertAuditEntriesSql,
+  insertAuditEntriesWhereSql,
+} from '../store/audit-rows.js';
 import type { Store } from '../store/connect.js';
 import { activeDataKeyIdSql } from '../store/data-key-rows.js';
+import { swapMetaValueSql } from '../store/meta-rows.js';
 import { markPrepared } from '../store/prepared-statements.js';
 import type { AuditTable } from '../store/schema.js';
 import { AUDIT_HEAD_META } from './audit-head.js';
 import { AUDIT_SCOPE } from './audit-keys.js';
-
-/** The columns of an inserted entry, in the order of the statements' parameters. */
-const COLUMNS = [
-  'seq',
-  'at',
-  'actor_id',
-  'actor_name',
-  'action',
-  'scope',
-  'name',
-  'outcome',
-  'request_id',
-  'details',
-  'key_id',
-  'prev_hash',
-  'hash',
-] as const satisfies readonly (keyof AuditTable)[];
 
 /** The audit scope's active key, as activeAuditKeyId reads it (audit-keys.ts). */
 const ACTIVE_KEY = activeDataKeyIdSql;
@@ -71,40 +60,33 @@ function postgresSql(rows: number): string {
   const known = cache.get(key);
   if (known !== undefined) return known;
   // $1 new head, $2 remembered head, $3 head key, $4 audit scope, $5 batch key; then the rows.
-  let n = 5;
-  const tuples: string[] = [];
-  for (let r = 0; r < rows; r++) {
-    const cells = COLUMNS.map((column) => `$${++n}::${column === 'seq' ? 'integer' : 'text'}`);
-    tuples.push(`(${cells.join(', ')})`);
-  }
+  const moveHead = swapMetaValueSql(
+    { next: '$1', key: '$3', expected: '$2' },
+    `${ACTIVE_KEY('$4')} = $5`,
+  );
   const text = markPrepared(
-    `with moved as (update lockbox_meta set value = $1 where key = $3 and value = $2 ` +
-      `and ${ACTIVE_KEY('$4')} = $5 returning 1) ` +
-      `insert into lockbox_audit (${COLUMNS.join(', ')}) ` +
-      `select * from (values ${tuples.join(', ')}) as v (${COLUMNS.join(', ')}) ` +
-      `where exists (select 1 from moved)`,
+    `with moved as (${moveHead} returning 1) ` +
+      insertAuditEntriesWhereSql(rows, 5, 'exists (select 1 from moved)'),
   );
   cache.set(key, text);
   return text;
 }
 
-const SQLITE_MOVE_HEAD = `update lockbox_meta set value = ? where key = ? and value = ? and ${ACTIVE_KEY('?')} = ?`;
+const SQLITE_MOVE_HEAD = swapMetaValueSql(
+  { next: '?', key: '?', expected: '?' },
+  `${ACTIVE_KEY('?')} = ?`,
+);
 
 function sqliteInsertSql(rows: number): string {
   const key = `sqlite:${rows}`;
   const known = cache.get(key);
   if (known !== undefined) return known;
-  const tuple = `(${COLUMNS.map(() => '?').join(', ')})`;
-  const text = `insert into lockbox_audit (${COLUMNS.join(', ')}) values ${Array.from({ length: rows }, () => tuple).join(', ')}`;
+  const text = insertAuditEntriesSql(rows);
   cache.set(key, text);
   return text;
 }
 
-function rowParameters(rows: readonly AuditTable[]): unknown[] {
-  const parameters: unknown[] = [];
-  for (const row of rows) for (const column of COLUMNS) parameters.push(row[column]);
-  return parameters;
-}
+const rowParameters = auditEntryParameters;
 
 export interface CasAppend {
   /** The head text this appender last wrote or authenticated. */

@@ -22,6 +22,8 @@
  * recipients (public keys), never values.
  */
 import type { Kysely } from 'kysely';
+import { okAuditEntriesOf } from '../store/audit-rows.js';
+import { getMeta } from '../store/meta-rows.js';
 import type { LockboxSchema } from '../store/schema.js';
 import { META } from '../vault/store-meta.js';
 import type { AuditVerifyResult } from './audit-verifier.js';
@@ -63,16 +65,12 @@ export async function checkRowStates(
   const revoked = new Set<string>();
   let recipient: string | undefined;
   for (let after = 0; after < end; ) {
-    const rows = await db
-      .selectFrom('lockbox_audit')
-      .select(['seq', 'action', 'details'])
-      .where('seq', '>', after)
-      .where('seq', '<=', end)
-      .where('outcome', '=', 'ok')
-      .where('action', 'in', ['token.revoke', 'recovery.set', 'backup.restore'])
-      .orderBy('seq')
-      .limit(PAGE)
-      .execute();
+    const rows = await okAuditEntriesOf(
+      db,
+      ['token.revoke', 'recovery.set', 'backup.restore'],
+      { after, through: end },
+      PAGE,
+    );
     if (rows.length === 0) break;
     for (const row of rows) {
       after = Number(row.seq);
@@ -101,15 +99,11 @@ export async function checkRowStates(
     }
   }
   if (recipient !== undefined) {
-    const stored = await db
-      .selectFrom('lockbox_meta')
-      .select('value')
-      .where('key', '=', META.recoveryRecipient)
-      .executeTakeFirst();
+    const stored = await getMeta(db, META.recoveryRecipient);
     if (stored === undefined) {
       rollbacks.push({ kind: 'recipient-removed', row: null, recorded: recipient });
-    } else if (stored.value !== recipient) {
-      rollbacks.push({ kind: 'recipient-rolled-back', row: stored.value, recorded: recipient });
+    } else if (stored !== recipient) {
+      rollbacks.push({ kind: 'recipient-rolled-back', row: stored, recorded: recipient });
     }
   }
   return { auditOk: true, rollbacks };

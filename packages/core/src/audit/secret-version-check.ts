@@ -23,6 +23,7 @@
  * versions, never values. Memory grows with the number of secrets named in the log.
  */
 import type { Kysely } from 'kysely';
+import { okAuditEntriesOf } from '../store/audit-rows.js';
 import type { LockboxSchema } from '../store/schema.js';
 import { secretVersionsAfter } from '../store/secret-rows.js';
 import type { AuditVerifyResult } from './audit-verifier.js';
@@ -90,16 +91,12 @@ export async function checkSecretVersions(
   const records = new Map<string, SecretRecord>();
   let lastBulk = 0;
   for (let after = 0; after < end; ) {
-    const rows = await db
-      .selectFrom('lockbox_audit')
-      .select(['seq', 'action', 'scope', 'name', 'details'])
-      .where('seq', '>', after)
-      .where('seq', '<=', end)
-      .where('outcome', '=', 'ok')
-      .where('action', 'in', ['secret.set', 'secret.delete', ...BULK_ACTIONS])
-      .orderBy('seq')
-      .limit(PAGE)
-      .execute();
+    const rows = await okAuditEntriesOf(
+      db,
+      ['secret.set', 'secret.delete', ...BULK_ACTIONS],
+      { after, through: end },
+      PAGE,
+    );
     if (rows.length === 0) break;
     for (const row of rows) {
       const seq = Number(row.seq);

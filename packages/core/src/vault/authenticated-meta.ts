@@ -5,10 +5,11 @@
  */
 import type { Kysely } from 'kysely';
 import { LockboxError } from '../errors.js';
+import { deleteMeta, metaRows, setMeta } from '../store/meta-rows.js';
 import type { LockboxSchema } from '../store/schema.js';
 import type { IntegrityKey } from './integrity-key.js';
 import { META_MAC, rowMac, rowVerifies } from './row-macs.js';
-import { deleteMeta, META, setMeta } from './store-meta.js';
+import { META } from './store-meta.js';
 
 type Db = Kysely<LockboxSchema>;
 
@@ -27,11 +28,7 @@ export async function getAuthenticatedMeta(
   integrity: IntegrityKey,
   key: string,
 ): Promise<AuthenticatedValue> {
-  const rows = await db
-    .selectFrom('lockbox_meta')
-    .select(['key', 'value'])
-    .where('key', 'in', [key, macKeyOf(key)])
-    .execute();
+  const rows = await metaRows(db, [key, macKeyOf(key)]);
   const value = rows.find((r) => r.key === key)?.value;
   const mac = rows.find((r) => r.key === macKeyOf(key))?.value;
   if (value === undefined && mac === undefined) return { state: 'absent' };
@@ -74,6 +71,6 @@ export function unauthenticatedRecipient(): LockboxError {
   return new LockboxError(
     'RECOVERY_RECIPIENT_UNAUTHENTICATED',
     'the stored recovery recipient fails its integrity check (it was changed outside Lockbox); no data key is wrapped to it; set the real one with lockbox recovery replace',
-    { details: { table: 'lockbox_meta', rowId: META.recoveryRecipient } },
+    { details: { table: META_MAC.table, rowId: META.recoveryRecipient } },
   );
 }

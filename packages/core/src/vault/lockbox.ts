@@ -8,6 +8,7 @@ import { nowIso } from '../clock.js';
 import { LockboxError } from '../errors.js';
 import type { Keyring } from '../keys/keyring.js';
 import { connectStore, type DatabaseDrivers, type Store } from '../store/connect.js';
+import { getMeta, insertMetaIfAbsent, setMeta } from '../store/meta-rows.js';
 import { migrateToLatest, schemaVersion } from '../store/migrate.js';
 import type { Actor, AuditSink } from './audit-sink.js';
 import { DataKeys, DEFAULT_DATA_KEY_CACHE } from './data-keys.js';
@@ -19,7 +20,7 @@ import { checkKeyring, type KeyCheck } from './key-check.js';
 import { masterKeyKnown, writeMasterKeyRecord } from './master-key-records.js';
 import { Secrets } from './secrets.js';
 import { type VaultStatus, vaultStatus } from './status.js';
-import { getMeta, META, setMeta } from './store-meta.js';
+import { META } from './store-meta.js';
 
 export interface OpenVaultOptions {
   /** A database URL (file path, sqlite:, postgres://) or an already connected store. */
@@ -168,13 +169,9 @@ async function initialise(store: Store, keyring: Keyring): Promise<string> {
   return store.db.transaction().execute(async (trx) => {
     const now = nowIso();
     // A concurrent init may win the insert; then both return the winner's id.
-    const inserted = await trx
-      .insertInto('lockbox_meta')
-      .values({ key: META.storeId, value: randomUUID() })
-      .onConflict((oc) => oc.column('key').doNothing())
-      .executeTakeFirst();
+    const inserted = await insertMetaIfAbsent(trx, META.storeId, randomUUID());
     const storeId = (await getMeta(trx, META.storeId))!;
-    if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) return storeId;
+    if (!inserted) return storeId;
     await setMeta(trx, META.createdAt, now);
     const integrity = await createIntegrityKey(trx, keyring, undefined);
     await writeMasterKeyRecord(trx, integrity, {

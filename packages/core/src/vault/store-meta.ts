@@ -1,31 +1,10 @@
-/** The store's key/value metadata table (store id, recovery recipient, backup state). */
-import type { Kysely } from 'kysely';
-import type { LockboxSchema } from '../store/schema.js';
+/**
+ * The names of the store's metadata entries (lockbox_meta; its statements are
+ * store/meta-rows.ts).
+ */
 
-export async function getMeta(db: Kysely<LockboxSchema>, key: string): Promise<string | undefined> {
-  const row = await db
-    .selectFrom('lockbox_meta')
-    .select('value')
-    .where('key', '=', key)
-    .executeTakeFirst();
-  return row?.value;
-}
-
-export async function setMeta(
-  db: Kysely<LockboxSchema>,
-  key: string,
-  value: string,
-): Promise<void> {
-  await db
-    .insertInto('lockbox_meta')
-    .values({ key, value })
-    .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
-    .execute();
-}
-
-export async function deleteMeta(db: Kysely<LockboxSchema>, key: string): Promise<void> {
-  await db.deleteFrom('lockbox_meta').where('key', '=', key).execute();
-}
+// Callers not yet pointed at store/meta-rows.ts import the statements from here.
+export { deleteMeta, getMeta, setMeta } from '../store/meta-rows.js';
 
 export const META = {
   storeId: 'store_id',

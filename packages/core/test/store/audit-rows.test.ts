@@ -1,0 +1,134 @@
+/**
+ * store/audit-rows.ts on both dialects: filters and seq order of the reads the
+ * log, verifier and checks page with, the hand-run insert texts of the fast
+ * append (including its condition), and rollback.
+ */
+import { generateMasterKey, type Lockbox } from '@lockbox/core';
+import { DIALECTS, freshDatabase, open, type TestDatabase } from '@lockbox/test-helpers';
+import { CompiledQuery } from 'kysely';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  auditEntries,
+  auditEntryAfter,
+  auditEntryHash,
+  auditEntryParameters,
+  highestAuditSeq,
+  insertAuditEntries,
+  insertAuditEntriesSql,
+  insertAuditEntriesWhereSql,
+  lastAuditEntry,
+  okAuditEntriesOf,
+} from '../../src/store/audit-rows.js';
+import type { AuditTable } from '../../src/store/schema.js';
+
+/** Seqs far above any the store's own opening may have recorded. */
+const BASE = 10_000;
+
+function entry(seq: number, action: string, outcome: AuditTable['outcome'] = 'ok'): AuditTable {
+  return {
+    seq,
+    at: '2026-01-01T00:00:00.000Z',
+    actor_id: null,
+    actor_name: 'test',
+    action,
+    scope: seq % 2 === 0 ? 'even' : 'odd',
+    name: null,
+    outcome,
+    request_id: null,
+    details: null,
+    key_id: null,
+    prev_hash: `prev-${seq}`,
+    hash: `hash-${seq}`,
+  };
+}
+
+describe.each(DIALECTS)('lockbox_audit rows on %s', (dialect) => {
+  const databases: TestDatabase[] = [];
+  const opened: Lockbox[] = [];
+  afterEach(async () => {
+    for (const l of opened.splice(0)) await l.close();
+    for (const d of databases.splice(0)) await d.drop();
+  });
+
+  async function store() {
+    const database = await freshDatabase(dialect);
+    databases.push(database);
+    const lockbox = await open(database, generateMasterKey());
+    opened.push(lockbox);
+    return lockbox.vault.store.db;
+  }
+
+  it('reads entries in seq order with each filter, and the last, highest and next entry', async () => {
+    const db = await store();
+    // Inserted out of order: every read must order by seq itself.
+    await insertAuditEntries(db, [
+      entry(BASE + 3, 'b'),
+      entry(BASE + 1, 'a'),
+      entry(BASE + 4, 'a', 'denied'),
+      entry(BASE + 2, 'a'),
+    ]);
+    const seqs = (rows: { seq: number }[]) => rows.map((r) => Number(r.seq) - BASE);
+    expect(seqs(await auditEntries(db, { after: BASE, limit: 10 }))).toEqual([1, 2, 3, 4]);
+    expect(seqs(await auditEntries(db, { after: BASE, limit: 2 }))).toEqual([1, 2]);
+    expect(seqs(await auditEntries(db, { after: BASE, order: 'desc', limit: 10 }))).toEqual([
+      4, 3, 2, 1,
+    ]);
+    expect(seqs(await auditEntries(db, { before: BASE + 3, after: BASE, limit: 10 }))).toEqual([
+      1, 2,
+    ]);
+    expect(seqs(await auditEntries(db, { after: BASE, through: BASE + 3, limit: 10 }))).toEqual([
+      1, 2, 3,
+    ]);
+    expect(seqs(await auditEntries(db, { after: BASE, action: 'a', limit: 10 }))).toEqual([
+      1, 2, 4,
+    ]);
+    expect(seqs(await auditEntries(db, { after: BASE, scope: 'even', limit: 10 }))).toEqual([2, 4]);
+    const ok = await okAuditEntriesOf(db, ['a'], { after: BASE + 1, through: BASE + 4 }, 10);
+    expect(seqs(ok)).toEqual([2]);
+    expect(await lastAuditEntry(db)).toEqual({ seq: BASE + 4, hash: `hash-${BASE + 4}` });
+    expect(await highestAuditSeq(db)).toBe(BASE + 4);
+    expect(Number((await auditEntryAfter(db, BASE + 2))?.seq)).toBe(BASE + 3);
+    expect(await auditEntryAfter(db, BASE + 4)).toBeUndefined();
+    expect(await auditEntryHash(db, BASE + 2)).toBe(`hash-${BASE + 2}`);
+    expect(await auditEntryHash(db, BASE + 5)).toBeUndefined();
+  });
+
+  it('an insert in a rolled-back transaction leaves nothing', async () => {
+    const db = await store();
+    const before = await highestAuditSeq(db);
+    await expect(
+      db.transaction().execute(async (trx) => {
+        await insertAuditEntries(trx, [entry(BASE + 1, 'a'), entry(BASE + 2, 'a')]);
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    expect(await highestAuditSeq(db)).toBe(before);
+  });
+
+  it('a seq already taken is refused', async () => {
+    const db = await store();
+    await insertAuditEntries(db, [entry(BASE + 1, 'a')]);
+    await expect(insertAuditEntries(db, [entry(BASE + 1, 'b')])).rejects.toThrow();
+    expect((await auditEntries(db, { after: BASE, limit: 10 })).map((r) => r.action)).toEqual([
+      'a',
+    ]);
+  });
+
+  it('the hand-run insert texts insert every column of every row (and nothing when the condition fails)', async () => {
+    const db = await store();
+    const rows = [entry(BASE + 1, 'a'), { ...entry(BASE + 2, 'b'), details: '{"n":1}' }];
+    const run = (text: string, parameters: unknown[]) =>
+      db.executeQuery(CompiledQuery.raw(text, parameters));
+    if (dialect === 'postgres') {
+      // $1 is the condition's own parameter, as the fast append binds its head first.
+      const text = insertAuditEntriesWhereSql(2, 1, '$1::int = 1');
+      await run(text, [0, ...auditEntryParameters(rows)]);
+      expect(await highestAuditSeq(db)).not.toBe(BASE + 2);
+      await run(text, [1, ...auditEntryParameters(rows)]);
+    } else {
+      await run(insertAuditEntriesSql(2), auditEntryParameters(rows));
+    }
+    const stored = await auditEntries(db, { after: BASE, limit: 10 });
+    expect(stored.map((r) => ({ ...r, seq: Number(r.seq) }))).toEqual(rows);
+  });
+});
