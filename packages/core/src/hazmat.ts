@@ -85,10 +85,11 @@ export {
   chooseMode,
   type ModeDecision,
 } from './rotation/rotation-mode.js';
+export { getMeta, setMeta } from './store/meta-rows.js';
 export { migrateToLatest } from './store/migrate.js';
 export { SCHEMA_VERSION } from './store/migrations.js';
 export type { LockboxSchema } from './store/schema.js';
 export { DataKeys, type OpenDataKey } from './vault/data-keys.js';
 export { INTEGRITY_SCOPE } from './vault/integrity-key.js';
 export { inspectKeys, type KeyCheck } from './vault/key-check.js';
-export { getMeta, META, setMeta } from './vault/store-meta.js';
+export { META } from './vault/store-meta.js';

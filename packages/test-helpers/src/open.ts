@@ -1,6 +1,12 @@
 /** Opening a test database through the library, the one way every test does it. */
-import { Keyring, type Lockbox, openLockbox } from '@lockbox/core';
-import { drivers, type TestDatabase } from './databases.js';
+import {
+  type DialectName,
+  generateMasterKey,
+  Keyring,
+  type Lockbox,
+  openLockbox,
+} from '@lockbox/core';
+import { drivers, freshDatabase, type TestDatabase } from './databases.js';
 
 /**
  * Opens `database` with `keys`: a keyring, or a primary key's bytes (plus the
@@ -14,4 +20,42 @@ export async function open(
 ): Promise<Lockbox> {
   const keyring = keys instanceof Keyring ? keys : Keyring.fromBytes(keys, previous);
   return openLockbox({ database: database.url, drivers, keyring, ...(mode && { mode }) });
+}
+
+export interface OpenedStore {
+  database: TestDatabase;
+  lockbox: Lockbox;
+  /** The primary master key the store was opened with. */
+  key: Buffer;
+}
+
+/**
+ * Fresh stores a test file opens, closed and dropped together: call `store()`
+ * in a test and register `closeAll` once with `afterEach`.
+ */
+export function storesOfTest(): {
+  store(dialect: DialectName, key?: Buffer): Promise<OpenedStore>;
+  closeAll(): Promise<void>;
+} {
+  const opened: OpenedStore[] = [];
+  return {
+    async store(dialect, key = generateMasterKey()) {
+      const database = await freshDatabase(dialect);
+      try {
+        const lockbox = await open(database, key);
+        const store = { database, lockbox, key };
+        opened.push(store);
+        return store;
+      } catch (err) {
+        await database.drop();
+        throw err;
+      }
+    },
+    async closeAll() {
+      for (const { lockbox, database } of opened.splice(0)) {
+        await lockbox.close();
+        await database.drop();
+      }
+    },
+  };
 }

@@ -25,6 +25,7 @@ import type { Kysely } from 'kysely';
 import { okAuditEntriesOf } from '../store/audit-rows.js';
 import { getMeta } from '../store/meta-rows.js';
 import type { LockboxSchema } from '../store/schema.js';
+import { unrevokedTokenIds } from '../store/token-rows.js';
 import { META } from '../vault/store-meta.js';
 import type { AuditVerifyResult } from './audit-verifier.js';
 
@@ -87,13 +88,7 @@ export async function checkRowStates(
   }
   const rollbacks: RowRollback[] = [];
   if (revoked.size > 0) {
-    const unrevoked = await db
-      .selectFrom('lockbox_tokens')
-      .select('id')
-      .where('revoked_at', 'is', null)
-      .orderBy('id')
-      .execute();
-    for (const { id } of unrevoked) {
+    for (const id of await unrevokedTokenIds(db)) {
       if (revoked.has(id))
         rollbacks.push({ kind: 'token-unrevoked', row: id, recorded: 'revoked' });
     }

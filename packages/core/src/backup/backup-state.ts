@@ -18,10 +18,11 @@ import {
   liveDataKeysCreatedAfter,
   liveDataKeysWithoutRecoveryWrapCount,
 } from '../store/data-key-backup-rows.js';
+import { getMeta } from '../store/meta-rows.js';
 import type { LockboxSchema } from '../store/schema.js';
 import { getAuthenticatedMeta } from '../vault/authenticated-meta.js';
 import type { IntegrityKey } from '../vault/integrity-key.js';
-import { getMeta, META } from '../vault/store-meta.js';
+import { META } from '../vault/store-meta.js';
 
 export interface BackupState {
   state: 'ok' | 'not-backed-up';

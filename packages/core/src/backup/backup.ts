@@ -8,10 +8,12 @@
  * counts, never values or keys. A complete export (every scope)
  * moves META.lastExportAt, which backupState reads.
  */
+
+import { setMeta } from '../store/meta-rows.js';
 import type { Actor, AuditSink } from '../vault/audit-sink.js';
 import { audited } from '../vault/audited.js';
 import type { Vault } from '../vault/lockbox.js';
-import { META, setMeta } from '../vault/store-meta.js';
+import { META } from '../vault/store-meta.js';
 import type { ByteSource } from './age-stream.js';
 import { type BackupState, backupState } from './backup-state.js';
 import { type ExportOptions, type ExportSummary, exportBundle } from './export-bundle.js';

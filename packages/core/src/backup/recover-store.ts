@@ -34,6 +34,8 @@ import {
   scopesMissingRecoveryWrap,
 } from '../store/data-key-backup-rows.js';
 import { liveDataKeyCount } from '../store/data-key-state-rows.js';
+import { allMasterKeyRows } from '../store/master-key-rows.js';
+import { getMeta, setMeta } from '../store/meta-rows.js';
 import { migrateToLatest, schemaVersion } from '../store/migrate.js';
 import { sampleSecretOnDataKey } from '../store/secret-row-counts.js';
 import type { Actor } from '../vault/audit-sink.js';
@@ -41,7 +43,7 @@ import { DataKeys } from '../vault/data-keys.js';
 import { INTEGRITY_SCOPE, IntegrityKey } from '../vault/integrity-key.js';
 import { writeMasterKeyRecord } from '../vault/master-key-records.js';
 import { openSecret } from '../vault/secret-ciphertext.js';
-import { getMeta, META, setMeta } from '../vault/store-meta.js';
+import { META } from '../vault/store-meta.js';
 
 export interface RecoverStoreOptions {
   /** A database URL or a connected store (left open). */
@@ -194,12 +196,9 @@ async function recover(store: Store, options: RecoverStoreOptions): Promise<Reco
       }
       // Every other active record is retired (the old keys are lost); a record
       // already retired is left as it is.
-      const retired = await trx
-        .selectFrom('lockbox_master_keys')
-        .select(['fingerprint', 'created_at'])
-        .where('fingerprint', '!=', newKey.fingerprint)
-        .where('state', '=', 'active')
-        .execute();
+      const retired = (await allMasterKeyRows(trx)).filter(
+        (r) => r.fingerprint !== newKey.fingerprint && r.state === 'active',
+      );
       for (const record of retired) {
         await writeMasterKeyRecord(trx, integrity, {
           fingerprint: record.fingerprint,

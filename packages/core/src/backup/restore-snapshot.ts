@@ -23,6 +23,7 @@ import {
   userDataKeyCount,
 } from '../store/data-key-backup-rows.js';
 import { insertDataKey } from '../store/data-key-rows.js';
+import { fieldRowCount } from '../store/field-rows.js';
 import type { DataKeyTable, LockboxSchema, SecretTable } from '../store/schema.js';
 import { countSecrets } from '../store/secret-row-counts.js';
 import { insertSecretRows } from '../store/secret-rows.js';
@@ -84,16 +85,9 @@ const MAX_LINE_BYTES = 1024 * 1024;
 
 /** Throws RESTORE_TARGET_NOT_EMPTY unless the store has no secrets, user data keys or fields. */
 export async function checkRestoreTarget(db: Db): Promise<void> {
-  const count = async (query: Promise<{ count: string | number } | undefined>) =>
-    Number((await query)?.count ?? 0);
   const secrets = await countSecrets(db);
   const dataKeys = await userDataKeyCount(db, isUserScope);
-  const fields = await count(
-    db
-      .selectFrom('lockbox_fields')
-      .select((eb) => eb.fn.countAll<string | number>().as('count'))
-      .executeTakeFirst(),
-  );
+  const fields = await fieldRowCount(db);
   if (secrets + dataKeys + fields > 0) {
     throw new LockboxError(
       'RESTORE_TARGET_NOT_EMPTY',

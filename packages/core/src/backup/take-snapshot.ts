@@ -14,10 +14,12 @@ import {
   userDataKeysAfter,
   userMasterFingerprints,
 } from '../store/data-key-backup-rows.js';
+import { allFieldRows } from '../store/field-rows.js';
+import { getMeta } from '../store/meta-rows.js';
 import { countSecrets } from '../store/secret-row-counts.js';
 import { secretRowsAfter } from '../store/secret-rows.js';
 import { isUserScope } from '../store/user-scope-filter.js';
-import { getMeta, META } from '../vault/store-meta.js';
+import { META } from '../vault/store-meta.js';
 import { type AgeEncryption, ageEncrypter } from './age-stream.js';
 import { writeArchive } from './archive-writer.js';
 import { consistentRead } from './consistent-read.js';
@@ -62,14 +64,7 @@ async function* snapshotChunks(
   onProgress: SnapshotOptions['onProgress'],
 ): AsyncGenerator<Uint8Array> {
   yield* consistentRead(source.store, async function* (trx) {
-    const fields: SnapshotField[] = (
-      await trx
-        .selectFrom('lockbox_fields')
-        .selectAll()
-        .orderBy('table_name')
-        .orderBy('column_name')
-        .execute()
-    ).map((r) => ({
+    const fields: SnapshotField[] = (await allFieldRows(trx)).map((r) => ({
       type: 'field',
       table: r.table_name,
       column: r.column_name,

@@ -5,9 +5,10 @@
  */
 import { nowIso } from '../clock.js';
 import { destroyUnusedRetiringKeys, retiringUserDataKeys } from '../store/data-key-state-rows.js';
+import { setMeta } from '../store/meta-rows.js';
 import { holdSecretWrites } from '../store/secret-row-counts.js';
 import { isUserScope } from '../store/user-scope-filter.js';
-import { META, setMeta } from '../vault/store-meta.js';
+import { META } from '../vault/store-meta.js';
 import { afterDestroy } from './checkpoint.js';
 import type { RekeyRunOptions } from './data-rekey-job.js';
 import type { FieldTable } from './field-table.js';

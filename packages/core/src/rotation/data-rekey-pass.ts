@@ -6,6 +6,7 @@
 import type { Kysely } from 'kysely';
 import { AUDIT_SCOPE } from '../audit/audit-keys.js';
 import { nowIso } from '../clock.js';
+import { compareAndSwapRows } from '../store/compare-and-swap-rows.js';
 import { markDataKeyRetiring } from '../store/data-key-state-rows.js';
 import type { LockboxSchema } from '../store/schema.js';
 import { anySecretOnRetiringKey, SECRET_REKEY_SWAP } from '../store/secret-row-counts.js';
@@ -23,7 +24,6 @@ import {
   toFields,
   type UnreadableRow,
 } from './checkpoint.js';
-import { compareAndSwapRows } from './compare-and-swap-rows.js';
 import type { RekeyRunOptions } from './data-rekey-job.js';
 import type { FieldTable, KeyValues } from './field-table.js';
 import type { ReencryptResult } from './reencrypt.js';

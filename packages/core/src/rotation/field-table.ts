@@ -22,11 +22,11 @@ import { type Kysely, type RawBuilder, sql } from 'kysely';
 import { CIPHERTEXT_TAG } from '../crypto/ciphertext.js';
 import { fieldContext } from '../crypto/context.js';
 import { LockboxError } from '../errors.js';
+import { type CasRow, compareAndSwapRows } from '../store/compare-and-swap-rows.js';
 import type { DialectName } from '../store/connect.js';
 import type { FieldRegistration } from '../vault/fields.js';
 import { describeRowKey } from '../vault/row-key.js';
 import { checkRowKey } from '../vault/row-key-check.js';
-import { type CasRow, compareAndSwapRows } from './compare-and-swap-rows.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: application tables are not in the typed schema
 type AnyDb = Kysely<any>;

@@ -28,16 +28,18 @@ import {
   firstLiveDataKeyUnder,
   liveDataKeyCountUnder,
   liveWrappedDataKeysUnder,
+  rewrapDataKeysIfUnchanged,
 } from '../store/data-key-state-rows.js';
+import { lockMasterKeyRow } from '../store/master-key-rows.js';
+import { setMeta } from '../store/meta-rows.js';
 import type { LockboxSchema } from '../store/schema.js';
 import type { IntegrityKey } from '../vault/integrity-key.js';
 import {
   fingerprintsWrappingLiveDataKeys,
-  lockMasterKeyRecord,
   readMasterKeyRecords,
   writeMasterKeyRecord,
 } from '../vault/master-key-records.js';
-import { META, setMeta } from '../vault/store-meta.js';
+import { META } from '../vault/store-meta.js';
 import { type BatchTransactions, withBatchTransactions } from './batch-transactions.js';
 import {
   afterRewrapBatch,
@@ -47,7 +49,6 @@ import {
   maySweepAgain,
   nextSweep,
 } from './checkpoint.js';
-import { compareAndSwapRows } from './compare-and-swap-rows.js';
 import { finishJob, type RotationJob, saveJob } from './rotation-jobs.js';
 import type { RotationLockHandle } from './rotation-lock.js';
 import type { RotationMode } from './rotation-mode.js';
@@ -163,24 +164,13 @@ async function rewrapBatch(
 ): Promise<number> {
   const rows = await liveWrappedDataKeysUnder(trx, from, job.checkpoint.lastId, batchSize);
   if (rows.length === 0) return 0;
-  const updates = rows.map((row) => [
-    row.id,
-    row.wrapped,
-    rewrap(keyring, row),
-    keyring.primary.fingerprint,
-  ]);
-  const rewrapped = await compareAndSwapRows(
-    trx,
-    dialect,
-    {
-      table: 'lockbox_data_keys',
-      keys: [{ column: 'id' }],
-      compared: 'wrapped',
-      set: ['wrapped', 'master_fingerprint'],
-      constants: { updated_at: nowIso() },
-    },
-    updates,
-  );
+  const rewraps = rows.map((row) => ({
+    id: row.id,
+    expected: row.wrapped,
+    wrapped: rewrap(keyring, row),
+    masterFingerprint: keyring.primary.fingerprint,
+  }));
+  const rewrapped = await rewrapDataKeysIfUnchanged(trx, dialect, rewraps, nowIso());
   const next = afterRewrapBatch(job, { lastId: rows[rows.length - 1]!.id, rewrapped });
   job.checkpoint = next.checkpoint;
   job.totals = next.totals;
@@ -240,7 +230,7 @@ export async function runMasterRotation(options: MasterRunOptions): Promise<numb
     // The old key's row lock first: an instance making a data key under it holds
     // it too (usablePrimaryRecord), so the count below sees that key, or that
     // instance sees the retirement and refuses (MASTER_KEY_RETIRED).
-    await lockMasterKeyRecord(trx, from);
+    await lockMasterKeyRow(trx, from);
     const remaining = await liveDataKeysUnder(trx, from);
     const now = nowIso();
     await recordActiveMasterKey(trx, options.integrity, keyring.primary.fingerprint);

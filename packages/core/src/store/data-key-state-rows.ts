@@ -6,6 +6,8 @@
  * the table has two owners.
  */
 import { sql } from 'kysely';
+import { compareAndSwapRows } from './compare-and-swap-rows.js';
+import type { DialectName } from './connect.js';
 import type { DataKeyRow, UserScopeCondition, WrappedDataKeyRow } from './data-key-rows.js';
 import type { Executor } from './executor.js';
 import { noSecretOnDataKey } from './secret-row-counts.js';
@@ -104,6 +106,39 @@ export async function liveDataKeyCountsByMaster(
     .where('state', '!=', 'destroyed')
     .groupBy('master_fingerprint')
     .execute();
+}
+
+/** One data key's new wrapping: its id, the wrapping read, the new one and its master key. */
+export interface DataKeyRewrap {
+  id: string;
+  expected: string;
+  wrapped: string;
+  masterFingerprint: string;
+}
+
+/**
+ * A master rotation's batch, in one statement: each data key gets its new
+ * wrapping only while it still holds the one read (a key another instance
+ * re-wrapped or retired meanwhile is left alone). Returns how many did.
+ */
+export async function rewrapDataKeysIfUnchanged(
+  trx: Executor,
+  dialect: DialectName,
+  rewraps: readonly DataKeyRewrap[],
+  updatedAt: string,
+): Promise<number> {
+  return compareAndSwapRows(
+    trx,
+    dialect,
+    {
+      table: 'lockbox_data_keys',
+      keys: [{ column: 'id' }],
+      compared: 'wrapped',
+      set: ['wrapped', 'master_fingerprint'],
+      constants: { updated_at: updatedAt },
+    },
+    rewraps.map((r) => [r.id, r.expected, r.wrapped, r.masterFingerprint]),
+  );
 }
 
 // ---- counts

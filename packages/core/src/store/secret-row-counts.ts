@@ -196,7 +196,7 @@ export async function holdSecretWrites(trx: Executor): Promise<void> {
 }
 
 /**
- * A data re-key's batched compare-and-swap on secret rows (rotation/
+ * A data re-key's batched compare-and-swap on secret rows (store/
  * compare-and-swap-rows.ts runs it): each row keyed by (scope, name) gets its new
  * ciphertext and data key only while it still holds the ciphertext read.
  */

@@ -24,7 +24,14 @@ import { nowIso } from '../clock.js';
 import { constantTimeEqual } from '../crypto/constant-time.js';
 import { LockboxError } from '../errors.js';
 import type { Store } from '../store/connect.js';
-import type { TokenTable } from '../store/schema.js';
+import {
+  allTokens,
+  insertTokenIfAbsent,
+  markTokenRevoked,
+  type TokenRow,
+  tokenById,
+  touchToken,
+} from '../store/token-rows.js';
 import type { Actor, AuditSink } from '../vault/audit-sink.js';
 import type { IntegrityKey } from '../vault/integrity-key.js';
 import { validateName } from '../vault/names.js';
@@ -120,17 +127,13 @@ export class Tokens {
         created_at: now,
         revoked_at: null,
       };
-      const inserted = await this.#store.db
-        .insertInto('lockbox_tokens')
-        .values({
-          ...row,
-          created_by: options.createdBy?.id ?? null,
-          last_used_at: null,
-          mac: rowMac(integrity, TOKEN_MAC, row),
-        })
-        .onConflict((oc) => oc.column('id').doNothing())
-        .executeTakeFirst();
-      if (Number(inserted.numInsertedOrUpdatedRows ?? 0n) === 0) {
+      const inserted = await insertTokenIfAbsent(this.#store.db, {
+        ...row,
+        created_by: options.createdBy?.id ?? null,
+        last_used_at: null,
+        mac: rowMac(integrity, TOKEN_MAC, row),
+      });
+      if (!inserted) {
         // A 48-bit id collided; vanishingly rare, so a few attempts suffice.
         if (attempt >= 3) throw new LockboxError('INTERNAL', 'could not allocate a token id');
         continue;
@@ -204,12 +207,7 @@ export class Tokens {
 
   /** Every token (revoked ones too, marked by revokedAt), oldest first, without hashes. */
   async list(): Promise<TokenInfo[]> {
-    const rows = await this.#store.db
-      .selectFrom('lockbox_tokens')
-      .selectAll()
-      .orderBy('created_at')
-      .orderBy('id')
-      .execute();
+    const rows = await allTokens(this.#store.db, 'created');
     return rows.map((row) => this.#info(row));
   }
 
@@ -235,15 +233,12 @@ export class Tokens {
       const revoked = { ...before, revoked_at: nowIso() };
       const authentic = rowVerifies(integrity, TOKEN_MAC, before, before.mac);
       // A row that fails its check keeps failing it: revoked_at only, never a fresh MAC.
-      await this.#store.db
-        .updateTable('lockbox_tokens')
-        .set({
-          revoked_at: revoked.revoked_at,
-          ...(authentic ? { mac: rowMac(integrity, TOKEN_MAC, revoked) } : {}),
-        })
-        .where('id', '=', id)
-        .where('revoked_at', 'is', null)
-        .execute();
+      await markTokenRevoked(
+        this.#store.db,
+        id,
+        revoked.revoked_at,
+        authentic ? rowMac(integrity, TOKEN_MAC, revoked) : undefined,
+      );
       // Whoever is told "revoked" acts on it (hands out a new token, closes the incident):
       // a power loss must not bring the old one back.
       await this.#store.durable();
@@ -263,16 +258,12 @@ export class Tokens {
     return this.#info(row);
   }
 
-  #info(row: TokenTable): TokenInfo {
+  #info(row: TokenRow): TokenInfo {
     return toInfo(row, rowVerifies(this.#keys.integrity, TOKEN_MAC, row, row.mac));
   }
 
-  #row(id: string): Promise<TokenTable | undefined> {
-    return this.#store.db
-      .selectFrom('lockbox_tokens')
-      .selectAll()
-      .where('id', '=', id)
-      .executeTakeFirst();
+  #row(id: string): Promise<TokenRow | undefined> {
+    return tokenById(this.#store.db, id);
   }
 
   async #touch(info: TokenInfo): Promise<void> {
@@ -285,12 +276,7 @@ export class Tokens {
     this.#touched.set(info.id, nowMs);
     const now = new Date(nowMs).toISOString();
     const staleBefore = new Date(nowMs - TOKEN_TOUCH_INTERVAL_MS).toISOString();
-    await this.#store.db
-      .updateTable('lockbox_tokens')
-      .set({ last_used_at: now })
-      .where('id', '=', info.id)
-      .where((eb) => eb.or([eb('last_used_at', 'is', null), eb('last_used_at', '<', staleBefore)]))
-      .execute();
+    await touchToken(this.#store.db, info.id, now, staleBefore);
   }
 }
 
@@ -306,7 +292,7 @@ function notFound(id: string): LockboxError {
   });
 }
 
-function toInfo(row: TokenTable, authentic: boolean): TokenInfo {
+function toInfo(row: TokenRow, authentic: boolean): TokenInfo {
   let permissions: string[] = [];
   try {
     const parsed: unknown = JSON.parse(row.permissions);

@@ -7,8 +7,8 @@
  * into another row or column, it fails to decrypt. The row key must therefore be
  * known before the row is written (a UUID, or an id allocated first).
  *
- * This module is the only writer of lockbox_fields (writeRegistration, used by
- * register and by snapshot restore; remove). A
+ * Its rows are in lockbox_fields (store/field-rows.ts); this module writes them
+ * (writeRegistration, used by register and by snapshot restore; remove). A
  * registration's key columns are stored in `primary_key` joined by commas (column
  * names are plain identifiers, which never contain one); a one-column key is
  * stored as before, so existing registrations read unchanged.
@@ -27,6 +27,13 @@ import { CIPHERTEXT_TAG } from '../crypto/ciphertext.js';
 import { fieldContext } from '../crypto/context.js';
 import { LockboxError } from '../errors.js';
 import type { DialectName } from '../store/connect.js';
+import {
+  allFieldRows,
+  deleteFieldRow,
+  type FieldRow,
+  fieldRow,
+  writeFieldRow,
+} from '../store/field-rows.js';
 import type { LockboxSchema } from '../store/schema.js';
 import type { DataKeys } from './data-keys.js';
 import { openFieldValue, sealFieldValue } from './field-ciphertext.js';
@@ -89,11 +96,9 @@ export function keyColumnsOf(primaryKey: string | readonly string[] | undefined)
 }
 
 type RegistrationRow = Pick<
-  LockboxSchema['lockbox_fields'],
+  FieldRow,
   'table_name' | 'column_name' | 'primary_key' | 'scope' | 'mac'
 >;
-
-const REGISTRATION_COLUMNS = ['table_name', 'column_name', 'primary_key', 'scope', 'mac'] as const;
 
 /**
  * A stored row as a registration: its MAC must verify (INTEGRITY_CHECK_FAILED),
@@ -126,17 +131,11 @@ export async function writeRegistration(
   const primaryKey = registration.primaryKey.join(',');
   const stored = { table_name: table, column_name: column, primary_key: primaryKey, scope };
   const mac = rowMac(integrity, FIELD_MAC, stored);
-  const insert = db
-    .insertInto('lockbox_fields')
-    .values({ ...stored, created_at: options.createdAt, mac });
-  await (options.upsert
-    ? insert.onConflict((oc) =>
-        oc
-          .columns(['table_name', 'column_name'])
-          .doUpdateSet({ primary_key: primaryKey, scope, mac }),
-      )
-    : insert
-  ).execute();
+  await writeFieldRow(
+    db,
+    { ...stored, created_at: options.createdAt, mac },
+    { upsert: options.upsert },
+  );
 }
 
 export class Fields {
@@ -214,11 +213,7 @@ export class Fields {
         { details: { table: field.table, column: field.column, rows } },
       );
     }
-    await this.#db
-      .deleteFrom('lockbox_fields')
-      .where('table_name', '=', field.table)
-      .where('column_name', '=', field.column)
-      .execute();
+    await deleteFieldRow(this.#db, field.table, field.column);
     this.#registered.delete(fieldKey(field.table, field.column));
     return rows;
   }
@@ -243,12 +238,7 @@ export class Fields {
 
   /** Every registration; `db` is a transaction to read in (bundle export and import). */
   async list(db: Kysely<LockboxSchema> = this.#db): Promise<FieldRegistration[]> {
-    const rows = await db
-      .selectFrom('lockbox_fields')
-      .select(REGISTRATION_COLUMNS)
-      .orderBy('table_name')
-      .orderBy('column_name')
-      .execute();
+    const rows = await allFieldRows(db);
     return rows.map((row) => fromRow(this.#keys.integrity, row));
   }
 
@@ -258,12 +248,7 @@ export class Fields {
     column: string,
     db: Kysely<LockboxSchema> = this.#db,
   ): Promise<FieldRegistration | undefined> {
-    const row = await db
-      .selectFrom('lockbox_fields')
-      .select(REGISTRATION_COLUMNS)
-      .where('table_name', '=', table)
-      .where('column_name', '=', column)
-      .executeTakeFirst();
+    const row = await fieldRow(db, table, column);
     return row === undefined ? undefined : fromRow(this.#keys.integrity, row);
   }
 

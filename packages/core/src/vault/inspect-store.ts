@@ -5,9 +5,11 @@
  * KEY_MISSING message can name them. Read-only: it never migrates or creates.
  */
 import type { Store } from '../store/connect.js';
+import { activeMasterKeyFingerprints } from '../store/master-key-rows.js';
+import { getMeta } from '../store/meta-rows.js';
 import { schemaVersion } from '../store/migrate.js';
 import { fingerprintsWrappingLiveDataKeys } from './master-key-records.js';
-import { getMeta, META } from './store-meta.js';
+import { META } from './store-meta.js';
 
 export interface StoreInspection {
   /** true when the database holds an initialised Lockbox store. */
@@ -35,10 +37,5 @@ export async function inspectStore(store: Store): Promise<StoreInspection> {
 async function neededFingerprints(store: Store): Promise<string[]> {
   const wrapping = await fingerprintsWrappingLiveDataKeys(store.db);
   if (wrapping.length > 0) return wrapping;
-  const active = await store.db
-    .selectFrom('lockbox_master_keys')
-    .select('fingerprint')
-    .where('state', '=', 'active')
-    .execute();
-  return active.map((r) => r.fingerprint).sort();
+  return activeMasterKeyFingerprints(store.db);
 }

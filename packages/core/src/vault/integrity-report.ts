@@ -4,14 +4,15 @@
  * integrity key is the one the handle opened. Cost grows with the number of
  * tokens, fields and master-key records (small tables), not with secrets.
  */
-import type { Kysely } from 'kysely';
 import type { Keyring } from '../keys/keyring.js';
-import type { LockboxSchema } from '../store/schema.js';
+import type { Executor } from '../store/executor.js';
+import { allFieldRows } from '../store/field-rows.js';
+import { allTokens } from '../store/token-rows.js';
 import { getAuthenticatedMeta } from './authenticated-meta.js';
 import type { IntegrityKey } from './integrity-key.js';
 import { inspectKeys } from './key-check.js';
 import { readMasterKeyRecords } from './master-key-records.js';
-import { FIELD_MAC, rowVerifies, TOKEN_MAC } from './row-macs.js';
+import { FIELD_MAC, MASTER_KEY_MAC, META_MAC, rowVerifies, TOKEN_MAC } from './row-macs.js';
 import { META } from './store-meta.js';
 
 export interface IntegrityBreak {
@@ -30,26 +31,21 @@ export interface IntegrityReport {
 }
 
 export async function integrityReport(
-  db: Kysely<LockboxSchema>,
+  db: Executor,
   integrity: IntegrityKey,
   keyring: Keyring,
 ): Promise<IntegrityReport> {
   const breaks: IntegrityBreak[] = [];
   const masters = await readMasterKeyRecords(db, integrity);
   for (const fingerprint of masters.broken)
-    breaks.push({ table: 'lockbox_master_keys', rowId: fingerprint });
-  const tokens = await db.selectFrom('lockbox_tokens').selectAll().orderBy('id').execute();
+    breaks.push({ table: MASTER_KEY_MAC.table, rowId: fingerprint });
+  const tokens = await allTokens(db, 'id');
   for (const row of tokens) {
     if (!rowVerifies(integrity, TOKEN_MAC, row, row.mac)) {
       breaks.push({ table: TOKEN_MAC.table, rowId: TOKEN_MAC.rowId(row) });
     }
   }
-  const fields = await db
-    .selectFrom('lockbox_fields')
-    .selectAll()
-    .orderBy('table_name')
-    .orderBy('column_name')
-    .execute();
+  const fields = await allFieldRows(db);
   for (const row of fields) {
     if (!rowVerifies(integrity, FIELD_MAC, row, row.mac)) {
       breaks.push({ table: FIELD_MAC.table, rowId: FIELD_MAC.rowId(row) });
@@ -57,7 +53,7 @@ export async function integrityReport(
   }
   const recipient = await getAuthenticatedMeta(db, integrity, META.recoveryRecipient);
   if (recipient.state === 'broken') {
-    breaks.push({ table: 'lockbox_meta', rowId: META.recoveryRecipient });
+    breaks.push({ table: META_MAC.table, rowId: META.recoveryRecipient });
   }
   const fingerprint = keyring.primary.fingerprint;
   const record = masters.valid.find((r) => r.fingerprint === fingerprint);

@@ -9,19 +9,20 @@
  * Trust on first use: rows a database writer planted *before* the upgrade are
  * stamped like the rest (docs/security.md says so).
  */
-import type { Kysely } from 'kysely';
 import type { Keyring } from '../keys/keyring.js';
-import type { LockboxSchema } from '../store/schema.js';
+import type { Executor } from '../store/executor.js';
+import { allFieldRows, setFieldMac } from '../store/field-rows.js';
+import { allMasterKeyRows, setMasterKeyMac } from '../store/master-key-rows.js';
+import { getMeta } from '../store/meta-rows.js';
+import { allTokens, setTokenMac } from '../store/token-rows.js';
 import { setAuthenticatedMeta } from './authenticated-meta.js';
 import { DataKeys } from './data-keys.js';
 import { createIntegrityKey, type IntegrityKey } from './integrity-key.js';
 import { checkKeyring } from './key-check.js';
 import { FIELD_MAC, MASTER_KEY_MAC, rowMac, TOKEN_MAC } from './row-macs.js';
-import { getMeta, META } from './store-meta.js';
+import { META } from './store-meta.js';
 
-type Db = Kysely<LockboxSchema>;
-
-export async function upgradeIntegrity(trx: Db, keyring: Keyring): Promise<void> {
+export async function upgradeIntegrity(trx: Executor, keyring: Keyring): Promise<void> {
   // A database that is not a store yet is stamped by initialise instead.
   if ((await getMeta(trx, META.storeId)) === undefined) return;
   // A wrong key must write nothing (the open is refused just after, too).
@@ -34,27 +35,14 @@ export async function upgradeIntegrity(trx: Db, keyring: Keyring): Promise<void>
   }
 }
 
-async function stampRows(trx: Db, key: IntegrityKey): Promise<void> {
-  for (const row of await trx.selectFrom('lockbox_tokens').selectAll().execute()) {
-    await trx
-      .updateTable('lockbox_tokens')
-      .set({ mac: rowMac(key, TOKEN_MAC, row) })
-      .where('id', '=', row.id)
-      .execute();
+async function stampRows(trx: Executor, key: IntegrityKey): Promise<void> {
+  for (const row of await allTokens(trx, 'id')) {
+    await setTokenMac(trx, row.id, rowMac(key, TOKEN_MAC, row));
   }
-  for (const row of await trx.selectFrom('lockbox_fields').selectAll().execute()) {
-    await trx
-      .updateTable('lockbox_fields')
-      .set({ mac: rowMac(key, FIELD_MAC, row) })
-      .where('table_name', '=', row.table_name)
-      .where('column_name', '=', row.column_name)
-      .execute();
+  for (const row of await allFieldRows(trx)) {
+    await setFieldMac(trx, row.table_name, row.column_name, rowMac(key, FIELD_MAC, row));
   }
-  for (const row of await trx.selectFrom('lockbox_master_keys').selectAll().execute()) {
-    await trx
-      .updateTable('lockbox_master_keys')
-      .set({ mac: rowMac(key, MASTER_KEY_MAC, row) })
-      .where('fingerprint', '=', row.fingerprint)
-      .execute();
+  for (const row of await allMasterKeyRows(trx)) {
+    await setMasterKeyMac(trx, row.fingerprint, rowMac(key, MASTER_KEY_MAC, row));
   }
 }

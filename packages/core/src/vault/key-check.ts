@@ -8,6 +8,7 @@ import type { Kysely } from 'kysely';
 import { LockboxError } from '../errors.js';
 import type { Keyring } from '../keys/keyring.js';
 import { liveDataKeyCountsByMaster, someLiveDataKeyUnder } from '../store/data-key-state-rows.js';
+import { activeMasterKeyFingerprints } from '../store/master-key-rows.js';
 import type { LockboxSchema } from '../store/schema.js';
 import type { DataKeys } from './data-keys.js';
 
@@ -58,12 +59,7 @@ export async function checkKeyring(
     );
   }
   if (check.needed.length === 0) {
-    const recorded = await db
-      .selectFrom('lockbox_master_keys')
-      .select('fingerprint')
-      .where('state', '=', 'active')
-      .execute();
-    const known = recorded.map((r) => r.fingerprint);
+    const known = await activeMasterKeyFingerprints(db);
     if (known.length > 0 && !known.some((f) => keyring.has(f))) {
       throw new LockboxError(
         'KEY_WRONG',

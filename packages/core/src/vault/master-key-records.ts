@@ -5,16 +5,22 @@
  * goes through `readMasterKeyRecords` / `masterKeyRecord`, which never return a
  * row that fails its check (they report it instead).
  */
-import type { Kysely } from 'kysely';
 import { LockboxError } from '../errors.js';
 import { anyDataKeyUnder, masterFingerprintsOfLiveDataKeys } from '../store/data-key-state-rows.js';
-import type { LockboxSchema, MasterKeyTable } from '../store/schema.js';
+import type { Executor } from '../store/executor.js';
+import {
+  allMasterKeyRows,
+  lockMasterKeyRow,
+  type MasterKeyRow,
+  masterKeyRow,
+  upsertMasterKeyRow,
+} from '../store/master-key-rows.js';
 import type { IntegrityKey } from './integrity-key.js';
 import { MASTER_KEY_MAC, rowMac, rowVerifies } from './row-macs.js';
 
-type Db = Kysely<LockboxSchema>;
+type Db = Executor;
 
-export type MasterKeyRecord = Omit<MasterKeyTable, 'mac'>;
+export type MasterKeyRecord = Omit<MasterKeyRow, 'mac'>;
 
 export interface MasterKeyRecords {
   /** Records whose MAC verifies. */
@@ -30,19 +36,11 @@ export async function writeMasterKeyRecord(
   record: MasterKeyRecord,
 ): Promise<void> {
   const mac = rowMac(key, MASTER_KEY_MAC, record);
-  await db
-    .insertInto('lockbox_master_keys')
-    .values({ ...record, mac })
-    .onConflict((oc) =>
-      oc
-        .column('fingerprint')
-        .doUpdateSet({ state: record.state, retired_at: record.retired_at, mac }),
-    )
-    .execute();
+  await upsertMasterKeyRow(db, { ...record, mac });
 }
 
 export async function readMasterKeyRecords(db: Db, key: IntegrityKey): Promise<MasterKeyRecords> {
-  const rows = await db.selectFrom('lockbox_master_keys').selectAll().execute();
+  const rows = await allMasterKeyRows(db);
   const valid: MasterKeyRecord[] = [];
   const broken: string[] = [];
   for (const { mac, ...record } of rows) {
@@ -61,15 +59,11 @@ export async function masterKeyRecord(
   key: IntegrityKey,
   fingerprint: string,
 ): Promise<MasterKeyRecord | undefined> {
-  const row = await db
-    .selectFrom('lockbox_master_keys')
-    .selectAll()
-    .where('fingerprint', '=', fingerprint)
-    .executeTakeFirst();
+  const row = await masterKeyRow(db, fingerprint);
   if (row === undefined) return undefined;
   const { mac, ...record } = row;
   if (!rowVerifies(key, MASTER_KEY_MAC, record, mac)) {
-    throw integrityFailure('lockbox_master_keys', fingerprint);
+    throw integrityFailure(MASTER_KEY_MAC.table, fingerprint);
   }
   return record;
 }
@@ -97,7 +91,7 @@ export async function usablePrimaryRecord(
   fingerprint: string,
   scope: string,
 ): Promise<MasterKeyRecord | undefined> {
-  await lockMasterKeyRecord(trx, fingerprint);
+  await lockMasterKeyRow(trx, fingerprint);
   const record = await masterKeyRecord(trx, key, fingerprint);
   if (record?.state === 'retired') {
     throw new LockboxError(
@@ -109,15 +103,6 @@ export async function usablePrimaryRecord(
   return record;
 }
 
-/** Takes the row lock of one record (a no-op update); inside a transaction. */
-export async function lockMasterKeyRecord(trx: Db, fingerprint: string): Promise<void> {
-  await trx
-    .updateTable('lockbox_master_keys')
-    .set((eb) => ({ state: eb.ref('state') }))
-    .where('fingerprint', '=', fingerprint)
-    .execute();
-}
-
 /**
  * Whether the store knows `fingerprint` at all: a record of it, or any data
  * key still wrapped under it. Unauthenticated on purpose (it is asked without
@@ -126,12 +111,7 @@ export async function lockMasterKeyRecord(trx: Db, fingerprint: string): Promise
  * someone removed the record by hand.
  */
 export async function masterKeyKnown(db: Db, fingerprint: string): Promise<boolean> {
-  const record = await db
-    .selectFrom('lockbox_master_keys')
-    .select('fingerprint')
-    .where('fingerprint', '=', fingerprint)
-    .executeTakeFirst();
-  if (record !== undefined) return true;
+  if ((await masterKeyRow(db, fingerprint)) !== undefined) return true;
   return anyDataKeyUnder(db, fingerprint);
 }
 

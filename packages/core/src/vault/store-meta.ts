@@ -3,9 +3,6 @@
  * store/meta-rows.ts).
  */
 
-// Callers not yet pointed at store/meta-rows.ts import the statements from here.
-export { deleteMeta, getMeta, setMeta } from '../store/meta-rows.js';
-
 export const META = {
   storeId: 'store_id',
   createdAt: 'created_at',

@@ -3,8 +3,8 @@
  * insert-if-absent deciding which init wins, the compare-and-swap text of the
  * audit fast append, the row lock of the chain lock, and rollback).
  */
-import { generateMasterKey, type Lockbox } from '@lockbox/core';
-import { DIALECTS, freshDatabase, open, type TestDatabase } from '@lockbox/test-helpers';
+import type { DialectName, Lockbox } from '@lockbox/core';
+import { DIALECTS, open, storesOfTest } from '@lockbox/test-helpers';
 import Database from 'better-sqlite3';
 import { CompiledQuery } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -18,22 +18,21 @@ import {
   swapMetaValueSql,
 } from '../../src/store/meta-rows.js';
 
-describe.each(DIALECTS)('lockbox_meta rows on %s', (dialect) => {
-  const databases: TestDatabase[] = [];
-  const opened: Lockbox[] = [];
-  afterEach(async () => {
-    for (const l of opened.splice(0)) await l.close();
-    for (const d of databases.splice(0)) await d.drop();
-  });
+const stores = storesOfTest();
+/** Second handles a test opens on a store, closed before the stores. */
+const others: Lockbox[] = [];
+afterEach(async () => {
+  for (const other of others.splice(0)) await other.close();
+  await stores.closeAll();
+});
 
-  async function store() {
-    const database = await freshDatabase(dialect);
-    databases.push(database);
-    const key = generateMasterKey();
-    const lockbox = await open(database, key);
-    opened.push(lockbox);
-    return { db: lockbox.vault.store.db, database, key };
-  }
+async function storeOf(dialect: DialectName) {
+  const { lockbox, database, key } = await stores.store(dialect);
+  return { db: lockbox.vault.store.db, database, key };
+}
+
+describe.each(DIALECTS)('lockbox_meta rows on %s', (dialect) => {
+  const store = () => storeOf(dialect);
 
   it('sets, overwrites, reads several and deletes an entry', async () => {
     const { db } = await store();
@@ -92,51 +91,49 @@ describe.each(DIALECTS)('lockbox_meta rows on %s', (dialect) => {
     expect(await swap('v2', 'v1', 1)).toBe(1);
     expect(await getMeta(db, 'test_head')).toBe('v2');
   });
+});
 
-  it.runIf(dialect === 'postgres')(
-    'locking a row keeps another writer of it out until commit, and changes nothing',
-    async () => {
-      const { db, database, key } = await store();
-      await setMeta(db, 'test_locked', 'held');
-      const other = await open(database, key);
-      opened.push(other);
-      let otherDone = false;
-      let otherWrite: Promise<void> | undefined;
+describe('the lockbox_meta row lock on postgres', () => {
+  it('keeps another writer of the row out until commit, and changes nothing', async () => {
+    const { db, database, key } = await storeOf('postgres');
+    await setMeta(db, 'test_locked', 'held');
+    const other = await open(database, key);
+    others.push(other);
+    let otherDone = false;
+    let otherWrite: Promise<void> | undefined;
+    await db.transaction().execute(async (trx) => {
+      await lockMetaRow(trx, 'postgres', 'test_locked');
+      otherWrite = setMeta(other.vault.store.db, 'test_locked', 'other').then(() => {
+        otherDone = true;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(otherDone).toBe(false);
+      expect(await getMeta(trx, 'test_locked')).toBe('held');
+    });
+    await otherWrite;
+    expect(otherDone).toBe(true);
+    expect(await getMeta(db, 'test_locked')).toBe('other');
+  });
+});
+
+// better-sqlite3 is synchronous: another handle in this process would block the
+// event loop waiting, so a connection that does not wait asks for the write lock.
+describe('the lockbox_meta row lock on sqlite', () => {
+  it('takes the write lock until commit, and changes nothing', async () => {
+    const { db, database } = await storeOf('sqlite');
+    await setMeta(db, 'test_locked', 'held');
+    const other = new Database(database.file as string, { timeout: 0 });
+    try {
       await db.transaction().execute(async (trx) => {
-        await lockMetaRow(trx, dialect, 'test_locked');
-        otherWrite = setMeta(other.vault.store.db, 'test_locked', 'other').then(() => {
-          otherDone = true;
-        });
-        await new Promise((resolve) => setTimeout(resolve, 300));
-        expect(otherDone).toBe(false);
+        await lockMetaRow(trx, 'sqlite', 'test_locked');
+        expect(() => other.prepare('begin immediate').run()).toThrow(/locked|busy/i);
         expect(await getMeta(trx, 'test_locked')).toBe('held');
       });
-      await otherWrite;
-      expect(otherDone).toBe(true);
-      expect(await getMeta(db, 'test_locked')).toBe('other');
-    },
-  );
-
-  // better-sqlite3 is synchronous: another handle in this process would block the
-  // event loop waiting, so a connection that does not wait asks for the write lock.
-  it.runIf(dialect === 'sqlite')(
-    'locking a row takes the write lock until commit, and changes nothing',
-    async () => {
-      const { db, database } = await store();
-      await setMeta(db, 'test_locked', 'held');
-      const other = new Database(database.file as string, { timeout: 0 });
-      try {
-        await db.transaction().execute(async (trx) => {
-          await lockMetaRow(trx, dialect, 'test_locked');
-          expect(() => other.prepare('begin immediate').run()).toThrow(/locked|busy/i);
-          expect(await getMeta(trx, 'test_locked')).toBe('held');
-        });
-        other.prepare('begin immediate').run();
-        other.prepare('rollback').run();
-      } finally {
-        other.close();
-      }
-      expect(await getMeta(db, 'test_locked')).toBe('held');
-    },
-  );
+      other.prepare('begin immediate').run();
+      other.prepare('rollback').run();
+    } finally {
+      other.close();
+    }
+    expect(await getMeta(db, 'test_locked')).toBe('held');
+  });
 });

@@ -19,7 +19,7 @@
  * tables are constants).
  */
 import { type Kysely, type RawBuilder, sql } from 'kysely';
-import type { DialectName } from '../store/connect.js';
+import type { DialectName } from './connect.js';
 
 export interface CasTarget {
   table: string;
