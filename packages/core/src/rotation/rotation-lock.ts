@@ -122,6 +122,22 @@ function inProgress(row: { holder: string; acquired_at: string } | undefined): L
   );
 }
 
+const HOLDER_WAIT_ATTEMPTS = 20;
+const HOLDER_WAIT_STEP_MS = 25;
+
+/**
+ * PostgreSQL: the lock row of an advisory lock another session holds. The
+ * holder writes its row just after taking the lock, so an absent row is waited
+ * for briefly (a refusal should name who holds the lock); still absent, the
+ * refusal says the holder is not recorded yet.
+ */
+async function holderRowOfTakenLock(db: Db) {
+  for (let attempt = 0; ; attempt++) {
+    const row = await readLockRow(db);
+    if (row !== undefined || attempt >= HOLDER_WAIT_ATTEMPTS) return row;
+    await new Promise((resolve) => setTimeout(resolve, HOLDER_WAIT_STEP_MS));
+  }
+}
 /** Who holds the lock, if anyone (read-only). */
 export async function rotationLockInfo(
   store: Store,
@@ -199,7 +215,7 @@ export async function withRotationLock<T>(
       }>`select pg_try_advisory_lock(${ADVISORY_CLASS}::int4, ${key}::int4) as locked`.execute(
         conn,
       );
-      if (rows[0]?.locked !== true) throw inProgress(await readLockRow(db));
+      if (rows[0]?.locked !== true) throw inProgress(await holderRowOfTakenLock(db));
       try {
         const now = nowIso();
         // Holding the advisory lock means any existing row is left over from a dead holder.

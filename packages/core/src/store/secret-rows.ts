@@ -13,10 +13,15 @@
  * write guards read lockbox_data_keys ("this data key is still active"): they
  * are about secret rows, so they live here; the data keys' own statements do not.
  */
-import { CompiledQuery, type Insertable, type Selectable, type SqliteDatabase, sql } from 'kysely';
+import { CompiledQuery, type Insertable, type Selectable, sql } from 'kysely';
 import type { Executor } from './executor.js';
 import { markPrepared } from './prepared-statements.js';
 import type { SecretTable, ValueType } from './schema.js';
+import {
+  CONNECTION_NOT_FREE,
+  type SqliteConnectionSource,
+  selectNow,
+} from './sqlite-direct-read.js';
 import { isUserScope } from './user-scope-filter.js';
 
 export type SecretRow = Selectable<SecretTable>;
@@ -55,45 +60,6 @@ const VALUE_COLUMNS = ['value_type', 'ciphertext', 'version', 'created_at'] as c
 /** Per adapter, per column list (one of this module's constants), the compiled text. */
 const compiled = new WeakMap<object, Map<readonly string[], string>>();
 
-/**
- * The store's SQLite connection, for a read run on it directly (Store.sqliteConnection);
- * only ever given with the store's own handle as the executor, never a transaction.
- */
-export type SqliteConnectionSource = () => SqliteDatabase | undefined;
-
-/** better-sqlite3's connection state, which Kysely's minimal interface does not name. */
-type SqliteConnectionState = SqliteDatabase & { readonly inTransaction?: unknown };
-
-const CONNECTION_NOT_FREE = Symbol('connection not free');
-
-/**
- * SQLite: the select run synchronously on the connection. Through Kysely a warm
- * read costs about four times the statement (its executor, driver mutex and
- * promise chain: 21 µs against 4.7 µs measured). Only while the connection is
- * free: inside a transaction that Kysely opened (and is awaiting in) it would
- * see that transaction's uncommitted writes, and during a stream the connection
- * cannot run a statement; the caller then reads through Kysely, which waits its
- * turn. better-sqlite3 returns the same row objects Kysely's driver does.
- */
-function selectNow(
-  connection: SqliteDatabase,
-  text: string,
-  scope: string,
-  name: string,
-): Record<string, unknown> | undefined | typeof CONNECTION_NOT_FREE {
-  const state = connection as SqliteConnectionState;
-  if (typeof state.inTransaction !== 'boolean' || state.inTransaction) return CONNECTION_NOT_FREE;
-  let rows: unknown[];
-  try {
-    rows = connection.prepare(text).all([scope, name]);
-  } catch (err) {
-    // "This database connection is busy executing a query" (a stream), or closed.
-    if (err instanceof TypeError) return CONNECTION_NOT_FREE;
-    throw err;
-  }
-  return rows[0] as Record<string, unknown> | undefined;
-}
-
 /** The row at (scope, name) with these columns, through its statement compiled once. */
 async function readColumnsAt<C extends keyof SecretRow>(
   db: Executor,
@@ -122,7 +88,7 @@ async function readColumnsAt<C extends keyof SecretRow>(
   }
   const connection = sqlite?.();
   if (connection !== undefined) {
-    const row = selectNow(connection, text, scope, name);
+    const row = selectNow(connection, text, [scope, name]);
     if (row !== CONNECTION_NOT_FREE) return row as Pick<SecretRow, C> | undefined;
   }
   const query = CompiledQuery.raw(text, [scope, name]) as CompiledQuery<Pick<SecretRow, C>>;
