@@ -40,7 +40,7 @@ import { migrateToLatest, schemaVersion } from '../store/migrate.js';
 import { sampleSecretOnDataKey } from '../store/secret-row-counts.js';
 import type { Actor } from '../vault/audit-sink.js';
 import { DataKeys } from '../vault/data-keys.js';
-import { INTEGRITY_SCOPE, IntegrityKey } from '../vault/integrity-key.js';
+import { INTEGRITY_SCOPE, IntegrityKey, openIntegrityKey } from '../vault/integrity-key.js';
 import { writeMasterKeyRecord } from '../vault/master-key-records.js';
 import { openSecret } from '../vault/secret-ciphertext.js';
 import { META } from '../vault/store-meta.js';
@@ -227,7 +227,11 @@ async function recover(store: Store, options: RecoverStoreOptions): Promise<Reco
 
   // The audit log's key is an ordinary data key, recovered above, so the chain continues.
   try {
-    const audit = new AuditLog(store, new DataKeys(db, new Keyring(newKey)));
+    const keyring = new Keyring(newKey);
+    const audit = new AuditLog(
+      store,
+      new DataKeys(db, keyring, await openIntegrityKey(db, keyring)),
+    );
     await audit.record({
       action: 'recovery.recover',
       outcome: 'ok',

@@ -16,7 +16,7 @@
  *   the new key to the recipient current at that moment (never one cached at open).
  * - It never creates a key of the internal integrity scope (see integrity-key.ts).
  */
-import { createSecretKey, type KeyObject, randomBytes } from 'node:crypto';
+import { createSecretKey, randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { nowIso } from '../clock.js';
 import { dataKeyContext } from '../crypto/context.js';
@@ -32,16 +32,12 @@ import {
 } from '../store/data-key-rows.js';
 import type { LockboxSchema } from '../store/schema.js';
 import { authenticatedRecipient } from './authenticated-meta.js';
+import { type OpenDataKey, unwrapDataKeyRow } from './data-key-unwrap.js';
 import { INTEGRITY_SCOPE, type IntegrityKey } from './integrity-key.js';
 import { LruCache } from './lru-cache.js';
 import { usablePrimaryRecord, writeMasterKeyRecord } from './master-key-records.js';
 
-export interface OpenDataKey {
-  /** 16 hex characters. */
-  readonly id: string;
-  readonly idBytes: Buffer;
-  readonly key: KeyObject;
-}
+export type { OpenDataKey };
 
 export const DEFAULT_DATA_KEY_CACHE = 4096;
 
@@ -49,11 +45,18 @@ export class DataKeys {
   readonly #db: Kysely<LockboxSchema>;
   #keyring: Keyring;
   readonly #cache: LruCache<string, OpenDataKey>;
-  #integrity: IntegrityKey | undefined;
+  readonly #integrity: IntegrityKey;
 
-  constructor(db: Kysely<LockboxSchema>, keyring: Keyring, cacheSize = DEFAULT_DATA_KEY_CACHE) {
+  /** `integrity`: the store's integrity key, opened with `keyring` (openIntegrityKey). */
+  constructor(
+    db: Kysely<LockboxSchema>,
+    keyring: Keyring,
+    integrity: IntegrityKey,
+    cacheSize = DEFAULT_DATA_KEY_CACHE,
+  ) {
     this.#db = db;
     this.#keyring = keyring;
+    this.#integrity = integrity;
     this.#cache = new LruCache(cacheSize);
   }
 
@@ -61,60 +64,23 @@ export class DataKeys {
     return this.#keyring;
   }
 
-  /** Replaces the keyring (after a master rotation). Cached data keys stay valid. */
+  /**
+   * Replaces the keyring: the one change a handle's services see after they are
+   * built, made by this instance's master rotation (from then on it wraps new
+   * data keys under the new key). Cached data keys stay valid.
+   */
   setKeyring(keyring: Keyring): void {
     this.#keyring = keyring;
   }
 
-  /** Set once by Vault.open, after the key check; create() needs it. */
-  useIntegrity(integrity: IntegrityKey): void {
-    this.#integrity = integrity;
-  }
-
-  /** The store's integrity key as opened by this handle; INTEGRITY_KEY_MISSING before. */
+  /** The store's integrity key as this handle opened it. */
   get integrity(): IntegrityKey {
-    if (this.#integrity === undefined) {
-      throw new LockboxError(
-        'INTEGRITY_KEY_MISSING',
-        'this handle has not opened the store integrity key',
-      );
-    }
     return this.#integrity;
   }
 
-  /** Unwraps a stored data key row; errors name the scope, key id and fingerprint needed. */
+  /** Unwraps a stored data key row under this handle's keyring (unwrapDataKeyRow). */
   unwrapRow(row: { id: string; scope: string; wrapped: string | null }): OpenDataKey {
-    if (row.wrapped === null) {
-      throw new LockboxError(
-        'DATA_KEY_UNDECRYPTABLE',
-        `data key ${row.id} of scope "${row.scope}" was destroyed`,
-        {
-          details: { scope: row.scope, dataKeyId: row.id },
-        },
-      );
-    }
-    try {
-      const bytes = this.#keyring.unwrap(row.wrapped, dataKeyContext(row.scope, row.id));
-      const key = createSecretKey(bytes);
-      bytes.fill(0);
-      return { id: row.id, idBytes: Buffer.from(row.id, 'hex'), key };
-    } catch (err) {
-      if (err instanceof LockboxError && err.code === 'KEY_NOT_IN_KEYRING') {
-        throw new LockboxError(
-          'KEY_NOT_IN_KEYRING',
-          `data key ${row.id} of scope "${row.scope}" needs master key ${String(err.details.fingerprint)}, which is not in the keyring`,
-          { cause: err, details: { ...err.details, scope: row.scope, dataKeyId: row.id } },
-        );
-      }
-      throw new LockboxError(
-        'DATA_KEY_UNDECRYPTABLE',
-        `data key ${row.id} of scope "${row.scope}" does not unwrap`,
-        {
-          cause: err,
-          details: { scope: row.scope, dataKeyId: row.id },
-        },
-      );
-    }
+    return unwrapDataKeyRow(this.#keyring, row);
   }
 
   /** The data key with this id if it is in the cache (no store access), else undefined. */

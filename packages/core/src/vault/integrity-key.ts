@@ -32,7 +32,7 @@ import { wrapToRecipient } from '../keys/age-identity.js';
 import type { Keyring } from '../keys/keyring.js';
 import { activeDataKeysOf, insertDataKey, scopeHasDataKey } from '../store/data-key-rows.js';
 import type { LockboxSchema } from '../store/schema.js';
-import type { DataKeys } from './data-keys.js';
+import { unwrapDataKeyRow } from './data-key-unwrap.js';
 
 export const INTEGRITY_SCOPE = 'lockbox:integrity';
 
@@ -104,7 +104,7 @@ export class IntegrityKey {
  */
 export async function openIntegrityKey(
   db: Kysely<LockboxSchema>,
-  dataKeys: Pick<DataKeys, 'unwrapRow'>,
+  keyring: Keyring,
 ): Promise<IntegrityKey> {
   const rows = await activeDataKeysOf(db, INTEGRITY_SCOPE);
   if (rows.length !== 1) {
@@ -116,7 +116,7 @@ export async function openIntegrityKey(
       { details: { scope: INTEGRITY_SCOPE, found: rows.length } },
     );
   }
-  const open = dataKeys.unwrapRow(rows[0] as (typeof rows)[number]);
+  const open = unwrapDataKeyRow(keyring, rows[0] as (typeof rows)[number]);
   return new IntegrityKey(open.id, open.key);
 }
 

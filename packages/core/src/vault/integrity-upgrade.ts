@@ -16,7 +16,6 @@ import { allMasterKeyRows, setMasterKeyMac } from '../store/master-key-rows.js';
 import { getMeta } from '../store/meta-rows.js';
 import { allTokens, setTokenMac } from '../store/token-rows.js';
 import { setAuthenticatedMeta } from './authenticated-meta.js';
-import { DataKeys } from './data-keys.js';
 import { createIntegrityKey, type IntegrityKey } from './integrity-key.js';
 import { checkKeyring } from './key-check.js';
 import { FIELD_MAC, MASTER_KEY_MAC, rowMac, TOKEN_MAC } from './row-macs.js';
@@ -26,7 +25,7 @@ export async function upgradeIntegrity(trx: Executor, keyring: Keyring): Promise
   // A database that is not a store yet is stamped by initialise instead.
   if ((await getMeta(trx, META.storeId)) === undefined) return;
   // A wrong key must write nothing (the open is refused just after, too).
-  await checkKeyring(trx, keyring, new DataKeys(trx, keyring));
+  await checkKeyring(trx, keyring);
   const recipient = await getMeta(trx, META.recoveryRecipient);
   const key = await createIntegrityKey(trx, keyring, recipient);
   await stampRows(trx, key);

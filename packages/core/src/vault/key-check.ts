@@ -10,7 +10,7 @@ import type { Keyring } from '../keys/keyring.js';
 import { liveDataKeyCountsByMaster, someLiveDataKeyUnder } from '../store/data-key-state-rows.js';
 import { activeMasterKeyFingerprints } from '../store/master-key-rows.js';
 import type { LockboxSchema } from '../store/schema.js';
-import type { DataKeys } from './data-keys.js';
+import { unwrapDataKeyRow } from './data-key-unwrap.js';
 
 export interface KeyCheck {
   /** Fingerprints of master keys that wrap at least one live data key, with counts. */
@@ -44,11 +44,7 @@ export async function inspectKeys(db: Kysely<LockboxSchema>, keyring: Keyring): 
  * yet — when the keyring holds none of the master keys the store was set up with.
  * Then unwraps one data key per needed master key, to prove the key really opens it.
  */
-export async function checkKeyring(
-  db: Kysely<LockboxSchema>,
-  keyring: Keyring,
-  dataKeys: DataKeys,
-): Promise<KeyCheck> {
+export async function checkKeyring(db: Kysely<LockboxSchema>, keyring: Keyring): Promise<KeyCheck> {
   const check = await inspectKeys(db, keyring);
   const missing = check.needed.filter((n) => !n.inKeyring).map((n) => n.fingerprint);
   if (missing.length > 0) {
@@ -70,7 +66,7 @@ export async function checkKeyring(
   }
   for (const { fingerprint } of check.needed) {
     const sample = await someLiveDataKeyUnder(db, fingerprint);
-    dataKeys.unwrapRow(sample);
+    unwrapDataKeyRow(keyring, sample);
   }
   return check;
 }

@@ -112,14 +112,14 @@ export class Vault {
         '0003_integrity': (trx) => upgradeIntegrity(trx, options.keyring),
       });
       if (storeId === undefined) storeId = await initialise(store, options.keyring);
+      const keyCheck = await checkKeyring(store.db, options.keyring);
+      // Opened once per handle; missing or unopenable is a hard error, never a re-creation.
       const dataKeys = new DataKeys(
         store.db,
         options.keyring,
+        await openIntegrityKey(store.db, options.keyring),
         options.dataKeyCacheSize ?? DEFAULT_DATA_KEY_CACHE,
       );
-      const keyCheck = await checkKeyring(store.db, options.keyring, dataKeys);
-      // Opened once per handle; missing or unopenable is a hard error, never a re-creation.
-      dataKeys.useIntegrity(await openIntegrityKey(store.db, dataKeys));
       return new Vault(store, dataKeys, options, keyCheck, version, storeId);
     } catch (err) {
       if (ownsStore) await store.close();
