@@ -12,8 +12,11 @@
  *   encrypts and upserts while that key is still active; the peer upserts a row
  *   of the same shape with a ciphertext of the same length.
  * - get with the audit log on (openLockbox({ audit: true }), as the CLI and server
- *   run): every read also appends a hash-chained audit entry. Informational, and
- *   measured last, beside the raw select again, so its writes slow no other figure.
+ *   run): every read also appends a hash-chained audit entry. Measured last,
+ *   beside the raw select again, so its writes slow no other figure, and beside
+ *   the raw limit of the same work (rawAuditedRead: the select plus a bare
+ *   committed append, no crypto), which says how much of the gap is the commit
+ *   itself.
  *
  * Operations run one at a time (no concurrency), over 1,000 secrets of 64 bytes
  * (200 with --quick).
@@ -128,6 +131,98 @@ function rawUpsert(db, name, ciphertext, dataKeyId) {
     .executeTakeFirstOrThrow();
 }
 
+/** A bench copy of the audit table's shape and a head row, for the raw limit of an audited read. */
+async function createRawAudit(db) {
+  await db.schema
+    .createTable('bench_raw_audit')
+    .addColumn('seq', 'integer', (c) => c.primaryKey())
+    .addColumn('at', 'text', (c) => c.notNull())
+    .addColumn('actor_id', 'text')
+    .addColumn('actor_name', 'text')
+    .addColumn('action', 'text', (c) => c.notNull())
+    .addColumn('scope', 'text')
+    .addColumn('name', 'text')
+    .addColumn('outcome', 'text', (c) => c.notNull())
+    .addColumn('request_id', 'text')
+    .addColumn('details', 'text')
+    .addColumn('prev_hash', 'text', (c) => c.notNull())
+    .addColumn('hash', 'text', (c) => c.notNull())
+    .addColumn('key_id', 'text')
+    .execute();
+  await db.schema
+    .createTable('bench_raw_head')
+    .addColumn('key', 'text', (c) => c.primaryKey())
+    .addColumn('value', 'text', (c) => c.notNull())
+    .execute();
+  await db
+    .insertInto('bench_raw_head')
+    .values({ key: 'head', value: headText(0) })
+    .execute();
+}
+
+/** A head of the real one's length (seq, 64-hex hash, key id, 64-hex MAC as JSON). */
+function headText(seq) {
+  const hex = (n) => String(n).padStart(64, '0');
+  return JSON.stringify({ v: 1, seq, hash: hex(seq), keyId: '0'.repeat(16), mac: hex(seq + 1) });
+}
+
+/**
+ * The raw limit of an audited read: the peer's select, then an append of an
+ * entry of the real one's size by the mechanism Lockbox uses — on SQLite
+ * begin, head compare-and-swap, insert, commit run synchronously on the
+ * connection with statements prepared once; on PostgreSQL one statement (the
+ * head's compare-and-swap feeding the insert), committed on its own — and no
+ * crypto, no chaining, no checks. What the store itself charges for a read
+ * whose entry is committed before it returns.
+ */
+function rawAuditedRead(db, dialect, connection) {
+  let seq = 0;
+  const entry = (name) => [
+    new Date().toISOString(),
+    null,
+    'app',
+    'secret.read',
+    SCOPE,
+    name,
+    'ok',
+    null,
+    JSON.stringify({ scope: SCOPE, name }),
+    String(seq).padStart(64, '0'),
+    String(seq + 1).padStart(64, '0'),
+    '0'.repeat(16),
+  ];
+  const columns =
+    'at, actor_id, actor_name, action, scope, name, outcome, request_id, details, prev_hash, hash, key_id';
+  if (dialect === 'sqlite') {
+    const begin = connection.prepare('begin');
+    const move = connection.prepare(
+      'update bench_raw_head set value = ? where key = ? and value = ?',
+    );
+    const insert = connection.prepare(
+      `insert into bench_raw_audit (seq, ${columns}) values (${Array(13).fill('?').join(', ')})`,
+    );
+    const commit = connection.prepare('commit');
+    return async (name) => {
+      await rawSelect(db, name);
+      begin.run();
+      if (move.run(headText(seq + 1), 'head', headText(seq)).changes !== 1) throw new Error('cas');
+      insert.run(seq + 1, ...entry(name));
+      commit.run();
+      seq += 1;
+    };
+  }
+  return async (name) => {
+    await rawSelect(db, name);
+    const values = entry(name);
+    const { numAffectedRows } = await sql`with moved as (
+        update bench_raw_head set value = ${headText(seq + 1)} where key = 'head' and value = ${headText(seq)} returning 1
+      ) insert into bench_raw_audit (seq, ${sql.raw(columns)})
+        select ${seq + 1}, ${sql.join(values)} from moved`.execute(db);
+    if (Number(numAffectedRows) !== 1) throw new Error('cas');
+    seq += 1;
+  };
+}
+
 /**
  * SQLite: folds the write-ahead log back into the database before a comparison,
  * so that one comparison's writes (sets, audit entries) never slow the next
@@ -200,6 +295,8 @@ async function benchDialect(dialect) {
     // Last, on its own: every audited read appends to the log, which would slow
     // the reads of any comparison that came after it.
     audited = await core.openLockbox({ database: database.url, drivers, keyring, audit: true });
+    await createRawAudit(db);
+    const auditedReadLimit = rawAuditedRead(db, dialect, lockbox.vault.store.sqliteConnection?.());
     await settle(db, dialect);
     console.log(`\n${dialect}: audited get, ${options.rounds} rounds of ${options.windowMs} ms`);
     const auditedGets = await compare(
@@ -211,6 +308,12 @@ async function benchDialect(dialect) {
           run: (i) => audited.secrets.get(SCOPE, names[i % SECRETS]),
         },
         rawSelectContender,
+        {
+          id: 'raw-audited-read',
+          label: 'limit: the select plus a bare committed append',
+          async: true,
+          run: (i) => auditedReadLimit(names[i % SECRETS]),
+        },
       ],
       measure,
     );
@@ -254,6 +357,11 @@ async function benchDialect(dialect) {
             auditedGets.get('lockbox-get-audited'),
           ),
           row('raw-select', 'Kysely select, same row shape', auditedGets.get('raw-select')),
+          row(
+            'raw-audited-read',
+            'limit: that select plus a bare committed append (no crypto)',
+            auditedGets.get('raw-audited-read'),
+          ),
         ],
       }),
     ];
