@@ -51,6 +51,8 @@ export const ERROR_CODES = {
   STORE_NOT_INITIALIZED: 'The database holds no Lockbox store; run `lockbox init`.',
   STORE_ALREADY_INITIALIZED: 'The database already holds a Lockbox store.',
   STORE_FAILED: 'The database reported an error.',
+  STORE_FLUSH_FAILED:
+    'A change was committed but could not be flushed to disk; a power loss may still undo it.',
   // Vault
   NAME_INVALID: 'A secret name is empty, too long or contains control characters.',
   SCOPE_INVALID: 'A scope is empty, too long or contains control characters.',

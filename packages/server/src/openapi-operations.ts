@@ -46,6 +46,7 @@ const ROTATION: ErrorCode[] = [
   'ROTATION_IN_PROGRESS',
   'ROTATION_FIRST_ROW_FAILED',
   'DATA_KEY_UNDECRYPTABLE',
+  'STORE_FLUSH_FAILED',
 ];
 
 export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
@@ -125,7 +126,7 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
     operationId: 'abandonRotation',
     request: 'RotationAbandonRequest',
     response: 'RotationAbandoned',
-    errors: ['ROTATION_NOT_FOUND', 'ROTATION_IN_PROGRESS'],
+    errors: ['ROTATION_NOT_FOUND', 'ROTATION_IN_PROGRESS', 'STORE_FLUSH_FAILED'],
   },
   'GET /v1/recovery': {
     operationId: 'getRecovery',
@@ -163,7 +164,7 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
   'POST /v1/backup/import/apply': {
     operationId: 'applyImport',
     response: 'ImportReport',
-    errors: ['IMPORT_CONFLICT', ...BUNDLE],
+    errors: ['IMPORT_CONFLICT', 'STORE_FLUSH_FAILED', ...BUNDLE],
   },
   'GET /v1/audit': { operationId: 'listAuditEntries', errors: [], response: 'AuditPage' },
   'GET /v1/audit/verify': {
@@ -181,7 +182,7 @@ export const OPERATIONS: Readonly<Record<string, OperationDoc>> = {
   'GET /v1/whoami': { operationId: 'whoami', errors: [], response: 'TokenRecord' },
   'DELETE /v1/tokens/:id': {
     operationId: 'revokeToken',
-    errors: ['TOKEN_NOT_FOUND'],
+    errors: ['TOKEN_NOT_FOUND', 'STORE_FLUSH_FAILED'],
     response: 'TokenRecord',
   },
 };

@@ -161,6 +161,8 @@ export class Backup {
       () => applyImport(this.#vault, input, options),
       {
         failures: 'skip',
+        // The bundle may be deleted once the import is reported: what it wrote must outlive a power loss.
+        flush: () => this.#vault.store.durable(),
         okDetails: (r) => ({
           records: r.bundle.records,
           ...r.writes,
@@ -200,6 +202,8 @@ export class Backup {
       () => restoreSnapshot(this.#vault, input, options),
       {
         failures: 'skip',
+        // The restored store replaces the source (the old one may be deleted): it must outlive a power loss.
+        flush: () => this.#vault.store.durable(),
         okDetails: (s) => ({ ...s.counts, recovery: s.recovery, sourceStoreId: s.sourceStoreId }),
       },
     );

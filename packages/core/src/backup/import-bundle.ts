@@ -361,10 +361,5 @@ export async function applyImport(
   input: ByteSource,
   options: ImportOptions,
 ): Promise<ImportReport> {
-  const report = await target.store.db
-    .transaction()
-    .execute((trx) => run(target, trx, input, 'apply', options));
-  // The bundle may be deleted once the import is reported: what it wrote must outlive a power loss.
-  await target.store.durable();
-  return report;
+  return target.store.db.transaction().execute((trx) => run(target, trx, input, 'apply', options));
 }

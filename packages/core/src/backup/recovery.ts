@@ -156,8 +156,6 @@ export class Recovery {
         };
       }),
     );
-    // Reported set, the identity is relied on from now on (and the old one may be destroyed).
-    await store.durable();
     await this.#audit?.record({
       action: 'recovery.set',
       outcome: 'ok',
@@ -170,6 +168,9 @@ export class Recovery {
       ...(caller.actor === undefined ? {} : { actor: caller.actor }),
       ...(caller.requestId === undefined ? {} : { requestId: caller.requestId }),
     });
+    // Reported set, the identity is relied on from now on (and the old one may be destroyed).
+    // Flushed with its audit entry (a failed flush leaves nothing unaudited).
+    await store.durable();
     return change;
   }
 }

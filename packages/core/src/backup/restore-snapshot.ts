@@ -358,8 +358,6 @@ export async function restoreSnapshot(
       recovery,
     };
   });
-  // The restored store replaces the source (the old one may be deleted): it must outlive a power loss.
-  await target.store.durable();
   return summary;
 }
 

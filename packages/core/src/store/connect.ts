@@ -129,6 +129,14 @@ function fsyncSqliteFiles(path: string): void {
     }
     try {
       fsyncSync(fd);
+    } catch (err) {
+      // The change is committed (other connections see it); only its survival of a
+      // power loss is unknown, which the caller must not report as "nothing changed".
+      throw new LockboxError(
+        'STORE_FLUSH_FAILED',
+        'the change was committed but the database file could not be flushed to disk; a power loss may undo it; check the disk, then verify the change',
+        { cause: err, details: { code: (err as NodeJS.ErrnoException).code ?? null } },
+      );
     } finally {
       closeSync(fd);
     }

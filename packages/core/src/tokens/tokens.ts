@@ -229,7 +229,8 @@ export class Tokens {
     const integrity = this.#keys.integrity;
     const before = await this.#row(id);
     if (before === undefined) throw notFound(id);
-    if (before.revoked_at === null) {
+    const revoking = before.revoked_at === null;
+    if (revoking) {
       const revoked = { ...before, revoked_at: nowIso() };
       const authentic = rowVerifies(integrity, TOKEN_MAC, before, before.mac);
       // A row that fails its check keeps failing it: revoked_at only, never a fresh MAC.
@@ -239,9 +240,6 @@ export class Tokens {
         revoked.revoked_at,
         authentic ? rowMac(integrity, TOKEN_MAC, revoked) : undefined,
       );
-      // Whoever is told "revoked" acts on it (hands out a new token, closes the incident):
-      // a power loss must not bring the old one back.
-      await this.#store.durable();
     }
     // Again after the write: a verify that read the row before it may have cached it meanwhile.
     this.#revocations += 1;
@@ -255,6 +253,10 @@ export class Tokens {
       ...(options.actor === undefined ? {} : { actor: options.actor }),
       requestId: options.requestId ?? null,
     });
+    // Whoever is told "revoked" acts on it (hands out a new token, closes the incident):
+    // a power loss must not bring the old one back. Flushed with its audit entry, so a
+    // failed flush (STORE_FLUSH_FAILED) leaves no revocation unaudited.
+    if (revoking) await this.#store.durable();
     return this.#info(row);
   }
 

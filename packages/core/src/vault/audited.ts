@@ -27,6 +27,12 @@ export interface AuditPolicy<T> {
   okDetails?: (result: T) => Record<string, unknown>;
   /** Who is recorded when the caller names nobody (a service's default actor). */
   defaultActor?: Actor | undefined;
+  /**
+   * Run after a success and its entry are committed (the store's `durable`): what
+   * is acted on outside the database is flushed together with its audit entry, so
+   * a flush that fails (STORE_FLUSH_FAILED) never leaves the change unaudited.
+   */
+  flush?: () => Promise<void>;
 }
 
 /** Records one finished event for `caller`; nothing when there is no sink. */
@@ -53,7 +59,11 @@ export async function audited<T>(
   run: () => Promise<T>,
   policy: AuditPolicy<T>,
 ): Promise<T> {
-  if (sink === undefined) return run();
+  if (sink === undefined) {
+    const result = await run();
+    await policy.flush?.();
+    return result;
+  }
   let result: T;
   try {
     result = await run();
@@ -75,5 +85,6 @@ export async function audited<T>(
       ? {}
       : { details: { ...event.details, ...okDetails } };
   await recordEvent(sink, { ...event, outcome: 'ok', ...details }, caller, policy.defaultActor);
+  await policy.flush?.();
   return result;
 }

@@ -12,7 +12,13 @@
 import fs, { readlinkSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { generateMasterKey, Keyring, type Lockbox } from '@lockbox/core';
-import { freshDatabase, open, type TestDatabase } from '@lockbox/test-helpers';
+import {
+  expectRejection,
+  freshDatabase,
+  open,
+  rejection,
+  type TestDatabase,
+} from '@lockbox/test-helpers';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateAgeIdentity } from '../../src/keys/age-identity.js';
@@ -50,6 +56,21 @@ async function fsyncedDuring(run: () => Promise<unknown>): Promise<string[]> {
     syncBuiltinESMExports();
   }
   return paths;
+}
+
+/** Runs `run` while every fsync fails as a dying disk's does (EIO), then restores fsync. */
+async function withFailingFsync<T>(run: () => Promise<T>): Promise<T> {
+  const original = fs.fsyncSync;
+  fs.fsyncSync = () => {
+    throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO', errno: -5 });
+  };
+  syncBuiltinESMExports();
+  try {
+    return await run();
+  } finally {
+    fs.fsyncSync = original;
+    syncBuiltinESMExports();
+  }
 }
 
 /**
@@ -141,6 +162,27 @@ describe('SQLite durability', () => {
     const anchor = await lockbox.audit.anchor();
     expect(anchor?.seq).toBeGreaterThan(0);
     expect(seen).toEqual([true]);
+  });
+
+  it('a flush that fails is STORE_FLUSH_FAILED, never "nothing changed": the change stands', async () => {
+    const { lockbox } = await sqliteStore();
+    await lockbox.secrets.set('prod', 'API_KEY', 'v1');
+    const flushed = await withFailingFsync(() => rejection(lockbox.vault.store.durable()));
+    expect(flushed.code).toBe('STORE_FLUSH_FAILED');
+    expect(flushed.details).toEqual({ code: 'EIO' });
+    expect(flushed.message).toMatch(/committed/);
+
+    const { id, token } = await lockbox.tokens.create({ name: 'ci', permissions: ['admin'] });
+    await expectRejection(
+      withFailingFsync(() => lockbox.tokens.revoke(id)),
+      'STORE_FLUSH_FAILED',
+      [token],
+    );
+    // Committed all the same, and audited (the flush comes after the entry): the token no
+    // longer verifies, and revoking again is a no-op.
+    expect(await lockbox.audit.list({ action: 'token.revoke' })).toHaveLength(1);
+    await expectRejection(lockbox.tokens.verify(token), 'AUTH_INVALID');
+    expect((await lockbox.tokens.revoke(id)).revokedAt).not.toBeNull();
   });
 
   it('an import and a restore are flushed after their transactions', async () => {

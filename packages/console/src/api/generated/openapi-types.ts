@@ -2709,7 +2709,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         error: {
                             /** @enum {string} */
-                            code: "NOT_READY" | "STORE_FAILED";
+                            code: "NOT_READY" | "STORE_FAILED" | "STORE_FLUSH_FAILED";
                             message: string;
                         };
                     };
@@ -2890,7 +2890,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         error: {
                             /** @enum {string} */
-                            code: "NOT_READY" | "STORE_FAILED";
+                            code: "NOT_READY" | "STORE_FAILED" | "STORE_FLUSH_FAILED";
                             message: string;
                         };
                     };
@@ -3143,7 +3143,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         error: {
                             /** @enum {string} */
-                            code: "NOT_READY" | "STORE_FAILED";
+                            code: "NOT_READY" | "STORE_FAILED" | "STORE_FLUSH_FAILED";
                             message: string;
                         };
                     };
@@ -3325,7 +3325,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         error: {
                             /** @enum {string} */
-                            code: "NOT_READY" | "STORE_FAILED";
+                            code: "NOT_READY" | "STORE_FAILED" | "STORE_FLUSH_FAILED";
                             message: string;
                         };
                     };
@@ -3758,7 +3758,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         error: {
                             /** @enum {string} */
-                            code: "NOT_READY" | "STORE_FAILED";
+                            code: "NOT_READY" | "STORE_FAILED" | "STORE_FLUSH_FAILED";
                             message: string;
                         };
                     };
@@ -4549,7 +4549,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         error: {
                             /** @enum {string} */
-                            code: "NOT_READY" | "STORE_FAILED";
+                            code: "NOT_READY" | "STORE_FAILED" | "STORE_FLUSH_FAILED";
                             message: string;
                         };
                     };
@@ -5101,7 +5101,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"] & {
                         error: {
                             /** @enum {string} */
-                            code: "IMPORT_BUSY" | "NOT_READY" | "STORE_FAILED";
+                            code: "IMPORT_BUSY" | "NOT_READY" | "STORE_FAILED" | "STORE_FLUSH_FAILED";
                             message: string;
                         };
                     };
