@@ -25,8 +25,8 @@ export async function open(
 export interface OpenedStore {
   database: TestDatabase;
   lockbox: Lockbox;
-  /** The primary master key the store was opened with. */
-  key: Buffer;
+  /** The keyring it was opened with (to open a second handle on it). */
+  keyring: Keyring;
 }
 
 /**
@@ -34,16 +34,17 @@ export interface OpenedStore {
  * in a test and register `closeAll` once with `afterEach`.
  */
 export function storesOfTest(): {
-  store(dialect: DialectName, key?: Buffer): Promise<OpenedStore>;
+  store(dialect: DialectName, key?: Buffer | Keyring): Promise<OpenedStore>;
   closeAll(): Promise<void>;
 } {
   const opened: OpenedStore[] = [];
   return {
-    async store(dialect, key = generateMasterKey()) {
+    async store(dialect, keys = generateMasterKey()) {
+      const keyring = keys instanceof Keyring ? keys : Keyring.fromBytes(keys);
       const database = await freshDatabase(dialect);
       try {
-        const lockbox = await open(database, key);
-        const store = { database, lockbox, key };
+        const lockbox = await open(database, keyring);
+        const store = { database, lockbox, keyring };
         opened.push(store);
         return store;
       } catch (err) {

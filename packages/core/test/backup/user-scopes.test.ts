@@ -6,13 +6,7 @@
  */
 
 import type { DialectName, Lockbox } from '@lockbox/core';
-import {
-  DIALECTS,
-  freshDatabase,
-  newKeyring,
-  open,
-  type TestDatabase,
-} from '@lockbox/test-helpers';
+import { DIALECTS, newKeyring, storesOfTest } from '@lockbox/test-helpers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateAgeIdentity } from '../../src/keys/age-identity.js';
 import { memorySink } from './backup-helpers.js';
@@ -20,18 +14,10 @@ import { memorySink } from './backup-helpers.js';
 const USER_SCOPES = ['LOCKBOX:prod', 'Lockbox:x', 'prod'];
 
 describe.each(DIALECTS)('user scopes that look internal (%s)', (dialect: DialectName) => {
-  const databases: TestDatabase[] = [];
-  const opened: Lockbox[] = [];
-  afterEach(async () => {
-    for (const l of opened.splice(0)) await l.close();
-    for (const d of databases.splice(0)) await d.drop();
-  });
+  const stores = storesOfTest();
+  afterEach(stores.closeAll);
   async function fresh(keyring = newKeyring().keyring): Promise<Lockbox> {
-    const database = await freshDatabase(dialect);
-    databases.push(database);
-    const lockbox = await open(database, keyring);
-    opened.push(lockbox);
-    return lockbox;
+    return (await stores.store(dialect, keyring)).lockbox;
   }
   async function populated(keyring = newKeyring().keyring): Promise<Lockbox> {
     const lockbox = await fresh(keyring);

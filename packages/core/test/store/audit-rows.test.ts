@@ -3,8 +3,7 @@
  * log, verifier and checks page with, the hand-run insert texts of the fast
  * append (including its condition), and rollback.
  */
-import { generateMasterKey, type Lockbox } from '@lockbox/core';
-import { DIALECTS, freshDatabase, open, type TestDatabase } from '@lockbox/test-helpers';
+import { DIALECTS, storesOfTest } from '@lockbox/test-helpers';
 import { CompiledQuery } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -43,19 +42,11 @@ function entry(seq: number, action: string, outcome: AuditTable['outcome'] = 'ok
 }
 
 describe.each(DIALECTS)('lockbox_audit rows on %s', (dialect) => {
-  const databases: TestDatabase[] = [];
-  const opened: Lockbox[] = [];
-  afterEach(async () => {
-    for (const l of opened.splice(0)) await l.close();
-    for (const d of databases.splice(0)) await d.drop();
-  });
+  const stores = storesOfTest();
+  afterEach(stores.closeAll);
 
   async function store() {
-    const database = await freshDatabase(dialect);
-    databases.push(database);
-    const lockbox = await open(database, generateMasterKey());
-    opened.push(lockbox);
-    return lockbox.vault.store.db;
+    return (await stores.store(dialect)).lockbox.vault.store.db;
   }
 
   it('reads entries in seq order with each filter, and the last, highest and next entry', async () => {

@@ -4,7 +4,6 @@
  * fingerprints, the row lock changes nothing) and that a rolled-back
  * transaction leaves nothing. A store records its own master key when created.
  */
-import { Keyring } from '@lockbox/core';
 import { DIALECTS, storesOfTest } from '@lockbox/test-helpers';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -21,8 +20,8 @@ afterEach(stores.closeAll);
 
 describe.each(DIALECTS)('lockbox_master_keys rows on %s', (dialect) => {
   async function store() {
-    const { lockbox, key } = await stores.store(dialect);
-    return { db: lockbox.vault.store.db, own: Keyring.fromBytes(key).primary.fingerprint };
+    const { lockbox, keyring } = await stores.store(dialect);
+    return { db: lockbox.vault.store.db, own: keyring.primary.fingerprint };
   }
 
   it('the store has recorded its own key as active', async () => {

@@ -27,8 +27,8 @@ afterEach(async () => {
 });
 
 async function storeOf(dialect: DialectName) {
-  const { lockbox, database, key } = await stores.store(dialect);
-  return { db: lockbox.vault.store.db, database, key };
+  const { lockbox, database, keyring } = await stores.store(dialect);
+  return { db: lockbox.vault.store.db, database, keyring };
 }
 
 describe.each(DIALECTS)('lockbox_meta rows on %s', (dialect) => {
@@ -95,9 +95,9 @@ describe.each(DIALECTS)('lockbox_meta rows on %s', (dialect) => {
 
 describe('the lockbox_meta row lock on postgres', () => {
   it('keeps another writer of the row out until commit, and changes nothing', async () => {
-    const { db, database, key } = await storeOf('postgres');
+    const { db, database, keyring } = await storeOf('postgres');
     await setMeta(db, 'test_locked', 'held');
-    const other = await open(database, key);
+    const other = await open(database, keyring);
     others.push(other);
     let otherDone = false;
     let otherWrite: Promise<void> | undefined;
