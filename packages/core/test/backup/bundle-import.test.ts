@@ -1,33 +1,17 @@
 import type { Lockbox } from '@lockbox/core';
 import { getMeta, META } from '@lockbox/core/hazmat';
-import {
-  DIALECTS,
-  expectRejection,
-  freshDatabase,
-  newKeyring,
-  open,
-  type TestDatabase,
-} from '@lockbox/test-helpers';
+import { DIALECTS, expectRejection, newKeyring, storesOfTest } from '@lockbox/test-helpers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateAgeIdentity } from '../../src/keys/age-identity.js';
 import { memorySink, seed, storeDigest } from './backup-helpers.js';
 
 describe.each(DIALECTS)('bundle export and import on %s', (dialect) => {
-  const databases: TestDatabase[] = [];
-  const lockboxes: Lockbox[] = [];
+  const stores = storesOfTest();
+  afterEach(stores.closeAll);
 
   async function store(): Promise<Lockbox> {
-    const database = await freshDatabase(dialect);
-    databases.push(database);
-    const lockbox = await open(database, newKeyring().keyring);
-    lockboxes.push(lockbox);
-    return lockbox;
+    return (await stores.store(dialect, newKeyring().keyring)).lockbox;
   }
-
-  afterEach(async () => {
-    for (const l of lockboxes.splice(0)) await l.close();
-    for (const d of databases.splice(0)) await d.drop();
-  });
 
   async function exportAll(source: Lockbox, recipient: string, scopes?: string[]) {
     const { sink, bytes } = memorySink();

@@ -12,31 +12,17 @@
 import fs, { readlinkSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { generateMasterKey, Keyring, type Lockbox } from '@lockbox/core';
-import {
-  expectRejection,
-  freshDatabase,
-  open,
-  rejection,
-  type TestDatabase,
-} from '@lockbox/test-helpers';
+import { expectRejection, rejection, storesOfTest } from '@lockbox/test-helpers';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateAgeIdentity } from '../../src/keys/age-identity.js';
 import { memorySink } from '../backup/backup-helpers.js';
 
-const databases: TestDatabase[] = [];
-const opened: Lockbox[] = [];
-
-afterEach(async () => {
-  for (const l of opened.splice(0)) await l.close();
-  for (const d of databases.splice(0)) await d.drop();
-});
+const stores = storesOfTest();
+afterEach(stores.closeAll);
 
 async function sqliteStore(key = generateMasterKey()) {
-  const database = await freshDatabase('sqlite');
-  databases.push(database);
-  const lockbox = await open(database, key);
-  opened.push(lockbox);
+  const { database, lockbox } = await stores.store('sqlite', key);
   return { database, lockbox, key, file: database.file as string };
 }
 
