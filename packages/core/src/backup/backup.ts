@@ -8,7 +8,6 @@
  * counts, never values or keys. A complete export (every scope)
  * moves META.lastExportAt, which backupState reads.
  */
-
 import { setMeta } from '../store/meta-rows.js';
 import type { Actor, AuditSink } from '../vault/audit-sink.js';
 import { audited } from '../vault/audited.js';

@@ -39,9 +39,9 @@ export async function masterKeyRow(
 }
 
 /**
- * Fingerprints of the rows marked active, sorted. Unauthenticated: for a key
- * check that refuses (a forged row can only make it refuse more) and for
- * inspection without a key.
+ * Fingerprints of the rows marked active, sorted. Unauthenticated (no MAC is
+ * checked): for what runs without the integrity key — the startup key check of
+ * a store that has no live data key, and inspection without any key.
  */
 export async function activeMasterKeyFingerprints(db: Executor): Promise<string[]> {
   const rows = await db

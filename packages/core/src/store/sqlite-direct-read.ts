@@ -19,7 +19,7 @@ export const CONNECTION_NOT_FREE = Symbol('connection not free');
 
 /**
  * The select run synchronously on the connection. Through Kysely a warm
-^ * read costs about four times the statement (its executor, driver mutex and
+ * read costs about four times the statement (its executor, driver mutex and
  * promise chain: 21 µs against 4.7 µs measured). Only while the connection is
  * free: inside a transaction that Kysely opened (and is awaiting in) it would
  * see that transaction's uncommitted writes, and during a stream the connection
