@@ -94,7 +94,9 @@ export class Invocation {
    * Opens the configured store ('open' refuses a missing one; 'create' is for init).
    * The store is closed automatically when the command ends.
    */
-  async open(options: { mode?: OpenMode; keyring?: Keyring } = {}): Promise<Lockbox> {
+  async open(
+    options: { mode?: OpenMode; keyring?: Keyring; ownAuditChain?: boolean } = {},
+  ): Promise<Lockbox> {
     const config = await this.config();
     const lockbox = await openFromConfig(config, { ...options, actor: this.actor });
     this.#context.track(lockbox);

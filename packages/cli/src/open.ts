@@ -32,6 +32,8 @@ export interface OpenFromConfigOptions {
   /** A keyring to use instead of the configured keys (init with a freshly generated key). */
   keyring?: Keyring;
   actor?: Actor;
+  /** Append audit entries to a chain of this process's own (`lockbox serve`). */
+  ownAuditChain?: boolean;
 }
 
 /**
@@ -126,6 +128,7 @@ export async function openFromConfig(
       actor: options.actor ?? cliActor(),
       // Every CLI write and read lands in the hash-chained audit log.
       audit: true,
+      ownAuditChain: options.ownAuditChain === true,
     });
   } catch (err) {
     if (err instanceof LockboxError) throw err;

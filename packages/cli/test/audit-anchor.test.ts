@@ -34,11 +34,14 @@ describe('lockbox audit anchor', SPAWNING, () => {
 
     const anchored = await store.run(['audit', 'anchor', '--json']);
     expect(anchored.code, anchored.stderr).toBe(0);
-    const { anchor, seq } = JSON.parse(anchored.stdout) as { anchor: string; seq: number };
+    const { anchor, heads } = JSON.parse(anchored.stdout) as {
+      anchor: string;
+      heads: { chain: number; seq: number }[];
+    };
     expect(anchor).toMatch(
       /^lockbox-audit-anchor\/1 store=\S+ seq=6 hash=[0-9a-f]{64} at=\S+Z key=[0-9a-f]{16} mac=[0-9a-f]{64}$/,
     );
-    expect(seq).toBe(6);
+    expect(heads).toEqual([{ chain: 0, seq: 6 }]);
     const file = join(store.dir, 'anchor.txt');
     writeFileSync(file, `${anchor}\n`, { mode: 0o600 });
 

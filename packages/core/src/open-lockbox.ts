@@ -34,6 +34,12 @@ export interface OpenLockboxOptions
    * create/revoke are always recorded in the audit log.
    */
   audit?: boolean | AuditSink;
+  /**
+   * With `audit: true`: append to a chain of this process's own instead of the
+   * shared chain 0 (see AuditLogOptions.ownChain), for a long-running process
+   * beside other instances. `lockbox serve` sets it. Default false.
+   */
+  ownAuditChain?: boolean;
 }
 
 export class Lockbox {
@@ -72,8 +78,14 @@ export class Lockbox {
     return this.vault.integrityReport();
   }
 
-  close(): Promise<void> {
-    return this.vault.close();
+  /** Gives back the audit chain this handle holds (if any), then closes the store. */
+  async close(): Promise<void> {
+    try {
+      await this.audit.close();
+    } catch {
+      // The lease goes stale by itself; closing the store matters more.
+    }
+    await this.vault.close();
   }
 }
 
@@ -87,6 +99,7 @@ export class Lockbox {
 export async function openLockbox(options: OpenLockboxOptions): Promise<Lockbox> {
   const {
     audit,
+    ownAuditChain,
     keyring: givenKeyring,
     masterKey,
     masterKeyFile,
@@ -122,7 +135,7 @@ export async function openLockbox(options: OpenLockboxOptions): Promise<Lockbox>
     ...(audit === true
       ? {
           audit: ({ store, dataKeys }) => {
-            log = new AuditLog(store, dataKeys);
+            log = new AuditLog(store, dataKeys, { ownChain: ownAuditChain === true });
             return log;
           },
         }

@@ -106,13 +106,18 @@ async function verify(invocation: Invocation, options: { anchor?: string }): Pro
     actor: invocation.actor,
     details: result.ok
       ? { entries: result.entries, ...(anchor === undefined ? {} : { anchored: true }) }
-      : { code: 'AUDIT_CHAIN_BROKEN', firstBroken: result.firstBroken, reason: result.reason },
+      : {
+          code: 'AUDIT_CHAIN_BROKEN',
+          chain: result.chain,
+          firstBroken: result.firstBroken,
+          reason: result.reason,
+        },
   });
   if (!result.ok) {
     throw new LockboxError(
       'AUDIT_CHAIN_BROKEN',
-      `the audit chain is broken at entry ${result.firstBroken} (${result.reason}): ${result.message}`,
-      { details: { firstBroken: result.firstBroken, reason: result.reason } },
+      `the audit chain is broken at ${result.chain === 0 ? '' : `chain ${result.chain} `}entry ${result.firstBroken} (${result.reason}): ${result.message}`,
+      { details: { chain: result.chain, firstBroken: result.firstBroken, reason: result.reason } },
     );
   }
   invocation.output.result(result, (r) =>
@@ -128,8 +133,8 @@ async function anchor(invocation: Invocation): Promise<void> {
   if (!result.ok) {
     throw new LockboxError(
       'AUDIT_CHAIN_BROKEN',
-      `not anchoring a broken audit log: entry ${result.firstBroken} (${result.reason}): ${result.message}`,
-      { details: { firstBroken: result.firstBroken, reason: result.reason } },
+      `not anchoring a broken audit log: ${result.chain === 0 ? '' : `chain ${result.chain} `}entry ${result.firstBroken} (${result.reason}): ${result.message}`,
+      { details: { chain: result.chain, firstBroken: result.firstBroken, reason: result.reason } },
     );
   }
   const made = await lockbox.audit.anchor();

@@ -150,7 +150,8 @@ export function registerServe(program: Command, context: CliContext): void {
       }
       const consoleDir = options.consoleDir ?? defaultConsoleDir();
 
-      const lockbox = await invocation.open();
+      // A chain of its own: instances of the server append without waiting for each other.
+      const lockbox = await invocation.open({ ownAuditChain: true });
       const { startServer } = await import('@lockbox/server');
       const running = await startServer({
         lockbox,

@@ -6,6 +6,8 @@
  * field for either, and `details` is limited to short, non-secret facts (counts,
  * fingerprints, error codes, token ids) — see `cleanDetails`.
  */
+
+import type { Selectable } from 'kysely';
 import { encodeContext } from '../crypto/context.js';
 import { LockboxError } from '../errors.js';
 import type { AuditTable } from '../store/schema.js';
@@ -14,7 +16,12 @@ export type AuditOutcome = AuditTable['outcome'];
 
 /** An entry as the log hands it out. */
 export interface AuditEntry {
+  /** The entry's place in the table's order (assigned by the database). */
   seq: number;
+  /** The hash chain it belongs to (0: the shared chain; see docs/audit.md). */
+  chain: number;
+  /** Its position in that chain, from 1 (null only when the row was edited). */
+  chainSeq: number | null;
   at: string;
   actorId: string | null;
   actorName: string | null;
@@ -33,8 +40,11 @@ export interface AuditEntry {
 /** The chain starts from 32 zero bytes, written as hex. */
 export const GENESIS_HASH = '0'.repeat(64);
 
-/** The fields of a row that the chain MAC covers (everything except `hash`). */
-export type ChainedFields = Omit<AuditTable, 'hash'>;
+/**
+ * The fields of a row that the chain MAC covers: everything except `hash` and
+ * the table order `seq`, with the row's position in its chain.
+ */
+export type ChainedFields = Omit<AuditTable, 'hash' | 'seq' | 'chain_seq'> & { chain_seq: number };
 
 const OUTCOMES: readonly AuditOutcome[] = ['ok', 'denied', 'error'];
 const MAX_TEXT = 512;
@@ -112,15 +122,21 @@ function optional(value: string | null): string {
 
 /**
  * The canonical bytes an entry's chain MAC covers: a label, the previous entry's
- * hash, then every other stored column (seq included), each length-prefixed (see
- * crypto/context.ts) so no two different entries encode alike:
- *   hash = HMAC-SHA256(K, enc("lockbox-audit-entry-v1", prev_hash, seq, at, …, key_id))
+ * hash, the position in the chain, then every other stored column except seq,
+ * each length-prefixed (see crypto/context.ts) so no two different entries
+ * encode alike. Chain 0 keeps the encoding from before there were several
+ * chains (its position was then seq), so entries written before verify as they
+ * are; the other chains' label names the chain:
+ *   chain 0: hash = HMAC-SHA256(K, enc("lockbox-audit-entry-v1", prev_hash, chain_seq, at, …, key_id))
+ *   chain c: hash = HMAC-SHA256(K, enc("lockbox-audit-entry-v2", c, prev_hash, chain_seq, at, …, key_id))
  */
 export function encodeChainedFields(row: ChainedFields): Buffer {
+  const label =
+    row.chain === 0 ? ['lockbox-audit-entry-v1'] : ['lockbox-audit-entry-v2', String(row.chain)];
   return encodeContext([
-    'lockbox-audit-entry-v1',
+    ...label,
     row.prev_hash,
-    String(row.seq),
+    String(row.chain_seq),
     row.at,
     optional(row.actor_id),
     optional(row.actor_name),
@@ -134,9 +150,11 @@ export function encodeChainedFields(row: ChainedFields): Buffer {
   ]);
 }
 
-export function toAuditEntry(row: AuditTable): AuditEntry {
+export function toAuditEntry(row: Selectable<AuditTable>): AuditEntry {
   return {
     seq: Number(row.seq),
+    chain: Number(row.chain),
+    chainSeq: row.chain_seq === null ? null : Number(row.chain_seq),
     at: row.at,
     actorId: row.actor_id,
     actorName: row.actor_name,

@@ -1,6 +1,7 @@
 /**
- * The audit head: the last entry's seq and hash, kept in lockbox_meta and
- * updated in the same transaction as each append, with its own MAC.
+ * The audit head of a chain: its last entry's position and hash, kept in
+ * lockbox_meta and updated in the same transaction as each append to the
+ * chain, with its own MAC.
  *
  * Why: a hash chain alone cannot tell "the last entries were deleted" from "there
  * were no more entries". The head says where the chain must end, and its MAC
@@ -16,10 +17,16 @@ import type { LockboxSchema } from '../store/schema.js';
 import type { AuditKeys, AuditMacKey } from './audit-keys.js';
 import { macHex } from './audit-keys.js';
 
-/** The lockbox_meta key that holds the head. */
+/** The lockbox_meta key that holds the head of chain 0, the shared chain. */
 export const AUDIT_HEAD_META = 'audit_head';
 
+/** The lockbox_meta key that holds the head of `chain` (audit-chains.ts). */
+export function headMetaKey(chain: number): string {
+  return chain === 0 ? AUDIT_HEAD_META : `${AUDIT_HEAD_META}.${chain}`;
+}
+
 export interface AuditHead {
+  /** The last position in the chain (0: a chain with no entries yet, written when chains are claimed). */
   seq: number;
   hash: string;
 }
@@ -29,23 +36,32 @@ export type HeadReading =
   | ({ state: 'valid'; keyId: string } & AuditHead)
   | { state: 'invalid'; why: string };
 
-function headMac(key: AuditMacKey, head: AuditHead): string {
-  return macHex(key, encodeContext(['lockbox-audit-head-v1', String(head.seq), head.hash]));
+/**
+ * Chain 0's head keeps its format from before there were several chains; the
+ * others name their chain in the MAC, so one chain's head cannot stand in for another's.
+ */
+function headMac(key: AuditMacKey, head: AuditHead, chain: number): string {
+  const label = chain === 0 ? ['lockbox-audit-head-v1'] : ['lockbox-audit-head-v2', String(chain)];
+  return macHex(key, encodeContext([...label, String(head.seq), head.hash]));
 }
 
-export function encodeHead(key: AuditMacKey, head: AuditHead): string {
+export function encodeHead(key: AuditMacKey, head: AuditHead, chain = 0): string {
   return JSON.stringify({
-    v: 1,
+    v: chain === 0 ? 1 : 2,
     seq: head.seq,
     hash: head.hash,
     keyId: key.id,
-    mac: headMac(key, head),
+    mac: headMac(key, head, chain),
   });
 }
 
 /** Reads and authenticates the head. Never throws for a malformed value: that is tampering. */
-export async function readHead(db: Kysely<LockboxSchema>, keys: AuditKeys): Promise<HeadReading> {
-  const value = await getMeta(db, AUDIT_HEAD_META);
+export async function readHead(
+  db: Kysely<LockboxSchema>,
+  keys: AuditKeys,
+  chain = 0,
+): Promise<HeadReading> {
+  const value = await getMeta(db, headMetaKey(chain));
   if (value === undefined) return { state: 'absent' };
   let parsed: unknown;
   try {
@@ -55,10 +71,10 @@ export async function readHead(db: Kysely<LockboxSchema>, keys: AuditKeys): Prom
   }
   const head = parsed as Partial<Record<'v' | 'seq' | 'hash' | 'keyId' | 'mac', unknown>>;
   if (
-    head.v !== 1 ||
+    head.v !== (chain === 0 ? 1 : 2) ||
     typeof head.seq !== 'number' ||
     !Number.isSafeInteger(head.seq) ||
-    head.seq < 1 ||
+    head.seq < 0 ||
     typeof head.hash !== 'string' ||
     typeof head.keyId !== 'string' ||
     typeof head.mac !== 'string'
@@ -67,7 +83,7 @@ export async function readHead(db: Kysely<LockboxSchema>, keys: AuditKeys): Prom
   }
   const key = await keys.byId(head.keyId, db);
   if (key === undefined) return { state: 'invalid', why: 'the audit head names an unknown key' };
-  const expected = Buffer.from(headMac(key, { seq: head.seq, hash: head.hash }), 'utf8');
+  const expected = Buffer.from(headMac(key, { seq: head.seq, hash: head.hash }, chain), 'utf8');
   if (!constantTimeEqual(expected, Buffer.from(head.mac, 'utf8'))) {
     return { state: 'invalid', why: 'the audit head MAC does not verify' };
   }
@@ -75,6 +91,10 @@ export async function readHead(db: Kysely<LockboxSchema>, keys: AuditKeys): Prom
 }
 
 /** Stores the head text made by `encodeHead`. */
-export async function writeHead(db: Kysely<LockboxSchema>, value: string): Promise<void> {
-  await setMeta(db, AUDIT_HEAD_META, value);
+export async function writeHead(
+  db: Kysely<LockboxSchema>,
+  value: string,
+  chain = 0,
+): Promise<void> {
+  await setMeta(db, headMetaKey(chain), value);
 }

@@ -2,15 +2,17 @@
  * The audit log: append-only, hash-chained and keyed, in table lockbox_audit.
  *
  * Contracts:
- * - `record` appends one entry with seq = previous + 1 and
- *   hash = HMAC(K, enc(prev_hash, seq, …)), and moves the MACed head (lockbox_meta)
- *   in the same transaction. Appends from any number of handles, processes and
- *   instances are serialised, so the chain never forks and seqs stay contiguous:
- *   by a compare-and-swap on the head this handle last wrote (head-cas-append.ts),
- *   or, when another appender moved it, under the chain lock (advisory lock and
- *   head row lock on PostgreSQL, the write lock on SQLite). Either way an entry
- *   is committed before `record` resolves. Events recorded concurrently on one
- *   handle share a transaction (group commit).
+ * - `record` appends one entry to this handle's chain (chain 0, shared, unless
+ *   the handle holds one of its own: audit-chains.ts) at position = previous + 1
+ *   with hash = HMAC(K, enc(prev_hash, position, …)), and moves that chain's
+ *   MACed head (lockbox_meta) in the same transaction. Appends to one chain from
+ *   any number of handles, processes and instances are serialised, so a chain
+ *   never forks and its positions stay contiguous: by a compare-and-swap on the
+ *   head this handle last wrote (head-cas-append.ts), or, when another appender
+ *   moved it, under the chain's lock (advisory lock and head row lock on
+ *   PostgreSQL, the write lock on SQLite). Either way an entry is committed
+ *   before `record` resolves. Events recorded concurrently on one handle share a
+ *   transaction (group commit).
  * - An entry holds who, what, which scope/name, the outcome and the request id —
  *   never a value or a key (the event type has no field for either).
  * - If the head is missing or fails its MAC while entries exist, appends go on
@@ -19,17 +21,21 @@
  * - `verify` pages through the log in bounded memory (see audit-verifier.ts).
  */
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Kysely } from 'kysely';
 import { nowIso } from '../clock.js';
 import { LockboxError } from '../errors.js';
-import { auditEntries, insertAuditEntries, lastAuditEntry } from '../store/audit-rows.js';
+import {
+  auditEntries,
+  insertAuditEntries,
+  lastChainEntry,
+  type NewAuditRow,
+} from '../store/audit-rows.js';
 import type { Store } from '../store/connect.js';
 import { getMeta } from '../store/meta-rows.js';
-import type { AuditTable, LockboxSchema } from '../store/schema.js';
 import type { AuditEvent, AuditSink } from '../vault/audit-sink.js';
 import { META } from '../vault/store-meta.js';
 import { type AuditAnchor, checkAnchor, makeAnchor, parseAnchor } from './audit-anchor.js';
 import { entryHash, lockAuditChain } from './audit-chain.js';
+import { ChainLease, readRegistry } from './audit-chains.js';
 import {
   type AuditEntry,
   checkOutcome,
@@ -46,7 +52,12 @@ import {
   type AuditMacKey,
   activeAuditKeyId,
 } from './audit-keys.js';
-import { AuditVerifier, type AuditVerifyResult, type VerifyOptions } from './audit-verifier.js';
+import {
+  AuditVerifier,
+  type AuditVerifyResult,
+  type ChainHead,
+  type VerifyOptions,
+} from './audit-verifier.js';
 import { GroupCommit } from './group-commit.js';
 import { casAppend } from './head-cas-append.js';
 import { checkRowStates, type RowStateCheck } from './row-state-check.js';
@@ -73,13 +84,28 @@ const APPEND_ATTEMPTS = 5;
 /** Entries per append transaction at most (bounded so one insert statement stays small). */
 const MAX_APPEND_BATCH = 200;
 
-type PreparedEvent = Omit<AuditTable, 'seq' | 'prev_hash' | 'hash' | 'key_id' | 'at'>;
+type PreparedEvent = Omit<
+  NewAuditRow,
+  'chain' | 'chain_seq' | 'prev_hash' | 'hash' | 'key_id' | 'at'
+>;
 
 /** A head this handle wrote (committed) or authenticated, with its exact stored text. */
-type KnownHead = AuditHead & { keyId: string; text: string };
+type KnownHead = AuditHead & { chain: number; keyId: string; text: string };
+
+export interface AuditLogOptions {
+  /**
+   * Append to a chain of this handle's own (audit-chains.ts), held under a lease
+   * until `close`, instead of the shared chain 0: for a long-running process
+   * that appends alongside other instances (`lockbox serve` sets it). Default false.
+   */
+  ownChain?: boolean;
+}
 
 /** Thrown inside an append whose key is no longer the audit scope's active key. */
 class RetiredAuditKey extends Error {}
+
+/** Thrown inside an append to a held chain whose head does not authenticate. */
+class UnusableChain extends Error {}
 
 export class AuditLog implements AuditSink {
   readonly #store: Pick<Store, 'db' | 'dialect' | 'sqliteConnection' | 'durable'>;
@@ -88,13 +114,16 @@ export class AuditLog implements AuditSink {
   readonly #queue: GroupCommit<PreparedEvent>;
   /** The head as this handle last wrote it; undefined until then and after any failed append. */
   #head: KnownHead | undefined;
+  readonly #lease: ChainLease | undefined;
 
   constructor(
     store: Pick<Store, 'db' | 'dialect' | 'sqliteConnection' | 'durable'>,
     dataKeys: AuditKeySource,
+    options: AuditLogOptions = {},
   ) {
     this.#store = store;
     this.#keys = new AuditKeys(store.db, dataKeys);
+    this.#lease = options.ownChain === true ? new ChainLease(store, this.#keys) : undefined;
     this.#verifier = new AuditVerifier(store, this.#keys);
     this.#queue = new GroupCommit((events) => this.#appendWithRetry(events), MAX_APPEND_BATCH);
   }
@@ -113,13 +142,30 @@ export class AuditLog implements AuditSink {
     }
   }
 
+  /** The chain this handle holds, if it holds one (undefined: it appends to chain 0). */
+  get chain(): number | undefined {
+    return this.#lease?.chain;
+  }
+
+  /** Gives back the chain this handle holds, if any; appends after this go to chain 0. */
+  async close(): Promise<void> {
+    await this.#lease?.release();
+  }
+
   async #appendWithRetry(events: PreparedEvent[]): Promise<void> {
     let key = await this.#keys.current();
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.#append(events, key);
+        const chain = (await this.#lease?.acquire(key)) ?? 0;
+        await this.#append(events, key, chain);
         return;
       } catch (err) {
+        if (err instanceof UnusableChain) {
+          // Auditing goes on in chain 0; verify reports the held chain's head.
+          this.#lease?.abandon();
+          attempt -= 1;
+          continue;
+        }
         if (err instanceof RetiredAuditKey && attempt < APPEND_ATTEMPTS) {
           // A re-key (here or in another instance) retired the key this handle held.
           this.#keys.forgetCurrent();
@@ -144,38 +190,39 @@ export class AuditLog implements AuditSink {
    * (head-cas-append.ts); otherwise, or when another appender moved the head, in
    * one transaction under the chain lock.
    */
-  async #append(events: PreparedEvent[], key: AuditMacKey): Promise<void> {
+  async #append(events: PreparedEvent[], key: AuditMacKey, chain: number): Promise<void> {
     // Taken, not peeked: after any failure the next attempt goes the locked way,
     // which re-reads the head and the table.
     const known = this.#head;
     this.#head = undefined;
-    if (known !== undefined && known.keyId === key.id) {
-      const { rows, head } = chainRows(events, key, known.seq + 1, known.hash);
-      const newHead = encodeHead(key, head);
+    if (known !== undefined && known.keyId === key.id && known.chain === chain) {
+      const { rows, head } = chainRows(events, key, chain, known.seq + 1, known.hash);
+      const newHead = encodeHead(key, head, chain);
       const appended = await casAppend(this.#store, {
+        chain,
         expectedHead: known.text,
         newHead,
         keyId: key.id,
         rows,
       });
       if (appended) {
-        this.#head = { ...head, keyId: key.id, text: newHead };
+        this.#head = { ...head, chain, keyId: key.id, text: newHead };
         return;
       }
     }
-    await this.#lockedAppend(events, key);
+    await this.#lockedAppend(events, key, chain);
   }
 
-  /** Appends `events` as consecutive entries in one transaction under the chain lock. */
-  async #lockedAppend(events: PreparedEvent[], key: AuditMacKey): Promise<void> {
+  /** Appends `events` as consecutive entries of `chain` in one transaction under its lock. */
+  async #lockedAppend(events: PreparedEvent[], key: AuditMacKey, chain: number): Promise<void> {
     let written: KnownHead | undefined;
     await this.#store.db.transaction().execute(async (trx) => {
-      await lockAuditChain(trx, this.#store.dialect);
+      await lockAuditChain(trx, this.#store.dialect, chain);
       // Under the lock, so no entry is MACed under a key a re-key has retired
       // (the verifier refuses an older key after a newer one).
       if ((await activeAuditKeyId(trx)) !== key.id) throw new RetiredAuditKey();
-      const head = await readHead(trx, this.#keys);
-      const last = await lastEntry(trx);
+      const head = await readHead(trx, this.#keys, chain);
+      const last = await lastChainEntry(trx, chain);
       let seq: number;
       let prevHash: string;
       let moveHead: boolean;
@@ -183,23 +230,25 @@ export class AuditLog implements AuditSink {
         // Chain from the head, not from the table: if the tail was deleted, the new
         // entry leaves a gap that verify reports; rows forged beyond the head are
         // skipped over and reported as inserted.
-        seq = Math.max(head.seq, last?.seq ?? 0) + 1;
+        seq = Math.max(head.seq, last?.position ?? 0) + 1;
         prevHash = head.hash;
         moveHead = true;
       } else {
-        seq = (last?.seq ?? 0) + 1;
+        // A chain of its own is created with a head; without one it is not this handle's to extend.
+        if (chain !== 0) throw new UnusableChain();
+        seq = (last?.position ?? 0) + 1;
         prevHash = last?.hash ?? GENESIS_HASH;
         // A chain starts from nothing only in a store that never had an audit key:
         // an empty table and no head beside an older key means both were deleted,
         // and starting afresh would hide that.
         moveHead = head.state === 'absent' && last === undefined && this.#keys.mayStartChain(key);
       }
-      const { rows, head: next } = chainRows(events, key, seq, prevHash);
+      const { rows, head: next } = chainRows(events, key, chain, seq, prevHash);
       await insertAuditEntries(trx, rows);
       if (moveHead) {
-        const text = encodeHead(key, next);
-        await writeHead(trx, text);
-        written = { ...next, keyId: key.id, text };
+        const text = encodeHead(key, next, chain);
+        await writeHead(trx, text, chain);
+        written = { ...next, chain, keyId: key.id, text };
       }
     });
     // Remembered only once committed: the next append chains from it by compare-and-swap.
@@ -277,15 +326,27 @@ export class AuditLog implements AuditSink {
     // Kept outside the database: the entries it names must outlive a power loss,
     // or a verify after one would report a truncation that nobody made.
     await this.#store.durable();
-    const head = await readHead(this.#store.db, this.#keys);
-    if (head.state === 'absent') return null;
-    if (head.state === 'invalid') {
-      throw new LockboxError('AUDIT_CHAIN_BROKEN', `cannot anchor the audit log: ${head.why}`);
+    const broken = (why: string) =>
+      new LockboxError('AUDIT_CHAIN_BROKEN', `cannot anchor the audit log: ${why}`);
+    const registry = await readRegistry(this.#store.db, this.#keys);
+    if (registry.state === 'invalid') throw broken(registry.why);
+    const count = registry.state === 'valid' ? registry.count : 0;
+    const heads: ChainHead[] = [];
+    let keyId: string | undefined = registry.state === 'valid' ? registry.keyId : undefined;
+    for (let chain = 0; chain <= count; chain++) {
+      const head = await readHead(this.#store.db, this.#keys, chain);
+      if (head.state === 'invalid') throw broken(head.why);
+      if (head.state === 'absent') {
+        if (chain === 0) continue;
+        throw broken(`the head of chain ${chain} is missing`);
+      }
+      heads.push({ chain, seq: head.seq, hash: head.hash });
+      if (count === 0) keyId = head.keyId;
     }
-    const key = await this.#keys.byId(head.keyId);
-    if (key === undefined)
-      throw new LockboxError('AUDIT_CHAIN_BROKEN', 'the audit head has no key');
-    return makeAnchor(key, await this.#storeId(), head, nowIso());
+    if (heads.length === 0 || (count === 0 && heads[0]?.seq === 0)) return null;
+    const key = keyId === undefined ? undefined : await this.#keys.byId(keyId);
+    if (key === undefined) throw broken('the audit head has no key');
+    return makeAnchor(key, await this.#storeId(), heads, nowIso());
   }
 
   async #storeId(): Promise<string> {
@@ -294,20 +355,28 @@ export class AuditLog implements AuditSink {
 }
 
 /**
- * `events` as consecutive entries from `seq`, chained from `prevHash` and MACed
- * under `key`, and the head after the last of them.
+ * `events` as consecutive entries of `chain` from position `firstSeq`, chained
+ * from `prevHash` and MACed under `key`, and the head after the last of them.
  */
 function chainRows(
   events: readonly PreparedEvent[],
   key: AuditMacKey,
+  chain: number,
   firstSeq: number,
   firstPrevHash: string,
-): { rows: AuditTable[]; head: AuditHead } {
+): { rows: NewAuditRow[]; head: AuditHead } {
   let seq = firstSeq;
   let prevHash = firstPrevHash;
-  const rows: AuditTable[] = [];
+  const rows: NewAuditRow[] = [];
   for (const event of events) {
-    const fields = { ...event, seq, at: nowIso(), key_id: key.id, prev_hash: prevHash };
+    const fields = {
+      ...event,
+      chain,
+      chain_seq: seq,
+      at: nowIso(),
+      key_id: key.id,
+      prev_hash: prevHash,
+    };
     const hash = entryHash(key, fields);
     rows.push({ ...fields, hash });
     prevHash = hash;
@@ -332,13 +401,6 @@ function prepare(event: AuditEvent): PreparedEvent {
   };
 }
 
-async function lastEntry(
-  db: Kysely<LockboxSchema>,
-): Promise<{ seq: number; hash: string } | undefined> {
-  const row = await lastAuditEntry(db);
-  return row === undefined ? undefined : { seq: Number(row.seq), hash: row.hash };
-}
-
 /** Lost races that a fresh attempt resolves: a taken seq, a busy SQLite, a serialisation failure. */
 function isRetryable(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
@@ -348,6 +410,7 @@ function isRetryable(err: unknown): boolean {
     code === '40P01' ||
     code === 'SQLITE_BUSY' ||
     code === 'SQLITE_BUSY_SNAPSHOT' ||
-    code === 'SQLITE_CONSTRAINT_PRIMARYKEY'
+    code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ||
+    code === 'SQLITE_CONSTRAINT_UNIQUE'
   );
 }

@@ -1,5 +1,6 @@
 /**
- * The audit log's fast append: a compare-and-swap on the head.
+ * The audit log's fast append: a compare-and-swap on the head of the chain
+ * appended to (chain 0's `audit_head`, or `audit_head.<n>`; audit-chains.ts).
  *
  * Why: the locked append (audit-log.ts) takes the chain lock, checks the active
  * audit key, reads and authenticates the head, reads the last entry, inserts and
@@ -10,7 +11,7 @@
  * no one moved the head since, which the head update itself does:
  *
  *   update lockbox_meta set value = <new head>
- *    where key = 'audit_head' and value = <remembered head text>
+ *    where key = <the chain's head key> and value = <remembered head text>
  *      and <the audit scope's active key> = <the key this batch is MACed with>
  *
  * and the entries are inserted only if that update changed the row.
@@ -40,13 +41,13 @@ import {
   auditEntryParameters,
   insertAuditEntriesSql,
   insertAuditEntriesWhereSql,
+  type NewAuditRow,
 } from '../store/audit-rows.js';
 import type { Store } from '../store/connect.js';
 import { activeDataKeyIdSql } from '../store/data-key-rows.js';
 import { swapMetaValueSql } from '../store/meta-rows.js';
 import { markPrepared } from '../store/prepared-statements.js';
-import type { AuditTable } from '../store/schema.js';
-import { AUDIT_HEAD_META } from './audit-head.js';
+import { headMetaKey } from './audit-head.js';
 import { AUDIT_SCOPE } from './audit-keys.js';
 
 /** The audit scope's active key, as activeAuditKeyId reads it (audit-keys.ts). */
@@ -89,13 +90,15 @@ function sqliteInsertSql(rows: number): string {
 const rowParameters = auditEntryParameters;
 
 export interface CasAppend {
+  /** The chain appended to; its head is the one compared and moved. */
+  chain: number;
   /** The head text this appender last wrote or authenticated. */
   expectedHead: string;
   /** The head text after this batch. */
   newHead: string;
   /** The audit key id the batch is MACed with: it must still be the active one. */
   keyId: string;
-  rows: readonly AuditTable[];
+  rows: readonly NewAuditRow[];
 }
 
 export async function casAppend(
@@ -108,7 +111,7 @@ export async function casAppend(
       CompiledQuery.raw(postgresSql(append.rows.length), [
         append.newHead,
         append.expectedHead,
-        AUDIT_HEAD_META,
+        headMetaKey(append.chain),
         AUDIT_SCOPE,
         append.keyId,
         ...rowParameters(append.rows),
@@ -125,7 +128,7 @@ export async function casAppend(
     const moved = await trx.executeQuery(
       CompiledQuery.raw(SQLITE_MOVE_HEAD, [
         append.newHead,
-        AUDIT_HEAD_META,
+        headMetaKey(append.chain),
         append.expectedHead,
         AUDIT_SCOPE,
         append.keyId,
@@ -167,7 +170,13 @@ function appendInOneTick(connection: SqliteDatabase, append: CasAppend): boolean
   try {
     const moved = connection
       .prepare(SQLITE_MOVE_HEAD)
-      .run([append.newHead, AUDIT_HEAD_META, append.expectedHead, AUDIT_SCOPE, append.keyId]);
+      .run([
+        append.newHead,
+        headMetaKey(append.chain),
+        append.expectedHead,
+        AUDIT_SCOPE,
+        append.keyId,
+      ]);
     if (Number(moved.changes) === 1) {
       connection.prepare(sqliteInsertSql(append.rows.length)).run(rowParameters(append.rows));
     }

@@ -17,7 +17,7 @@
  *
  * A snapshot restore sets the recipient it carries, so the recipient is compared
  * only when a `recovery.set` follows the last `backup.restore`. Only entries up
- * to the verified head are read, and only when the whole chain
+ * to the highest verified seq are read, and only when the whole log
  * verifies: a broken log vouches for nothing. Reports name token ids and
  * recipients (public keys), never values.
  */
@@ -62,7 +62,7 @@ export async function checkRowStates(
   verified: AuditVerifyResult,
 ): Promise<RowStateCheck> {
   if (!verified.ok) return { auditOk: false, rollbacks: [] };
-  const end = verified.head?.seq ?? 0;
+  const end = verified.throughSeq;
   const revoked = new Set<string>();
   let recipient: string | undefined;
   for (let after = 0; after < end; ) {

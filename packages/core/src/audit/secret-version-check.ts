@@ -18,7 +18,7 @@
  *
  * A bulk write (import, snapshot restore) records no per-secret versions: after
  * one, 'resurrected' and 'ahead' are not reported for rows it may have written.
- * Only entries up to the verified head are read, and only when the whole chain
+ * Only entries up to the highest verified seq are read, and only when the whole log
  * verifies: a broken log vouches for nothing. Reports name scope/name and
  * versions, never values. Memory grows with the number of secrets named in the log.
  */
@@ -87,7 +87,7 @@ export async function checkSecretVersions(
     mismatches: [],
   };
   if (!verified.ok) return result;
-  const end = verified.head?.seq ?? 0;
+  const end = verified.throughSeq;
   const records = new Map<string, SecretRecord>();
   let lastBulk = 0;
   for (let after = 0; after < end; ) {

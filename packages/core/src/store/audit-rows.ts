@@ -1,7 +1,8 @@
 /**
  * lockbox_audit, the only code that runs SQL on it (schema history aside): one
- * row per audit entry, numbered by seq, chained to the entry before by
- * prev_hash and MACed under the audit key `key_id`. The chain, its MACs and what
+ * row per audit entry, in table order by seq (assigned by the database), at
+ * position chain_seq of hash chain `chain`, linked to the entry before it in
+ * that chain by prev_hash and MACed under the audit key `key_id`. The chain, its MACs and what
  * a break means are audit/'s; the head saying where the chain ends is a
  * lockbox_meta entry (store/meta-rows.ts).
  *
@@ -14,24 +15,33 @@ import type { Executor } from './executor.js';
 import type { AuditTable } from './schema.js';
 
 export type AuditRow = Selectable<AuditTable>;
+/** An entry as an appender writes it: the database assigns seq. */
+export type NewAuditRow = Omit<AuditRow, 'seq'>;
 
-export async function insertAuditEntries(db: Executor, rows: readonly AuditTable[]): Promise<void> {
+export async function insertAuditEntries(
+  db: Executor,
+  rows: readonly NewAuditRow[],
+): Promise<void> {
   await db
     .insertInto('lockbox_audit')
-    .values(rows as AuditTable[])
+    .values(rows as NewAuditRow[])
     .execute();
 }
 
-/** The entry with the highest seq. */
-export async function lastAuditEntry(
+/** The entry at the highest position of `chain`. */
+export async function lastChainEntry(
   db: Executor,
-): Promise<Pick<AuditRow, 'seq' | 'hash'> | undefined> {
-  return db
+  chain: number,
+): Promise<{ position: number; hash: string } | undefined> {
+  const row = await db
     .selectFrom('lockbox_audit')
-    .select(['seq', 'hash'])
-    .orderBy('seq', 'desc')
+    .select(['chain_seq', 'hash'])
+    .where('chain', '=', chain)
+    .where('chain_seq', 'is not', null)
+    .orderBy('chain_seq', 'desc')
     .limit(1)
     .executeTakeFirst();
+  return row === undefined ? undefined : { position: Number(row.chain_seq), hash: row.hash };
 }
 
 /** The highest seq, or null when the table is empty. */
@@ -44,13 +54,19 @@ export async function highestAuditSeq(db: Executor): Promise<number | null> {
   return seq === null || seq === undefined ? null : Number(seq);
 }
 
-export async function auditEntryHash(db: Executor, seq: number): Promise<string | undefined> {
+/** The seq and hash of the entry at `position` of `chain`, if there is one. */
+export async function chainEntryAt(
+  db: Executor,
+  chain: number,
+  position: number,
+): Promise<{ seq: number; hash: string } | undefined> {
   const row = await db
     .selectFrom('lockbox_audit')
-    .select('hash')
-    .where('seq', '=', seq)
+    .select(['seq', 'hash'])
+    .where('chain', '=', chain)
+    .where('chain_seq', '=', position)
     .executeTakeFirst();
-  return row?.hash;
+  return row === undefined ? undefined : { seq: Number(row.seq), hash: row.hash };
 }
 
 /** The first entry after `seq`. */
@@ -114,7 +130,8 @@ export async function okAuditEntriesOf(
 
 /** The columns of an inserted entry, in the order of the hand-run insert's parameters. */
 export const AUDIT_ENTRY_COLUMNS = [
-  'seq',
+  'chain',
+  'chain_seq',
   'at',
   'actor_id',
   'actor_name',
@@ -127,10 +144,10 @@ export const AUDIT_ENTRY_COLUMNS = [
   'key_id',
   'prev_hash',
   'hash',
-] as const satisfies readonly (keyof AuditTable)[];
+] as const satisfies readonly (keyof NewAuditRow)[];
 
 /** The rows' values as the hand-run inserts bind them, row after row. */
-export function auditEntryParameters(rows: readonly AuditTable[]): unknown[] {
+export function auditEntryParameters(rows: readonly NewAuditRow[]): unknown[] {
   const parameters: unknown[] = [];
   for (const row of rows) for (const column of AUDIT_ENTRY_COLUMNS) parameters.push(row[column]);
   return parameters;
@@ -156,7 +173,7 @@ export function insertAuditEntriesWhereSql(
   const tuples: string[] = [];
   for (let r = 0; r < rows; r++) {
     const cells = AUDIT_ENTRY_COLUMNS.map(
-      (column) => `$${++n}::${column === 'seq' ? 'integer' : 'text'}`,
+      (column) => `$${++n}::${column === 'chain' || column === 'chain_seq' ? 'integer' : 'text'}`,
     );
     tuples.push(`(${cells.join(', ')})`);
   }

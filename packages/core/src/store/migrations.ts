@@ -4,7 +4,7 @@
  * of migrations; a database that has run one this code does not know is newer
  * than the code and is refused (see migrate.ts).
  */
-import type { Kysely, Migration } from 'kysely';
+import { type Kysely, type Migration, PostgresAdapter, sql } from 'kysely';
 
 // biome-ignore lint/suspicious/noExplicitAny: migrations run before the typed schema exists
 type AnyDb = Kysely<any>;
@@ -173,11 +173,47 @@ const jobErrorCode: Migration = {
   },
 };
 
+/**
+ * The audit log becomes several hash chains (audit/audit-chains.ts): each entry
+ * names its chain and its position in it (chain_seq), and the MAC covers that
+ * position instead of seq. seq stays the table-wide order, now assigned by the
+ * database (SQLite: the rowid, which an integer primary key already is;
+ * PostgreSQL: a sequence), because appenders on different chains no longer
+ * share a counter. Entries written before form chain 0, in place: their
+ * position is their seq, so their MACs verify unchanged.
+ */
+const auditChains: Migration = {
+  async up(db: AnyDb) {
+    await db.schema
+      .alterTable('lockbox_audit')
+      .addColumn('chain', 'integer', (c) => c.notNull().defaultTo(0))
+      .execute();
+    await db.schema.alterTable('lockbox_audit').addColumn('chain_seq', 'integer').execute();
+    await db.updateTable('lockbox_audit').set({ chain_seq: sql`seq` }).execute();
+    // Unique: two appenders that raced on one chain collide here instead of forking it.
+    await db.schema
+      .createIndex('lockbox_audit_chain_position')
+      .unique()
+      .on('lockbox_audit')
+      .columns(['chain', 'chain_seq'])
+      .execute();
+    if (!(db.getExecutor().adapter instanceof PostgresAdapter)) return;
+    await sql`create sequence lockbox_audit_seq owned by lockbox_audit.seq`.execute(db);
+    await sql`select setval('lockbox_audit_seq', coalesce((select max(seq) from lockbox_audit), 0) + 1, false)`.execute(
+      db,
+    );
+    await sql`alter table lockbox_audit alter column seq set default nextval('lockbox_audit_seq')`.execute(
+      db,
+    );
+  },
+};
+
 export const MIGRATIONS: Readonly<Record<string, Migration>> = {
   '0001_initial': initial,
   '0002_audit_key_id': auditKeyId,
   '0003_integrity': integrity,
   '0004_job_error_code': jobErrorCode,
+  '0005_audit_chains': auditChains,
 };
 
 export const SCHEMA_VERSION = Object.keys(MIGRATIONS).length;

@@ -6,6 +6,8 @@
  * rotation must update both in one transaction. Timestamps are ISO-8601 text so
  * that both dialects store and sort them alike.
  */
+import type { Generated } from 'kysely';
+
 export interface MetaTable {
   key: string;
   value: string;
@@ -97,7 +99,12 @@ export interface LockTable {
 }
 
 export interface AuditTable {
-  seq: number;
+  /** The table-wide order, assigned by the database on insert (migration 0005). */
+  seq: Generated<number>;
+  /** The hash chain the entry belongs to (audit/audit-chains.ts); 0 for the shared chain. */
+  chain: number;
+  /** The entry's position in its chain, from 1; what the chain MAC covers (null only if edited). */
+  chain_seq: number | null;
   at: string;
   actor_id: string | null;
   actor_name: string | null;

@@ -68,9 +68,11 @@ describe.each(DIALECTS)('audit tampering on %s', (dialect) => {
     await expectBroken(MIDDLE, 'edited');
   });
 
-  it('names an entry moved to another seq as missing from its place', async () => {
+  it('names an entry moved to another seq as out of order, and moved to another position as missing from its place', async () => {
     await seeded();
     await exec(`update lockbox_audit set seq = 1000 where seq = ${MIDDLE}`);
+    await expectBroken(MIDDLE, 'reordered');
+    await exec(`update lockbox_audit set chain_seq = 1000 where seq = 1000`);
     await expectBroken(MIDDLE, 'deleted');
   });
 
@@ -157,8 +159,8 @@ describe.each(DIALECTS)('audit tampering on %s', (dialect) => {
     await seeded();
     await shiftSeqs(lockbox, MIDDLE + 1, 1);
     await exec(
-      `insert into lockbox_audit (seq, at, actor_id, actor_name, action, scope, name, outcome, request_id, details, prev_hash, hash, key_id)
-       select ${MIDDLE + 1}, at, actor_id, actor_name, action, scope, name, outcome, request_id, details, prev_hash, hash, key_id
+      `insert into lockbox_audit (seq, chain, chain_seq, at, actor_id, actor_name, action, scope, name, outcome, request_id, details, prev_hash, hash, key_id)
+       select ${MIDDLE + 1}, 0, ${MIDDLE + 1}, at, actor_id, actor_name, action, scope, name, outcome, request_id, details, prev_hash, hash, key_id
        from lockbox_audit where seq = ${MIDDLE}`,
     );
     await expectBroken(MIDDLE + 1, 'inserted');
@@ -194,6 +196,8 @@ describe.each(DIALECTS)('audit tampering on %s', (dialect) => {
     const prevHash = before?.hash ?? '0'.repeat(64);
     const fields = {
       seq,
+      chain: 0,
+      chain_seq: seq,
       at: new Date().toISOString(),
       actor_id: 'actor-test',
       actor_name: 'Tester',

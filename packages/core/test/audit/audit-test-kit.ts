@@ -66,13 +66,16 @@ export async function seqs(lockbox: Lockbox): Promise<number[]> {
 }
 
 /**
- * Adds `delta` to the seq of every entry at or after `from`, as an attacker
+ * Adds `delta` to the seq and the chain position of every entry at or after
+ * `from` (in a log of chain 0 alone, where the two are equal), as an attacker
  * closing or opening a gap would. Goes through negative values so that neither
- * dialect trips over its primary key midway.
+ * dialect trips over its primary key or the unique position midway.
  */
 export async function shiftSeqs(lockbox: Lockbox, from: number, delta: number): Promise<void> {
-  await sql`update lockbox_audit set seq = -(seq + ${delta}) where seq >= ${from}`.execute(
+  await sql`update lockbox_audit set seq = -(seq + ${delta}), chain_seq = -(chain_seq + ${delta}) where seq >= ${from}`.execute(
     db(lockbox),
   );
-  await sql`update lockbox_audit set seq = -seq where seq < 0`.execute(db(lockbox));
+  await sql`update lockbox_audit set seq = -seq, chain_seq = -chain_seq where seq < 0`.execute(
+    db(lockbox),
+  );
 }

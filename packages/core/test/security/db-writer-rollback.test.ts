@@ -237,7 +237,8 @@ describe.each(DIALECTS)('a database writer without the master key, on %s', (dial
     if (oldKey === undefined) throw new Error('the old audit key must stay verify-only');
     const last = entries[entries.length - 1]!;
     const fields = {
-      seq: last.seq + 1,
+      chain: 0,
+      chain_seq: last.seq + 1,
       at: nowIso(),
       actor_id: 'attacker',
       actor_name: null,
@@ -254,13 +255,13 @@ describe.each(DIALECTS)('a database writer without the master key, on %s', (dial
       .insertInto('lockbox_audit')
       .values({ ...fields, hash: entryHash(oldKey, fields) })
       .execute();
-    await sql`update lockbox_meta set value = ${encodeHead(oldKey, { seq: fields.seq, hash: entryHash(oldKey, fields) })} where key = 'audit_head'`.execute(
+    await sql`update lockbox_meta set value = ${encodeHead(oldKey, { seq: fields.chain_seq, hash: entryHash(oldKey, fields) })} where key = 'audit_head'`.execute(
       db(lockbox),
     );
     expect(await lockbox.audit.verify()).toMatchObject({
       ok: false,
       reason: 'edited',
-      firstBroken: fields.seq,
+      firstBroken: fields.chain_seq,
     });
   });
 
@@ -318,7 +319,8 @@ describe.each(DIALECTS)('a database writer without the master key, on %s', (dial
     const text = formatAnchor(anchor);
     expect(parseAnchor(text)).toEqual(anchor);
     // An older seq would let a later truncation pass: the MAC covers it.
-    const edited = text.replace(`seq=${anchor.seq}`, `seq=${anchor.seq - 1}`);
+    const seq = anchor.heads[0]?.seq ?? 0;
+    const edited = text.replace(`seq=${seq}`, `seq=${seq - 1}`);
     await expect(lockbox.audit.verify({ anchor: edited })).rejects.toMatchObject({
       code: 'AUDIT_ANCHOR_INVALID',
     });

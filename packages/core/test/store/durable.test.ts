@@ -146,7 +146,7 @@ describe('SQLite durability', () => {
       return row.n > 0;
     });
     const anchor = await lockbox.audit.anchor();
-    expect(anchor?.seq).toBeGreaterThan(0);
+    expect(anchor?.heads[0]?.seq).toBeGreaterThan(0);
     expect(seen).toEqual([true]);
   });
 
