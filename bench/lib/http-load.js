@@ -1,10 +1,13 @@
 /**
- * A small HTTP load generator, run as a forked child of bench/http.js so that
- * the client never shares an event loop with the server it measures.
+ * A small HTTP load generator, run as a forked child of bench/http.js (and
+ * bench/instances.js) so that the client never shares an event loop with the
+ * server it measures.
  *
- * Protocol (IPC): the parent sends { url, headers, connections, durationMs };
- * the child opens `connections` keep-alive sockets (one node:http Agent), keeps
- * one request in flight on each, and replies { completed, failed, seconds, p99Ms }
+ * Protocol (IPC): the parent sends { url, headers, connections, durationMs },
+ * or { urls, ... } with several URLs: connection i then requests urls[i % n]
+ * (so connections spread evenly over servers listed in turn). The child opens
+ * `connections` keep-alive sockets (one node:http Agent), keeps one request in
+ * flight on each, and replies { completed, failed, seconds, p99Ms }
  * for the requests that finished inside the window (p99Ms: the 99th percentile
  * of their latencies, in milliseconds). A response counts as completed
  * only with status 200 and its whole body read. The parent sends { exit: true }
@@ -24,10 +27,11 @@ function once(agent, url, headers) {
   });
 }
 
-async function load({ url, headers, connections, durationMs }) {
+async function load({ url, urls = [url], headers, connections, durationMs }) {
   const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  const target = (/** @type {number} */ i) => urls[i % urls.length];
   // Open every connection before the window so that the window times requests only.
-  await Promise.all(Array.from({ length: connections }, () => once(agent, url, headers)));
+  await Promise.all(Array.from({ length: connections }, (_, i) => once(agent, target(i), headers)));
   let completed = 0;
   let failed = 0;
   /** @type {number[]} */
@@ -35,10 +39,10 @@ async function load({ url, headers, connections, durationMs }) {
   const start = performance.now();
   const end = start + durationMs;
   await Promise.all(
-    Array.from({ length: connections }, async () => {
+    Array.from({ length: connections }, async (_, i) => {
       while (performance.now() < end) {
         const sent = performance.now();
-        if (await once(agent, url, headers)) {
+        if (await once(agent, target(i), headers)) {
           completed++;
           latencies.push(performance.now() - sent);
         } else failed++;

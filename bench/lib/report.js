@@ -28,6 +28,7 @@ export const BENCHMARKS = [
   'adoption',
   'backup',
   'http',
+  'instances',
   'fields-http',
   'hsm',
   'cli',
