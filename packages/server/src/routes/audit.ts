@@ -18,7 +18,9 @@ const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(schema: T)
   Type.Union([schema, Type.Null()]);
 
 const Entry = Type.Object({
-  seq: Type.Integer(),
+  seq: Type.Integer({ description: "The entry's place in the table's order." }),
+  chain: Type.Integer({ description: 'The hash chain it belongs to (0: the shared chain).' }),
+  chainSeq: Nullable(Type.Integer({ description: 'Its position in that chain, from 1.' })),
   at: Timestamp,
   actorId: Nullable(Type.String()),
   actorName: Nullable(Type.String()),
@@ -61,7 +63,15 @@ const VerifyResult = Type.Object({
   ok: Type.Boolean(),
   entries: Type.Integer({ description: 'Entries that verified (before the break, if any).' }),
   head: Type.Optional(Nullable(Type.Object({ seq: Type.Integer(), hash: Type.String() }))),
-  firstBroken: Type.Optional(Type.Integer({ description: 'The first broken (or missing) seq.' })),
+  heads: Type.Optional(
+    Type.Array(Type.Object({ chain: Type.Integer(), seq: Type.Integer(), hash: Type.String() }), {
+      description: "Every chain's verified head (position and hash).",
+    }),
+  ),
+  chain: Type.Optional(Type.Integer({ description: 'The chain of the first broken entry.' })),
+  firstBroken: Type.Optional(
+    Type.Integer({ description: 'The first broken (or missing) position in that chain.' }),
+  ),
   reason: Type.Optional(
     Type.Union([
       Type.Literal('edited'),
@@ -137,7 +147,12 @@ export function auditRoutes(app: FastifyInstance, context: ServerContext): void 
         outcome: 'ok',
         details: result.ok
           ? { ok: true, entries: result.entries }
-          : { ok: false, firstBroken: result.firstBroken, reason: result.reason },
+          : {
+              ok: false,
+              chain: result.chain,
+              firstBroken: result.firstBroken,
+              reason: result.reason,
+            },
         ...callerOf(request),
       });
       return result;

@@ -993,7 +993,11 @@ export interface components {
          */
         AuditPage: {
             entries: {
+                /** @description The entry's place in the table's order. */
                 seq: number;
+                /** @description The hash chain it belongs to (0: the shared chain). */
+                chain: number;
+                chainSeq: number | null;
                 /** @description ISO-8601 time. */
                 at: string;
                 actorId: string | null;
@@ -1027,7 +1031,15 @@ export interface components {
                 seq: number;
                 hash: string;
             } | null;
-            /** @description The first broken (or missing) seq. */
+            /** @description Every chain's verified head (position and hash). */
+            heads?: {
+                chain: number;
+                seq: number;
+                hash: string;
+            }[];
+            /** @description The chain of the first broken entry. */
+            chain?: number;
+            /** @description The first broken (or missing) position in that chain. */
             firstBroken?: number;
             reason?: "edited" | "deleted" | "inserted" | "reordered";
             message?: string;
