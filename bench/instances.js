@@ -29,11 +29,10 @@ import { existsSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePorts } from '../soak/lib/free-ports.js';
 import { keepAliveAgent, send } from '../soak/lib/http-client.js';
 import { writeConfigFile } from '../soak/lib/key-files.js';
 import { LOCKBOX_MAIN, lockboxJson, runLockbox } from '../soak/lib/lockbox-cli.js';
-import { LockboxInstance } from '../soak/lib/lockbox-instance.js';
+import { instancesOnFreePorts, LockboxInstance } from '../soak/lib/lockbox-instance.js';
 import { REPO_ROOT } from './lib/built.js';
 import { freshDatabase } from './lib/databases.js';
 import { compare, median } from './lib/measure.js';
@@ -203,17 +202,8 @@ try {
       .token;
   const seedToken = await tokenFor('bench-seed', `secrets:write:${SCOPE}`);
   const readToken = await tokenFor('bench-read', `secrets:read:${SCOPE}`);
-  const ports = await freePorts(INSTANCES);
-  for (const [i, port] of ports.entries()) {
-    instances.push(
-      new LockboxInstance({
-        name: `instance-${i + 1}`,
-        port,
-        cwd: work,
-        logFile: join(work, `instance-${i + 1}.log`),
-      }),
-    );
-  }
+  instances.push(...(await instancesOnFreePorts(INSTANCES, work)));
+  const ports = instances.map((instance) => instance.port);
   const readyMs = await Promise.all(instances.map((instance) => instance.start(configFile)));
   console.log(
     `${INSTANCES} instances ready on ports ${ports.join(', ')} (${readyMs.map((ms) => `${Math.round(ms)} ms`).join(', ')})`,

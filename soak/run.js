@@ -30,12 +30,11 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { freePorts } from './lib/free-ports.js';
 import { keepAliveAgent, send } from './lib/http-client.js';
 import { readKeyText, writeConfigFile, writeNewMasterKeyFile } from './lib/key-files.js';
 import { LoadController } from './lib/load-controller.js';
 import { lockboxJson, REPO_ROOT, requireBuiltCli, runLockbox } from './lib/lockbox-cli.js';
-import { LockboxInstance } from './lib/lockbox-instance.js';
+import { instancesOnFreePorts, LockboxInstance } from './lib/lockbox-instance.js';
 import { parseOptions } from './lib/options.js';
 import { createSchema, queryRows } from './lib/postgres-schema.js';
 import { readBack } from './lib/read-back.js';
@@ -134,17 +133,8 @@ async function main() {
     ).json.token;
     log('tokens created: soak-load (secrets:read/write:soak-*), soak-rotate (keys:rotate, admin)');
 
-    const ports = await freePorts(INSTANCES);
-    for (const [i, port] of ports.entries()) {
-      instances.push(
-        new LockboxInstance({
-          name: `instance-${i + 1}`,
-          port,
-          cwd: work,
-          logFile: join(work, `instance-${i + 1}.log`),
-        }),
-      );
-    }
+    instances.push(...(await instancesOnFreePorts(INSTANCES, work)));
+    const ports = instances.map((instance) => instance.port);
     const firstStart = await Promise.all(instances.map((inst) => inst.start(configs.old)));
     log(
       `3 instances ready on ports ${ports.join(', ')} (${firstStart.map((ms) => seconds(ms)).join(', ')})`,

@@ -6,8 +6,10 @@
  */
 import { spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { freePorts } from './free-ports.js';
 import { keepAliveAgent, send } from './http-client.js';
 import { LOCKBOX_MAIN, lockboxEnv } from './lockbox-cli.js';
 
@@ -109,4 +111,25 @@ export class LockboxInstance {
     this.#probe.destroy();
     this.log.end();
   }
+}
+
+/**
+ * `count` instances named instance-1…, each on a free port, working in `work`
+ * and logging to work/instance-<n>.log (not started).
+ *
+ * @param {number} count
+ * @param {string} work
+ * @returns {Promise<LockboxInstance[]>}
+ */
+export async function instancesOnFreePorts(count, work) {
+  const ports = await freePorts(count);
+  return ports.map(
+    (port, i) =>
+      new LockboxInstance({
+        name: `instance-${i + 1}`,
+        port,
+        cwd: work,
+        logFile: join(work, `instance-${i + 1}.log`),
+      }),
+  );
 }
